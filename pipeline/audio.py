@@ -1,0 +1,281 @@
+"""Audio: decode a clip, then frame-level descriptors and their clip-level functionals.
+
+Everything after decoding is a pure function over NumPy arrays, vectorized over frames
+(no per-frame Python loop). Shapes: a signal is `(n_samples,)` float32 mono; a
+descriptor matrix is `(n_frames, n_descriptors)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from math import gcd
+
+import numpy as np
+import soundfile
+from scipy import fft, signal
+
+from pipeline import sources
+from pipeline.functionals import pool
+
+_AMIN = 1e-10  # floor of power before taking logs, as librosa's power_to_db
+
+
+class AudioError(ValueError):
+    """A clip that cannot be used, with the reason (the caller adds the file name)."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    samples: np.ndarray  # (n_samples, n_channels) float32 in [-1, 1]
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[0] / self.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.samples.shape[1]
+
+
+def decode(address: str) -> Decoded:
+    """Read a wav/flac clip in full; raise AudioError if it is empty, truncated or corrupt."""
+    try:
+        with sources.open_clip(address) as stream, soundfile.SoundFile(stream) as clip:
+            expected = clip.frames
+            samples = clip.read(dtype="float32", always_2d=True)
+            sample_rate = clip.samplerate
+    except (soundfile.LibsndfileError, RuntimeError, OSError, EOFError) as error:
+        raise AudioError(f"unreadable audio ({error})") from error
+    if samples.shape[0] == 0:
+        raise AudioError("zero-length audio (no samples)")
+    if samples.shape[0] < expected:
+        raise AudioError(f"truncated: header promises {expected} frames, file holds {samples.shape[0]}")
+    return Decoded(samples=samples, sample_rate=sample_rate)
+
+
+def peak_dbfs(samples: np.ndarray) -> float:
+    """Peak level in dB relative to full scale (-inf for digital silence)."""
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Average the channels of a `(n_samples, n_channels)` signal into `(n_samples,)`."""
+    return samples.mean(axis=1, dtype=np.float32) if samples.ndim == 2 else samples
+
+
+def resample(y: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Polyphase resampling (exact rational ratio, anti-aliased); no-op when rates agree."""
+    if rate_in == rate_out:
+        return y
+    divisor = gcd(rate_in, rate_out)
+    return signal.resample_poly(y, rate_out // divisor, rate_in // divisor).astype(np.float32)
+
+
+def frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    """Centred frames `(n_frames, frame_length)`: zero-padded by half a frame on each side.
+
+    Same framing as librosa's `center=True, pad_mode="constant"`, so frame t is centred on
+    sample t * hop_length and n_frames = 1 + len(y) // hop_length.
+    """
+    half = frame_length // 2
+    padded = np.pad(y, (half, half))
+    n_frames = 1 + (len(padded) - frame_length) // hop_length
+    return np.lib.stride_tricks.sliding_window_view(padded, frame_length)[::hop_length][:n_frames]
+
+
+@lru_cache(maxsize=8)
+def hann(n: int) -> np.ndarray:
+    """Periodic Hann window (the STFT convention)."""
+    return signal.get_window("hann", n, fftbins=True).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Slaney-normalised mel filters `(n_mels, 1 + n_fft // 2)`, as librosa builds them."""
+    import librosa  # only for the filter design: a one-off, numba-free call
+
+    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+
+
+def power_spectrum(frames_: np.ndarray) -> np.ndarray:
+    """|FFT|^2 of Hann-windowed frames: `(n_frames, 1 + frame_length // 2)`."""
+    spectrum = fft.rfft(frames_ * hann(frames_.shape[1]), axis=1)
+    return spectrum.real**2 + spectrum.imag**2
+
+
+def power_to_db(power: np.ndarray, top_db: float | None) -> np.ndarray:
+    """10 log10(power), floored at `top_db` below the clip's maximum (librosa's rule)."""
+    db = 10.0 * np.log10(np.maximum(power, _AMIN))
+    return np.maximum(db, db.max() - top_db) if top_db is not None else db
+
+
+def mfcc(power: np.ndarray, mel: np.ndarray, n_mfcc: int, top_db: float | None = 80.0) -> np.ndarray:
+    """MFCCs `(n_frames, n_mfcc)` from a power spectrum and a mel filterbank (DCT-II, ortho)."""
+    log_mel = power_to_db(power @ mel.T, top_db)
+    return fft.dct(log_mel, type=2, norm="ortho", axis=1)[:, :n_mfcc]
+
+
+def delta(x: np.ndarray, width: int, order: int = 1) -> np.ndarray:
+    """Savitzky-Golay derivative along frames (librosa.feature.delta's method, mode 'interp').
+
+    The window shrinks to the clip's frame count (odd, at least order + 2) for short clips.
+    """
+    n = x.shape[0]
+    width = min(width, n if n % 2 else n - 1)
+    if width < order + 2:
+        raise AudioError(f"too short for order-{order} deltas ({n} frames)")
+    return signal.savgol_filter(x, width, polyorder=order, deriv=order, axis=0, mode="interp")
+
+
+def rms(frames_: np.ndarray) -> np.ndarray:
+    """Root-mean-square energy per frame `(n_frames,)`."""
+    return np.sqrt(np.mean(np.square(frames_, dtype=np.float64), axis=1))
+
+
+def zero_crossing_rate(frames_: np.ndarray) -> np.ndarray:
+    """Fraction of adjacent samples whose sign differs, per frame `(n_frames,)`."""
+    return np.mean(np.diff(np.signbit(frames_), axis=1), axis=1)
+
+
+def spectral_shape(power: np.ndarray, sample_rate: int, rolloff: float = 0.85) -> np.ndarray:
+    """Centroid, roll-off frequency and flatness per frame `(n_frames, 3)`; Hz for the first two."""
+    n_bins = power.shape[1]
+    freqs = np.linspace(0.0, sample_rate / 2, n_bins)
+    magnitude = np.sqrt(power)
+    total = magnitude.sum(axis=1) + _AMIN
+    centroid = magnitude @ freqs / total
+    cumulative = np.cumsum(power, axis=1)
+    rolloff_bin = np.argmax(cumulative >= rolloff * cumulative[:, -1:], axis=1)
+    log_power = np.log(power + _AMIN)
+    flatness = np.exp(log_power.mean(axis=1)) / (power.mean(axis=1) + _AMIN)
+    return np.column_stack([centroid, freqs[rolloff_bin], flatness])
+
+
+def pitch(
+    y: np.ndarray,
+    sample_rate: int,
+    hop_length: int,
+    frame_length: int,
+    fmin: float,
+    fmax: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """F0 (Hz) and voicing strength per frame from the normalised autocorrelation.
+
+    The autocorrelation of every frame comes from one FFT pass; dividing by the window's own
+    autocorrelation removes the taper's bias towards short lags. Returns two `(n_frames,)`
+    arrays: f0 (parabolic-interpolated peak lag) and the peak height in [0, 1].
+    """
+    framed = frames(y, frame_length, hop_length).astype(np.float64)
+    framed = framed - framed.mean(axis=1, keepdims=True)
+    window = hann(frame_length).astype(np.float64)
+    n_fft = fft.next_fast_len(2 * frame_length)
+    acf = fft.irfft(np.abs(fft.rfft(framed * window, n_fft, axis=1)) ** 2, n_fft, axis=1)
+    window_acf = fft.irfft(np.abs(fft.rfft(window, n_fft)) ** 2, n_fft)
+    lag_min = max(1, int(sample_rate / fmax))
+    lag_max = min(frame_length - 1, int(np.ceil(sample_rate / fmin)))
+    energy = acf[:, :1] + _AMIN
+    normalised = acf[:, : lag_max + 2] / energy / (window_acf[: lag_max + 2] / window_acf[0])
+    search = normalised[:, lag_min : lag_max + 1]
+    best = np.argmax(search, axis=1) + lag_min
+    rows = np.arange(len(best))
+    left, mid, right = normalised[rows, best - 1], normalised[rows, best], normalised[rows, best + 1]
+    curvature = left - 2 * mid + right
+    shift = np.where(np.abs(curvature) > _AMIN, 0.5 * (left - right) / np.where(curvature == 0, 1, curvature), 0.0)
+    f0 = sample_rate / (best + np.clip(shift, -0.5, 0.5))
+    return f0, np.clip(mid, 0.0, 1.0)
+
+
+DESCRIPTOR_GROUPS = ("mfcc", "delta", "delta2", "rms", "zcr", "spectral", "pitch")
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """Every knob of the audio features (filled from params.yaml by the stage)."""
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    hop_length: int = 160
+    n_mels: int = 40
+    n_mfcc: int = 20
+    fmin: float = 0.0
+    fmax: float = 8000.0
+    mel_top_db: float = 80.0
+    delta_width: int = 9
+    trim_top_db: float = 40.0
+    pitch_frame_length: int = 1024
+    pitch_fmin: float = 60.0
+    pitch_fmax: float = 500.0
+    voicing_threshold: float = 0.5
+    descriptors: tuple[str, ...] = DESCRIPTOR_GROUPS
+    functionals: tuple[str, ...] = ("mean", "std", "min", "max", "p10", "p50", "p90", "slope")
+
+
+def active_span(frame_rms: np.ndarray, top_db: float) -> slice:
+    """Frames from the first to the last one within `top_db` of the loudest (trims silence)."""
+    level = 20.0 * np.log10(np.maximum(frame_rms, _AMIN))
+    active = np.flatnonzero(level > level.max() - top_db)
+    return slice(active[0], active[-1] + 1)
+
+
+def descriptors(y: np.ndarray, sample_rate: int, settings: AudioSettings) -> tuple[np.ndarray, list[str]]:
+    """Frame-level descriptors of a mono clip at the target rate, trimmed to its active span.
+
+    Returns `(n_frames, n_descriptors)` and the column names. Unvoiced frames hold NaN in
+    the F0 column, so its functionals describe voiced speech only.
+    """
+    framed = frames(y, settings.n_fft, settings.hop_length)
+    power = power_spectrum(framed)
+    energy = rms(framed)
+    span = active_span(energy, settings.trim_top_db)
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    wanted = set(settings.descriptors)
+    unknown = sorted(wanted - set(DESCRIPTOR_GROUPS))
+    if unknown:
+        raise ValueError(f"unknown descriptor groups {unknown}; known: {list(DESCRIPTOR_GROUPS)}")
+    if wanted & {"mfcc", "delta", "delta2"}:
+        mel = mel_filterbank(sample_rate, settings.n_fft, settings.n_mels, settings.fmin, settings.fmax)
+        cepstra = mfcc(power, mel, settings.n_mfcc, settings.mel_top_db)[span]
+        numbers = [f"{i:02d}" for i in range(settings.n_mfcc)]
+        for group, matrix in (
+            ("mfcc", lambda: cepstra),
+            ("delta", lambda: delta(cepstra, settings.delta_width, 1)),
+            ("delta2", lambda: delta(cepstra, settings.delta_width, 2)),
+        ):
+            if group in wanted:
+                columns.append(matrix())
+                names += [f"{group}{n}" for n in numbers]
+    if "rms" in wanted:
+        columns.append(20.0 * np.log10(np.maximum(energy[span, None], _AMIN)))
+        names.append("rms_db")
+    if "zcr" in wanted:
+        columns.append(zero_crossing_rate(framed[span])[:, None])
+        names.append("zcr")
+    if "spectral" in wanted:
+        columns.append(spectral_shape(power[span], sample_rate))
+        names += ["centroid_hz", "rolloff_hz", "flatness"]
+    if "pitch" in wanted:
+        f0, voicing = pitch(
+            y, sample_rate, settings.hop_length, settings.pitch_frame_length,
+            settings.pitch_fmin, settings.pitch_fmax,
+        )
+        f0, voicing = f0[span], voicing[span]
+        voiced = voicing >= settings.voicing_threshold
+        semitones = np.where(voiced, 12.0 * np.log2(f0 / 100.0), np.nan)
+        columns.append(semitones[:, None])
+        names.append("f0_semitones")
+    return np.column_stack(columns).astype(np.float64), names
+
+
+def clip_features(decoded: Decoded, settings: AudioSettings) -> dict[str, float]:
+    """One clip's feature vector: descriptors pooled by the configured functionals."""
+    y = resample(to_mono(decoded.samples), decoded.sample_rate, settings.sample_rate)
+    matrix, names = descriptors(y, settings.sample_rate, settings)
+    features = {"active_duration_s": matrix.shape[0] * settings.hop_length / settings.sample_rate}
+    if "f0_semitones" in names:
+        features["voiced_fraction"] = float(np.mean(~np.isnan(matrix[:, names.index("f0_semitones")])))
+    features.update(pool(matrix, names, list(settings.functionals)))
+    return features

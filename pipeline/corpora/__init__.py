@@ -1,0 +1,8 @@
+"""One module per corpus: how its file names encode take, speaker and emotion."""
+
+CANONICAL_EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+
+
+def label_order(labels: set[str]) -> list[str]:
+    """Canonical emotions first in their usual order, then any corpus-specific ones (sorted)."""
+    return [e for e in CANONICAL_EMOTIONS if e in labels] + sorted(labels - set(CANONICAL_EMOTIONS))

@@ -1,0 +1,281 @@
+"""The Markdown report and its figures, from the manifest, the rejects and each learner's results.
+
+Every number here comes from out-of-fold (outer, speaker-disjoint) predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REFERENCES = [
+    ("RAVDESS listeners, speech audio, 7 classes (Livingstone & Russo 2018)", 0.624),
+    ("Published actor-disjoint MFCC statistics + SVM", 0.52),
+    ("Published actor-disjoint openSMILE ComParE + logistic regression", 0.634),
+]
+
+
+@dataclass
+class LearnerResult:
+    """One trained learner: its figures (`<learner>.json`) and out-of-fold predictions."""
+
+    modality: str
+    learner: str
+    summary: dict[str, Any]
+    oof: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return f"{self.modality}/{self.learner}"
+
+
+def pct(value: float) -> str:
+    return "–" if value is None or np.isnan(value) else f"{100 * value:.1f}%"
+
+
+def table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (index included when it is named)."""
+    if frame.index.name is not None:
+        frame = frame.reset_index()
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def accuracy_by(result: LearnerResult, column: str) -> pd.Series:
+    """Out-of-fold accuracy of the test takes grouped by a manifest column (e.g. channel)."""
+    correct = result.oof["label"] == result.oof["predicted"]
+    return correct.groupby(result.oof[column]).mean()
+
+
+def data_summary(takes: pd.DataFrame, rejects: pd.DataFrame) -> str:
+    by_emotion = pd.crosstab(takes["label"], takes["channel"], margins=True, margins_name="total")
+    by_emotion.index.name = "emotion"
+    by_speaker = takes.groupby(["speaker", "gender"]).size().rename("takes").reset_index()
+    lines = [
+        "## Data",
+        "",
+        f"{len(takes)} takes from {takes['speaker'].nunique()} speakers "
+        f"({', '.join(f'{n} {g}' for g, n in takes.groupby('gender')['speaker'].nunique().items())}), "
+        f"total audio {takes['duration_s'].sum() / 60:.1f} min.",
+        "",
+        "Takes per emotion and vocal channel:",
+        "",
+        table(by_emotion),
+        "",
+        "Takes per speaker: "
+        + ", ".join(f"{r.speaker} ({r.gender[0]}) {r.takes}" for r in by_speaker.itertuples())
+        + ".",
+        "",
+        "### Rejected and caveated files",
+        "",
+    ]
+    if rejects.empty:
+        lines.append("None: every file found was used as it is.")
+    else:
+        counts = rejects.groupby("outcome").size()
+        lines += [
+            ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+            + " (`kept` = used after the correction shown).",
+            "",
+            table(rejects.assign(path=rejects["path"].map(lambda p: f"`{p}`"))),
+        ]
+    return "\n".join(lines)
+
+
+def results_table(results: list[LearnerResult]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        s = r.summary
+        channel = accuracy_by(r, "channel")
+        rows.append(
+            {
+                "learner": r.name,
+                "accuracy": f"{pct(s['accuracy'])} ± {pct(s['fold_accuracy_std'])}",
+                "UAR": f"{pct(s['uar'])} ± {pct(s['fold_uar_std'])}",
+                "macro F1": pct(s["macro_f1"]),
+                "top-3": pct(s["top3_accuracy"]),
+                "speech": pct(channel.get("speech", np.nan)),
+                "song": pct(channel.get("song", np.nan)),
+                "permuted labels": pct(np.mean([f["permuted_accuracy"] for f in s["folds"]]))
+                if "permuted_accuracy" in s["folds"][0] else "not run",
+                "time": f"{s['seconds'] / 60:.1f} min",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def confusion_figure(result: LearnerResult, path: Path) -> None:
+    classes = result.summary["classes"]
+    counts = np.array(result.summary["confusion"], dtype=float)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    for (i, j), n in np.ndenumerate(counts):
+        ax.text(j, i, int(n), ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{result.name}: out-of-fold confusion (row-normalised colour)")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def grouped_bars(values: pd.DataFrame, ylabel: str, title: str, path: Path, chance: float) -> None:
+    """One group of bars per row of `values`, one bar per column (learner)."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(values) * max(1, len(values.columns) / 2)), 4))
+    width = 0.8 / len(values.columns)
+    x = np.arange(len(values))
+    for k, column in enumerate(values.columns):
+        ax.bar(x + k * width - 0.4 + width / 2, values[column], width, label=column)
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xticks(x, values.index, rotation=45, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def learner_section(result: LearnerResult, figures: Path) -> str:
+    s = result.summary
+    confusion_png = figures / f"confusion_{result.modality}_{result.learner}.png"
+    confusion_figure(result, confusion_png)
+    confusion = pd.DataFrame(s["confusion"], index=s["classes"], columns=s["classes"])
+    confusion.index.name = "true \\ predicted"
+    folds = pd.DataFrame(
+        [
+            {
+                "fold": f["fold"],
+                "test speakers": " ".join(sp.split("-")[-1] for sp in f["test_speakers"]),
+                "accuracy": pct(p["accuracy"]),
+                "UAR": pct(p["uar"]),
+                "inner score": pct(f["inner_score"]),
+                "chosen hyperparameters": _params(f["best_params"]),
+                "time": f"{f['seconds']:.0f} s",
+            }
+            for f, p in zip(s["folds"], s["per_fold"])
+        ]
+    )
+    intensity = accuracy_by(result, "intensity")
+    return "\n".join(
+        [
+            f"### {result.name}",
+            "",
+            f"Accuracy {pct(s['accuracy'])} (fold mean {pct(s['fold_accuracy_mean'])} ± "
+            f"{pct(s['fold_accuracy_std'])}), UAR {pct(s['uar'])}, macro F1 {pct(s['macro_f1'])}, "
+            f"top-3 {pct(s['top3_accuracy'])}; by intensity: "
+            + ", ".join(f"{k} {pct(v)}" for k, v in intensity.items())
+            + f". Total time {s['seconds'] / 60:.1f} min.",
+            "",
+            f"![confusion]({confusion_png.parent.name}/{confusion_png.name})",
+            "",
+            table(confusion),
+            "",
+            "Outer folds:",
+            "",
+            table(folds),
+            "",
+            f"Final model (refit on all {s['n_takes']} takes, chosen by the same nested search): "
+            f"{_params(s['final_params'])}.",
+            "",
+        ]
+    )
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k.removeprefix('clf__')}={v:.3g}" if isinstance(v, float) else f"{k.removeprefix('clf__')}={v}"
+        for k, v in params.items()
+    )
+
+
+def build(
+    takes: pd.DataFrame, rejects: pd.DataFrame, results: list[LearnerResult], figures: Path,
+    settings: dict[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    """Return the report's Markdown and its headline metrics (for reports/metrics.json)."""
+    figures.mkdir(parents=True, exist_ok=True)
+    chance = results[0].summary["chance"]
+    best = max(results, key=lambda r: r.summary["accuracy"])
+    recall = pd.DataFrame({r.name: r.summary["recall"] for r in results})
+    speakers = pd.DataFrame({r.name: r.summary["per_speaker_accuracy"] for r in results})
+    speakers.index = [s.split("-")[-1] for s in speakers.index]
+    grouped_bars(recall, "recall", "Per-emotion recall (outer folds)", figures / "recall_per_emotion.png", chance)
+    grouped_bars(speakers, "accuracy", "Per-speaker accuracy (outer folds)", figures / "accuracy_per_speaker.png", chance)
+    recall_table = recall.map(pct)
+    recall_table.index.name = "emotion"
+    speaker_table = speakers.map(pct)
+    speaker_table.index.name = "actor"
+    references = pd.DataFrame(
+        [{"reference": f"Chance ({len(best.summary['classes'])} classes)", "accuracy": pct(chance)}]
+        + [{"reference": name, "accuracy": pct(value)} for name, value in REFERENCES]
+    )
+    markdown = "\n".join(
+        [
+            "# avemotion report",
+            "",
+            "Emotion recognition from the voice, evaluated on speakers the models never heard: "
+            f"{settings['outer_folds']} outer folds, each holding out a disjoint set of speakers; "
+            f"inside each outer training part, a randomized then a grid search on "
+            f"{settings['inner_folds']} speaker-grouped inner folds (scored by {settings['scoring']}). "
+            "Every figure below is from the outer test speakers only.",
+            "",
+            data_summary(takes, rejects),
+            "",
+            "## Results",
+            "",
+            f"Best learner: **{best.name}**, accuracy {pct(best.summary['accuracy'])}, "
+            f"UAR {pct(best.summary['uar'])}. `± x` is the standard deviation over outer folds; "
+            "`speech`/`song` split the same out-of-fold predictions by the test take's vocal channel; "
+            "`permuted labels` refits each fold's chosen model on shuffled training labels (should sit near chance).",
+            "",
+            table(results_table(results)),
+            "",
+            "Reference points (published figures use their own protocols and class sets; compare with care):",
+            "",
+            table(references),
+            "",
+            "### Per-emotion recall",
+            "",
+            "![recall](figures/recall_per_emotion.png)",
+            "",
+            table(recall_table),
+            "",
+            "### Per-speaker accuracy",
+            "",
+            "![speakers](figures/accuracy_per_speaker.png)",
+            "",
+            table(speaker_table),
+            "",
+            "## Learners",
+            "",
+            *[learner_section(r, figures) for r in results],
+        ]
+    )
+    headline = {
+        r.name: {
+            "accuracy": r.summary["accuracy"],
+            "uar": r.summary["uar"],
+            "macro_f1": r.summary["macro_f1"],
+            "top3_accuracy": r.summary["top3_accuracy"],
+            "fold_accuracy_std": r.summary["fold_accuracy_std"],
+            **{f"accuracy_{k}": float(v) for k, v in accuracy_by(r, "channel").items()},
+        }
+        for r in results
+    }
+    return markdown, {"n_takes": int(len(takes)), "best": best.name, "learners": headline}
