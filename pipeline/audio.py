@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd
+import struct
+from typing import BinaryIO
 
 import numpy as np
 import soundfile
@@ -42,17 +44,42 @@ class Decoded:
 def decode(address: str) -> Decoded:
     """Read a wav/flac clip in full; raise AudioError if it is empty, truncated or corrupt."""
     try:
-        with sources.open_clip(address) as stream, soundfile.SoundFile(stream) as clip:
-            expected = clip.frames
-            samples = clip.read(dtype="float32", always_2d=True)
-            sample_rate = clip.samplerate
+        with sources.open_clip(address) as stream:
+            missing = _missing_wav_bytes(stream)
+            with soundfile.SoundFile(stream) as clip:
+                expected = clip.frames
+                samples = clip.read(dtype="float32", always_2d=True)
+                sample_rate = clip.samplerate
     except (soundfile.LibsndfileError, RuntimeError, OSError, EOFError) as error:
         raise AudioError(f"unreadable audio ({error})") from error
+    if missing:
+        raise AudioError(f"truncated: the WAV header promises {missing} more bytes of audio than the file holds")
     if samples.shape[0] == 0:
         raise AudioError("zero-length audio (no samples)")
     if samples.shape[0] < expected:
         raise AudioError(f"truncated: header promises {expected} frames, file holds {samples.shape[0]}")
     return Decoded(samples=samples, sample_rate=sample_rate)
+
+
+def _missing_wav_bytes(stream: BinaryIO) -> int:
+    """Bytes a RIFF/WAVE `data` chunk declares beyond the end of the file (0 if whole or not WAV).
+
+    libsndfile silently shortens a truncated WAV to what is there; this check catches it.
+    """
+    start = stream.tell()
+    try:
+        if stream.read(12)[8:12] != b"WAVE":
+            return 0
+        while len(header := stream.read(8)) == 8:
+            size = struct.unpack("<I", header[4:])[0]
+            if header[:4] == b"data":
+                here = stream.tell()
+                end = stream.seek(0, 2)
+                return max(0, here + size - end)
+            stream.seek(size + size % 2, 1)
+        return 0
+    finally:
+        stream.seek(start)
 
 
 def peak_dbfs(samples: np.ndarray) -> float:
@@ -174,12 +201,16 @@ def pitch(
     n_fft = fft.next_fast_len(2 * frame_length)
     acf = fft.irfft(np.abs(fft.rfft(framed * window, n_fft, axis=1)) ** 2, n_fft, axis=1)
     window_acf = fft.irfft(np.abs(fft.rfft(window, n_fft)) ** 2, n_fft)
-    lag_min = max(1, int(sample_rate / fmax))
+    lag_min = max(2, int(sample_rate / fmax))
     lag_max = min(frame_length - 1, int(np.ceil(sample_rate / fmin)))
     energy = acf[:, :1] + _AMIN
     normalised = acf[:, : lag_max + 2] / energy / (window_acf[: lag_max + 2] / window_acf[0])
-    search = normalised[:, lag_min : lag_max + 1]
-    best = np.argmax(search, axis=1) + lag_min
+    # The first local peak within 10% of the highest one: multiples of the period score
+    # almost as high once the window bias is removed, and must not win (octave errors).
+    search = normalised[:, lag_min - 1 : lag_max + 2]
+    inner = search[:, 1:-1]
+    peaks = (inner >= search[:, :-2]) & (inner >= search[:, 2:]) & (inner >= 0.9 * inner.max(axis=1, keepdims=True))
+    best = np.where(peaks.any(axis=1), np.argmax(peaks, axis=1), np.argmax(inner, axis=1)) + lag_min
     rows = np.arange(len(best))
     left, mid, right = normalised[rows, best - 1], normalised[rows, best], normalised[rows, best + 1]
     curvature = left - 2 * mid + right

@@ -1,0 +1,162 @@
+"""Audio features: known answers on synthetic signals, and librosa's own results on real speech."""
+
+import numpy as np
+import pytest
+import soundfile
+
+from pipeline import audio
+from pipeline.functionals import pool
+
+RATE = 16000
+
+
+def tone(freq: float, seconds: float = 1.0, rate: int = RATE, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture
+def speech(angry_take) -> np.ndarray:
+    decoded = audio.decode(str(angry_take))
+    return audio.resample(audio.to_mono(decoded.samples), decoded.sample_rate, RATE)
+
+
+def test_mfcc_matches_librosa_on_real_speech(speech):
+    librosa = pytest.importorskip("librosa")
+    expected = librosa.feature.mfcc(
+        y=speech, sr=RATE, n_mfcc=20, n_fft=512, hop_length=160, n_mels=40, fmin=0.0, fmax=8000.0
+    ).T
+    power = audio.power_spectrum(audio.frames(speech, 512, 160))
+    got = audio.mfcc(power, audio.mel_filterbank(RATE, 512, 40, 0.0, 8000.0), 20)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-3 * np.abs(expected).max())
+
+
+def test_deltas_and_rms_match_librosa(speech):
+    librosa = pytest.importorskip("librosa")
+    framed = audio.frames(speech, 512, 160)
+    cepstra = audio.mfcc(audio.power_spectrum(framed), audio.mel_filterbank(RATE, 512, 40, 0.0, 8000.0), 20)
+    for order in (1, 2):
+        np.testing.assert_allclose(
+            audio.delta(cepstra, 9, order), librosa.feature.delta(cepstra.T, width=9, order=order).T, atol=1e-3
+        )
+    expected_rms = librosa.feature.rms(y=speech, frame_length=512, hop_length=160)[0]
+    np.testing.assert_allclose(audio.rms(framed), expected_rms, rtol=1e-4, atol=1e-7)
+
+
+def test_frames_are_centred_like_librosa():
+    y = np.arange(1000, dtype=np.float32)
+    framed = audio.frames(y, 512, 160)
+    assert framed.shape == (1 + 1000 // 160, 512)
+    assert framed[0, 256] == 0.0 and framed[1, 256] == 160.0  # frame t is centred on sample t*hop
+    assert np.all(framed[0, :256] == 0)
+
+
+@pytest.mark.parametrize("freq", [110.0, 220.0, 330.0])
+def test_pitch_of_a_sine(freq):
+    f0, voicing = audio.pitch(tone(freq), RATE, 160, 1024, 60.0, 500.0)
+    inner = slice(10, -10)  # away from the zero-padded edges
+    np.testing.assert_allclose(np.median(f0[inner]), freq, rtol=0.01)
+    assert voicing[inner].min() > 0.9
+
+
+def test_rms_and_spectral_shape_of_a_sine():
+    framed = audio.frames(tone(1000.0, amplitude=0.5), 512, 160)[5:-5]
+    np.testing.assert_allclose(audio.rms(framed), 0.5 / np.sqrt(2), rtol=0.02)
+    centroid, rolloff, flatness = audio.spectral_shape(audio.power_spectrum(framed), RATE).mean(axis=0)
+    assert abs(centroid - 1000.0) < 150 and abs(rolloff - 1000.0) < 100 and flatness < 0.01
+    # zero crossings: 2 per period, 1000 periods per second
+    np.testing.assert_allclose(audio.zero_crossing_rate(framed), 2000.0 / RATE, rtol=0.05)
+
+
+def test_white_noise_is_spectrally_flat():
+    noise = np.random.default_rng(0).standard_normal(RATE).astype(np.float32) * 0.1
+    flatness = audio.spectral_shape(audio.power_spectrum(audio.frames(noise, 512, 160)), RATE)[:, 2]
+    assert np.median(flatness) > 0.4
+
+
+def test_silence_is_trimmed_from_the_active_span():
+    y = np.concatenate([np.zeros(RATE), tone(200.0, 1.0), np.zeros(RATE)])
+    span = audio.active_span(audio.rms(audio.frames(y, 512, 160)), top_db=40.0)
+    assert abs(span.start * 160 - RATE) < 600 and abs(span.stop * 160 - 2 * RATE) < 600
+
+
+def test_resampling_keeps_the_pitch():
+    y = audio.resample(tone(220.0, rate=44100), 44100, RATE)
+    assert len(y) == RATE
+    f0, _ = audio.pitch(y, RATE, 160, 1024, 60.0, 500.0)
+    np.testing.assert_allclose(np.median(f0[10:-10]), 220.0, rtol=0.01)
+
+
+def test_stereo_is_downmixed():
+    stereo = np.column_stack([np.ones(10), np.zeros(10)]).astype(np.float32)
+    np.testing.assert_allclose(audio.to_mono(stereo), 0.5)
+
+
+def test_clip_features_are_named_finite_and_stable(angry_take):
+    decoded = audio.decode(str(angry_take))
+    settings = audio.AudioSettings()
+    features = audio.clip_features(decoded, settings)
+    assert len(features) == 2 + (20 * 3 + 6) * 8  # duration, voiced fraction, 66 descriptors x 8
+    assert "mfcc00_mean" in features and "delta2_mfcc19_slope" not in features
+    assert "delta219_slope" in features and "f0_semitones_p50" in features
+    assert all(np.isfinite(v) for v in features.values())
+    assert 0.5 < features["voiced_fraction"] <= 1.0
+    assert 1.5 < features["active_duration_s"] < decoded.duration_s
+    assert features == audio.clip_features(decoded, settings)  # deterministic
+
+
+def test_descriptor_groups_select_columns(angry_take):
+    decoded = audio.decode(str(angry_take))
+    only_mfcc = audio.AudioSettings(descriptors=("mfcc",), functionals=("mean",))
+    features = audio.clip_features(decoded, only_mfcc)
+    assert sorted(features) == sorted(["active_duration_s"] + [f"mfcc{i:02d}_mean" for i in range(20)])
+    with pytest.raises(ValueError, match="unknown descriptor groups"):
+        audio.clip_features(decoded, audio.AudioSettings(descriptors=("chroma",)))
+
+
+def test_functionals_of_a_ramp():
+    ramp = np.linspace(0.0, 10.0, 101)[:, None]
+    got = pool(ramp, ["x"], ["mean", "min", "max", "p50", "slope"])
+    assert got == pytest.approx({"x_mean": 5.0, "x_min": 0.0, "x_max": 10.0, "x_p50": 5.0, "x_slope": 10.0})
+
+
+def test_functionals_ignore_nan_frames():
+    x = np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, np.nan]])
+    got = pool(x, ["a", "b"], ["mean", "std"])
+    assert got["a_mean"] == 2.0 and got["a_std"] == 1.0 and np.isnan(got["b_mean"])
+
+
+def test_unvoiced_clip_has_missing_pitch_not_an_error():
+    noise = np.random.default_rng(1).standard_normal(RATE).astype(np.float32)[:, None] * 0.1
+    features = audio.clip_features(audio.Decoded(noise, RATE), audio.AudioSettings())
+    assert features["voiced_fraction"] < 0.2
+
+
+def test_a_clip_too_short_for_deltas_is_refused():
+    with pytest.raises(audio.AudioError, match="too short"):
+        audio.clip_features(audio.Decoded(tone(200.0, 0.01)[:, None], RATE), audio.AudioSettings())
+
+
+def test_decode_refuses_zero_length_truncated_and_corrupt_files(tmp_path, angry_take):
+    empty = tmp_path / "empty.wav"
+    soundfile.write(empty, np.zeros((0, 1), dtype=np.float32), RATE)
+    with pytest.raises(audio.AudioError, match="zero-length"):
+        audio.decode(str(empty))
+
+    whole = tmp_path / "whole.wav"
+    soundfile.write(whole, tone(200.0), RATE, subtype="PCM_16")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(whole.read_bytes()[: 44 + 2 * RATE // 2])
+    with pytest.raises(audio.AudioError, match="truncated"):
+        audio.decode(str(truncated))
+
+    corrupt = tmp_path / "corrupt.flac"
+    corrupt.write_bytes(b"not audio at all" * 100)
+    with pytest.raises(audio.AudioError, match="unreadable"):
+        audio.decode(str(corrupt))
+
+    cut_flac = tmp_path / "cut.flac"
+    cut_flac.write_bytes(angry_take.read_bytes()[:20000])
+    with pytest.raises(audio.AudioError):
+        audio.decode(str(cut_flac))
