@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from scipy import stats
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -45,9 +46,11 @@ def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline
 
 
 def with_probabilities(pipeline: Pipeline) -> Pipeline:
-    """The same pipeline, set to produce class probabilities (SVC needs Platt scaling for it)."""
+    """The same pipeline, able to give class probabilities: an SVM gets sigmoid (Platt)
+    calibration of its decision function, fitted on internal folds of the training data."""
     if isinstance(pipeline.named_steps["clf"], SVC):
-        pipeline.set_params(clf__probability=True)
+        calibrated = CalibratedClassifierCV(pipeline.named_steps["clf"], method="sigmoid", ensemble=False)
+        pipeline.steps[-1] = ("clf", calibrated)
     return pipeline
 
 

@@ -1,0 +1,108 @@
+"""Speaker-grouped nested evaluation: no speaker on both sides of any fold, honest metrics."""
+
+import numpy as np
+import pytest
+
+from pipeline import evaluation, learners
+
+
+def speakers(n_speakers: int, per_speaker: int) -> np.ndarray:
+    return np.repeat([f"s{i:02d}" for i in range(n_speakers)], per_speaker)
+
+
+@pytest.mark.parametrize(("n_speakers", "outer", "inner"), [(20, 5, 4), (7, 3, 2), (24, 6, 5)])
+def test_no_speaker_is_on_both_sides_of_any_outer_or_inner_fold(n_speakers, outer, inner):
+    groups = speakers(n_speakers, 10)
+    outer_splits = evaluation.outer_folds(groups, outer, seed=1)
+    tested = np.concatenate([test for _, test in outer_splits])
+    assert sorted(tested) == list(range(len(groups)))  # every take tested exactly once
+    for train, test in outer_splits:
+        assert not set(groups[train]) & set(groups[test])
+        for inner_train, inner_test in evaluation.inner_folds(groups[train], inner):
+            assert not set(groups[train][inner_train]) & set(groups[train][inner_test])
+            assert not set(groups[train][inner_test]) & set(groups[test])
+
+
+def test_outer_folds_deal_speakers_evenly_and_reproducibly():
+    groups = speakers(20, 3)
+    splits = evaluation.outer_folds(groups, 5, seed=7)
+    assert [len(set(groups[test])) for _, test in splits] == [4] * 5
+    again = evaluation.outer_folds(groups, 5, seed=7)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
+    with pytest.raises(ValueError, match="cannot fill"):
+        evaluation.outer_folds(speakers(3, 2), 5, seed=0)
+
+
+def test_search_space_and_refinement_grid_from_data():
+    space = {"clf__C": {"log_uniform": [0.1, 100.0]}, "clf__max_depth": {"int_uniform": [2, 6]}}
+    dists = learners.distributions(space)
+    assert 0.1 <= dists["clf__C"].rvs(random_state=0) <= 100.0
+    grid = learners.refinement_grid(
+        {"clf__C": 80.0, "clf__max_depth": np.int64(2), "clf__gamma": 0.01},
+        {"clf__C": {"factor": 2.0}, "clf__max_depth": {"step": 1}}, space,
+    )
+    assert grid == {"clf__C": [40.0, 80.0, 100.0], "clf__max_depth": [2, 3], "clf__gamma": [0.01]}
+    with pytest.raises(ValueError, match="unknown distribution"):
+        learners.distributions({"clf__C": {"normal": [0, 1]}})
+
+
+def blobs(n_speakers: int = 8, per_class: int = 6, n_classes: int = 3, seed: int = 0):
+    """Separable classes with a per-speaker offset (what speaker-grouped folds must cope with)."""
+    rng = np.random.default_rng(seed)
+    X, y, groups = [], [], []
+    for s in range(n_speakers):
+        offset = rng.normal(0, 0.5, 5)
+        for c in range(n_classes):
+            X.append(rng.normal(0, 1, (per_class, 5)) + offset + 3 * np.eye(5)[c])
+            y += [c] * per_class
+            groups += [f"s{s}"] * per_class
+    return np.vstack(X), np.array(y), np.array(groups)
+
+
+@pytest.mark.parametrize("learner", ["svm", "rf", "xgb"])
+def test_nested_cross_validation_learns_and_the_permutation_check_does_not(learner):
+    X, y, groups = blobs()
+    spaces = {
+        "svm": ({"clf__C": {"log_uniform": [0.1, 10.0]}}, {"clf__C": {"factor": 2.0}}, {}),
+        "rf": ({"clf__max_features": {"uniform": [0.2, 1.0]}}, {"clf__max_features": {"factor": 1.5}},
+               {"clf__n_estimators": 20}),
+        "xgb": ({"clf__max_depth": {"int_uniform": [1, 3]}}, {"clf__max_depth": {"step": 1}},
+                {"clf__n_estimators": 20}),
+    }
+    space, grid, fixed = spaces[learner]
+    spec = evaluation.SearchSpec(learner, space, n_iter=2, grid=grid, fixed=fixed)
+    cv = evaluation.cross_validate(
+        spec, X, y, groups, n_classes=3, outer_k=4, inner_k=2, scoring="balanced_accuracy",
+        seed=3, n_jobs=1, permutation_check=True,
+    )
+    assert not np.isnan(cv.probabilities).any()
+    np.testing.assert_allclose(cv.probabilities.sum(axis=1), 1.0, atol=1e-6)
+    figures = evaluation.metrics(y, cv.probabilities, ["a", "b", "c"], groups, cv.fold)
+    assert figures["accuracy"] > 0.9
+    permuted = np.mean([f["permuted_accuracy"] for f in cv.folds])
+    assert permuted < 0.6  # chance is 1/3; the real labels give > 0.9
+    assert set(cv.search_log["phase"]) == {"random", "grid"}
+    assert len(cv.folds) == 4 and all(f["inner_score"] > 0.5 for f in cv.folds)
+
+
+def test_metrics_on_known_predictions():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    proba = np.array([
+        [0.8, 0.1, 0.1], [0.1, 0.8, 0.1],  # one right, one wrong (top-2 right)
+        [0.1, 0.8, 0.1], [0.2, 0.7, 0.1],
+        [0.1, 0.1, 0.8], [0.5, 0.3, 0.2],  # wrong; the true class ranks third
+    ])
+    groups = np.array(["a", "b", "a", "b", "a", "b"])
+    fold = np.array([0, 1, 0, 1, 0, 1])
+    m = evaluation.metrics(y, proba, ["x", "y", "z"], groups, fold)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["uar"] == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert m["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert m["recall"] == pytest.approx({"x": 0.5, "y": 1.0, "z": 0.5})
+    assert m["per_speaker_accuracy"] == pytest.approx({"a": 1.0, "b": 1 / 3})
+    assert m["fold_accuracy_mean"] == pytest.approx(2 / 3) and m["fold_accuracy_std"] == pytest.approx(1 / 3)
+    assert m["chance"] == pytest.approx(1 / 3)
+    # top-3 over 3 classes is always right; check top-k logic with 4 classes instead
+    proba4 = np.column_stack([proba, np.full(6, 0.05)])
+    proba4[5] = [0.5, 0.3, 0.01, 0.19]  # true class 2 now ranks fourth
+    assert evaluation.metrics(y, proba4, list("wxyz"), groups, fold)["top3_accuracy"] == pytest.approx(5 / 6)

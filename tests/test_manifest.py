@@ -1,0 +1,133 @@
+"""Ingest on a folder of real RAVDESS cuts plus every kind of bad file: rejects named, rest kept."""
+
+import zipfile
+
+import numpy as np
+import pytest
+import soundfile
+
+from conftest import real_take, write_clip
+from pipeline import manifest, sources
+
+ALL = manifest.Selection(
+    channels=("speech", "song"),
+    emotions=("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"),
+    intensities=("normal", "strong"),
+    holdout_actors=(21, 22, 23, 24),
+)
+
+
+@pytest.fixture
+def messy_root(tmp_path):
+    """A root with good takes and one file of each kind of trouble."""
+    root = tmp_path / "ravdess"
+    source = real_take(2, "03-01-03-01-01-01-02")
+    write_clip(root / "Actor_02" / "03-01-03-01-01-01-02.wav", source)
+    write_clip(root / "Actor_02" / "03-01-04-02-01-01-02.flac", real_take(2, "03-01-04-02-01-01-02"))
+    write_clip(root / "Actor_02" / "03-01-03-01-01-01-02.flac", source)  # duplicate of the wav's take
+    write_clip(root / "Actor_03" / "03-01-05-01-01-01-03.wav", real_take(3, "03-01-05-01-01-01-03"), stereo=True)
+    write_clip(root / "Actor_03" / "03-01-06-01-01-01-03.wav", real_take(3, "03-01-06-01-01-01-03"), rate=22050)
+    write_clip(root / "Actor_03" / "03-01-07-01-01-01-03.wav", real_take(3, "03-01-07-01-01-01-03"), rate=44100)
+    write_clip(root / "Actor_21" / "03-01-05-01-01-01-21.wav", real_take(3, "03-01-05-01-01-01-03"))
+    write_clip(root / "Actor_03" / "03-02-05-01-01-01-03.wav", real_take(3, "03-01-05-01-01-01-03"))
+    (root / "Actor_04").mkdir()
+    soundfile.write(root / "Actor_04" / "03-01-02-01-01-01-04.wav", np.zeros(48000, dtype=np.float32), 48000)
+    soundfile.write(root / "Actor_04" / "03-01-02-01-01-02-04.wav", np.zeros((0,), dtype=np.float32), 48000)
+    whole = write_clip(tmp_path / "whole.wav", real_take(4, "03-01-03-01-01-01-04"))
+    (root / "Actor_04" / "03-01-03-01-01-01-04.wav").write_bytes(whole.read_bytes()[:5000])
+    (root / "Actor_04" / "03-01-04-01-01-01-04.flac").write_bytes(b"\x00garbage" * 500)
+    write_clip(root / "Actor_04" / "my_recording.wav", real_take(4, "03-01-03-01-01-01-04"))
+    write_clip(root / "Actor_04" / "03-01-09-01-01-01-04.wav", real_take(4, "03-01-03-01-01-01-04"))
+    (root / "Actor_04" / "notes.txt").write_text("not audio")
+    return root
+
+
+def reasons(rejects):
+    return {sources.name(path): reason for path, reason in zip(rejects["path"], rejects["reason"])}
+
+
+def test_every_bad_file_is_named_with_its_reason_and_the_rest_is_kept(messy_root):
+    found = sources.scan_roots([str(messy_root)])
+    takes, rejects = manifest.build(found.clips, ALL, silence_dbfs=-60.0)
+    why = reasons(rejects)
+    assert "silent" in why["03-01-02-01-01-01-04.wav"]
+    assert "zero-length" in why["03-01-02-01-01-02-04.wav"]
+    assert "truncated" in why["03-01-03-01-01-01-04.wav"]
+    assert "unreadable" in why["03-01-04-01-01-01-04.flac"]
+    assert "not a RAVDESS name" in why["my_recording.wav"]
+    assert "unknown emotion code '09'" in why["03-01-09-01-01-01-04.wav"]
+    assert "not an audio clip" in why["notes.txt"]
+    assert "duplicate of take 01-03-01-01-01-02" in why["03-01-03-01-01-01-02.flac"]
+    assert "downmixed" in why["03-01-05-01-01-01-03.wav"]
+    assert "22050 Hz" in why["03-01-06-01-01-01-03.wav"]
+    assert "44100 Hz" in why["03-01-07-01-01-01-03.wav"]
+    kept = rejects[rejects["outcome"] == "kept"]
+    assert set(kept["path"].map(sources.name)) == {
+        "03-01-05-01-01-01-03.wav", "03-01-06-01-01-01-03.wav", "03-01-07-01-01-01-03.wav",
+    }
+    # The usable takes: the duplicate resolved to the wav, stereo and odd rates kept,
+    # the held-out actor 21 left out.
+    assert sorted(takes["take"]) == [
+        "01-03-01-01-01-02", "01-04-02-01-01-02", "01-05-01-01-01-03", "01-06-01-01-01-03",
+        "01-07-01-01-01-03", "02-05-01-01-01-03",
+    ]
+    assert takes.set_index("take").loc["01-03-01-01-01-02", "audio_path"].endswith(".wav")
+    row = takes.set_index("take").loc["01-05-01-01-01-03"]
+    assert (row["channels"], row["sample_rate"], row["speaker"], row["gender"]) == (2, 48000, "ravdess-03", "male")
+    assert takes["take"].is_unique
+
+
+def test_selection_by_channel_emotion_and_intensity(messy_root):
+    found = sources.scan_roots([str(messy_root)])
+    speech_strong = manifest.Selection(("speech",), ALL.emotions, ("strong",), ())
+    takes, _ = manifest.build(found.clips, speech_strong, silence_dbfs=-60.0)
+    assert list(takes["take"]) == ["01-04-02-01-01-02"]
+    four = manifest.Selection(ALL.channels, ("neutral", "happy", "sad", "angry"), ALL.intensities, (21,))
+    takes, _ = manifest.build(found.clips, four, silence_dbfs=-60.0)
+    assert set(takes["label"]) == {"happy", "sad", "angry"}
+
+
+def test_a_typo_in_the_selection_is_an_error():
+    with pytest.raises(ValueError, match="ingest.emotions"):
+        manifest.Selection(("speech",), ("angy",), ("normal",), ())
+
+
+def test_zip_archives_are_read_in_place_and_junk_members_rejected(tmp_path):
+    archive = tmp_path / "Audio_Speech_Actors_01-24.zip"
+    clip = write_clip(tmp_path / "clip.wav", real_take(5, "03-01-08-01-01-01-05"))
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(clip, "Actor_05/03-01-08-01-01-01-05.wav")
+        zf.writestr("__MACOSX/Actor_05/._03-01-08-01-01-01-05.wav", b"\x00\x05\x16\x07junk")
+        zf.writestr("Actor_05/readme.txt", "junk")
+        zf.writestr("Actor_05/03-01-08-01-01-02-05.wav", b"RIFF....WAVEjunk")
+    found = sources.scan_roots([str(archive)])
+    takes, rejects = manifest.build(found.clips, ALL, silence_dbfs=-60.0)
+    assert list(takes["take"]) == ["01-08-01-01-01-05"]
+    assert takes["audio_path"][0] == f"{archive}::Actor_05/03-01-08-01-01-01-05.wav"
+    why = reasons(rejects)
+    assert "not a RAVDESS name" in why["._03-01-08-01-01-01-05.wav"]
+    assert "not an audio clip" in why["readme.txt"]
+    assert "unreadable" in why["03-01-08-01-01-02-05.wav"]
+
+
+def test_missing_empty_and_broken_roots_are_reported_not_fatal(tmp_path, angry_take):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken.zip").write_bytes(b"PK not really")
+    good = tmp_path / "good"
+    write_clip(good / "03-01-05-02-01-01-01.wav", angry_take)
+    found = sources.scan_roots([str(tmp_path / "absent"), str(tmp_path / "empty"), str(tmp_path / "broken.zip"), str(good)])
+    problems = dict(found.problems)
+    assert problems[str(tmp_path / "absent")] == "root does not exist"
+    assert problems[str(tmp_path / "empty")] == "root holds no files"
+    assert "not a readable zip archive" in problems[str(tmp_path / "broken.zip")]
+    assert found.clips == [str(good / "03-01-05-02-01-01-01.wav")]
+
+
+def test_fingerprint_changes_with_content_only(tmp_path, angry_take):
+    root = tmp_path / "root"
+    write_clip(root / "03-01-05-02-01-01-01.wav", angry_take)
+    first = sources.fingerprint(str(root))
+    assert sources.fingerprint(str(root)) == first
+    write_clip(root / "03-01-05-02-01-02-01.wav", angry_take)
+    assert sources.fingerprint(str(root))["digest"] != first["digest"]
+    assert sources.fingerprint(str(tmp_path / "nowhere"))["kind"] == "missing"
