@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from math import gcd
 import struct
 from typing import BinaryIO
 
 import numpy as np
 import soundfile
+import soxr
 from scipy import fft, signal
 
 from pipeline import sources
@@ -51,7 +51,7 @@ def decode(address: str) -> Decoded:
                 samples = clip.read(dtype="float32", always_2d=True)
                 sample_rate = clip.samplerate
     except (soundfile.LibsndfileError, RuntimeError, OSError, EOFError) as error:
-        raise AudioError(f"unreadable audio ({error})") from error
+        raise AudioError(f"unreadable audio ({getattr(error, 'error_string', error)})") from error
     if missing:
         raise AudioError(f"truncated: the WAV header promises {missing} more bytes of audio than the file holds")
     if samples.shape[0] == 0:
@@ -94,11 +94,10 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 
 
 def resample(y: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Polyphase resampling (exact rational ratio, anti-aliased); no-op when rates agree."""
+    """Band-limited resampling with libsoxr (the resampler librosa uses); no-op when rates agree."""
     if rate_in == rate_out:
         return y
-    divisor = gcd(rate_in, rate_out)
-    return signal.resample_poly(y, rate_out // divisor, rate_in // divisor).astype(np.float32)
+    return soxr.resample(y, rate_in, rate_out).astype(np.float32, copy=False)
 
 
 def frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:

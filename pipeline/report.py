@@ -29,12 +29,18 @@ class LearnerResult:
 
     modality: str
     learner: str
+    normalisation: str
     summary: dict[str, Any]
     oof: pd.DataFrame
 
     @property
     def name(self) -> str:
-        return f"{self.modality}/{self.learner}"
+        suffix = "" if self.normalisation == "none" else f" + {self.normalisation} norm"
+        return f"{self.modality}/{self.learner}{suffix}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.modality}_{self.learner}-{self.normalisation}"
 
 
 def pct(value: float) -> str:
@@ -153,7 +159,7 @@ def grouped_bars(values: pd.DataFrame, ylabel: str, title: str, path: Path, chan
 
 def learner_section(result: LearnerResult, figures: Path) -> str:
     s = result.summary
-    confusion_png = figures / f"confusion_{result.modality}_{result.learner}.png"
+    confusion_png = figures / f"confusion_{result.slug}.png"
     confusion_figure(result, confusion_png)
     confusion = pd.DataFrame(s["confusion"], index=s["classes"], columns=s["classes"])
     confusion.index.name = "true \\ predicted"
@@ -197,6 +203,18 @@ def learner_section(result: LearnerResult, figures: Path) -> str:
     )
 
 
+def _normalised_note(normalised: list[LearnerResult]) -> str:
+    if not normalised:
+        return ""
+    top = max(normalised, key=lambda r: r.summary["accuracy"])
+    return (
+        f"With speaker normalisation, **{top.name}** reaches {pct(top.summary['accuracy'])} "
+        "(each speaker's features z-scored with statistics of that speaker's own unlabelled clips: "
+        "no label of a test speaker is used, but it needs a batch of clips per speaker with a "
+        "similar emotion mix, so it is not the headline). "
+    )
+
+
 def _params(params: dict[str, Any]) -> str:
     return ", ".join(
         f"{k.removeprefix('clf__')}={v:.3g}" if isinstance(v, float) else f"{k.removeprefix('clf__')}={v}"
@@ -211,7 +229,9 @@ def build(
     """Return the report's Markdown and its headline metrics (for reports/metrics.json)."""
     figures.mkdir(parents=True, exist_ok=True)
     chance = results[0].summary["chance"]
-    best = max(results, key=lambda r: r.summary["accuracy"])
+    plain = [r for r in results if r.normalisation == "none"] or results
+    best = max(plain, key=lambda r: r.summary["accuracy"])
+    normalised = [r for r in results if r.normalisation != "none"]
     recall = pd.DataFrame({r.name: r.summary["recall"] for r in results})
     speakers = pd.DataFrame({r.name: r.summary["per_speaker_accuracy"] for r in results})
     speakers.index = [s.split("-")[-1] for s in speakers.index]
@@ -240,7 +260,7 @@ def build(
             "## Results",
             "",
             f"Best learner: **{best.name}**, accuracy {pct(best.summary['accuracy'])}, "
-            f"UAR {pct(best.summary['uar'])}. `± x` is the standard deviation over outer folds; "
+            f"UAR {pct(best.summary['uar'])}. " + _normalised_note(normalised) + "`± x` is the standard deviation over outer folds; "
             "`speech`/`song` split the same out-of-fold predictions by the test take's vocal channel; "
             "`permuted labels` refits each fold's chosen model on shuffled training labels (should sit near chance).",
             "",
@@ -278,4 +298,4 @@ def build(
         }
         for r in results
     }
-    return markdown, {"n_takes": int(len(takes)), "best": best.name, "learners": headline}
+    return markdown, {"n_takes": int(len(takes)), "best": best.name, "results": headline}

@@ -160,3 +160,18 @@ def test_decode_refuses_zero_length_truncated_and_corrupt_files(tmp_path, angry_
     cut_flac.write_bytes(angry_take.read_bytes()[:20000])
     with pytest.raises(audio.AudioError):
         audio.decode(str(cut_flac))
+
+
+def test_percentiles_match_numpy_with_and_without_nan():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(57, 4))
+    x[rng.random(x.shape) < 0.3] = np.nan
+    x[:, 3] = np.nan
+    x[:1, 2], x[1:, 2] = 5.0, np.nan  # a single valid value
+    got = pool(x, list("abcd"), ["p5", "p10", "p50", "p90"])
+    for q in (5, 10, 50, 90):
+        expected = np.nanpercentile(x[:, :3], q, axis=0)
+        np.testing.assert_allclose([got[f"{c}_p{q}"] for c in "abc"], expected)
+        assert np.isnan(got[f"d_p{q}"])
+    with pytest.raises(ValueError, match="unknown functionals"):
+        pool(x, list("abcd"), ["p101"])

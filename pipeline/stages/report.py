@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import product
 from pathlib import Path
 
 import pandas as pd
@@ -17,14 +18,11 @@ def main() -> None:
         ignore_index=True,
     )
     results = []
-    for modality in params["run"]["modalities"]:
-        for learner in params["run"]["learners"]:
-            base = Path("models") / modality / learner
-            results.append(
-                report.LearnerResult(
-                    modality, learner, io.read_json(f"{base}.json"), pd.read_parquet(f"{base}.oof.parquet")
-                )
-            )
+    run = params["run"]
+    for modality, normalisation, learner in product(run["modalities"], run["normalisations"], run["learners"]):
+        base = Path("models") / modality / f"{learner}-{normalisation}"
+        summary, oof = io.read_json(f"{base}.json"), pd.read_parquet(f"{base}.oof.parquet")
+        results.append(report.LearnerResult(modality, learner, normalisation, summary, oof))
     markdown, headline = report.build(takes, rejects, results, Path("reports/figures"), params["train"])
     io.write_text(markdown + "\n", "reports/report.md")
     io.write_json(headline, "reports/metrics.json")

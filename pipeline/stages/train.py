@@ -1,10 +1,10 @@
-"""Stage `train@<modality>-<learner>`: nested speaker-grouped evaluation, then the final refit.
+"""Stage `train@<modality>-<learner>-<normalisation>`: nested speaker-grouped evaluation, then the final refit.
 
-Usage: python -m pipeline.stages.train MODALITY LEARNER
-Reads data/manifest.parquet and features/<modality>.parquet; writes under models/<modality>/:
-<learner>.joblib (model refit on all takes), <learner>.oof.parquet (out-of-fold class
-probabilities of every take), <learner>.search.parquet (every candidate of every search),
-<learner>.json (figures, chosen hyperparameters, timing).
+Usage: python -m pipeline.stages.train MODALITY LEARNER NORMALISATION
+Reads data/manifest.parquet and features/<modality>.parquet; writes under models/<modality>/,
+with <name> = <learner>-<normalisation>: <name>.joblib (model refit on all takes),
+<name>.oof.parquet (out-of-fold class probabilities of every take), <name>.search.parquet
+(every candidate of every search), <name>.json (figures, chosen hyperparameters, timing).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from pipeline import evaluation, io
+from pipeline.normalisation import normalise
 from pipeline.corpora import label_order
 
 
@@ -28,21 +29,22 @@ def load_table(modality: str) -> tuple[pd.DataFrame, list[str]]:
     return takes.merge(features, on="take", how="inner"), [c for c in features.columns if c != "take"]
 
 
-def main(modality: str, learner: str) -> None:
+def main(modality: str, learner: str, normalisation: str) -> None:
     params = io.load_params()
     train, spec_params = params["train"], params["learners"][learner]
     table, feature_names = load_table(modality)
     classes = label_order(set(table["label"]))
-    X = table[feature_names].to_numpy(dtype=np.float64)
-    y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     groups = table["speaker"].to_numpy()
+    X = normalise(normalisation, table[feature_names].to_numpy(dtype=np.float64), groups)
+    y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     spec = evaluation.SearchSpec(
         learner=learner, space=spec_params["space"], n_iter=spec_params["n_iter"],
         grid=spec_params["grid"], fixed=spec_params.get("fixed") or {},
     )
     common = dict(inner_k=train["inner_folds"], scoring=train["scoring"], seed=train["seed"], n_jobs=train["n_jobs"])
     started = time.perf_counter()
-    with tqdm(total=train["outer_folds"] + 1, desc=f"train {modality}/{learner}", unit="fold") as bar:
+    name = f"{learner}-{normalisation}"
+    with tqdm(total=train["outer_folds"] + 1, desc=f"train {modality}/{name}", unit="fold") as bar:
         cv = evaluation.cross_validate(
             spec, X, y, groups, len(classes), outer_k=train["outer_folds"],
             permutation_check=train["permutation_check"], progress=bar, **common,
@@ -59,22 +61,23 @@ def main(modality: str, learner: str) -> None:
     oof["predicted"] = [classes[i] for i in cv.probabilities.argmax(axis=1)]
     io.write_joblib(
         {"model": model, "classes": classes, "features": feature_names, "modality": modality,
-         "learner": learner, "best_params": final_search.best_params},
-        out / f"{learner}.joblib",
+         "learner": learner, "normalisation": normalisation, "best_params": final_search.best_params},
+        out / f"{name}.joblib",
     )
-    io.write_parquet(oof, out / f"{learner}.oof.parquet")
+    io.write_parquet(oof, out / f"{name}.oof.parquet")
     io.write_parquet(
         pd.concat([cv.search_log, final_search.log.assign(fold="final")], ignore_index=True).astype({"fold": str}),
-        out / f"{learner}.search.parquet",
+        out / f"{name}.search.parquet",
     )
     io.write_json(
-        {**figures, "learner": learner, "modality": modality, "folds": cv.folds, "seconds": seconds,
+        {**figures, "learner": learner, "modality": modality, "normalisation": normalisation,
+         "folds": cv.folds, "seconds": seconds,
          "final_params": {k: evaluation.to_plain(v) for k, v in final_search.best_params.items()}},
-        out / f"{learner}.json",
+        out / f"{name}.json",
     )
-    print(f"{modality}/{learner}: accuracy {figures['accuracy']:.3f}, UAR {figures['uar']:.3f} "
+    print(f"{modality}/{name}: accuracy {figures['accuracy']:.3f}, UAR {figures['uar']:.3f} "
           f"(outer folds, {len(np.unique(groups))} speakers), {seconds:.0f} s")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

@@ -1,0 +1,134 @@
+"""Benchmark: the project's audio feature extraction vs a naive per-file librosa loop.
+
+Both read every clip under the RAVDESS root (default ../shared/data/ravdess), resample to
+16 kHz and compute MFCC + delta + delta-delta + RMS statistics with the same settings; the
+project also runs with its full descriptor set. Each variant runs in its own process so
+that its peak memory (the process and all its workers, sampled from /proc) is its own.
+
+Usage: python bench/audio_features.py [ROOT] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SAME_AS_REFERENCE = {"descriptors": ["mfcc", "delta", "delta2", "rms"], "trim_top_db": 200.0}
+STATISTICS = ("mean", "std", "min", "max", "p10", "p50", "p90")
+
+
+def clips(root: str, limit: int | None) -> list[str]:
+    found = sorted(str(p) for p in Path(root).rglob("*") if p.suffix.lower() in {".wav", ".flac"})
+    return found[:limit] if limit else found
+
+
+def reference(paths: list[str]) -> np.ndarray:
+    """The naive loop: librosa.load + librosa.feature per file, then NumPy statistics."""
+    import librosa
+
+    rows = []
+    for path in paths:
+        y, sr = librosa.load(path, sr=16000, mono=True)
+        mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, n_fft=512, hop_length=160, n_mels=40, fmax=8000)
+        d1 = librosa.feature.delta(mfcc, order=1)
+        d2 = librosa.feature.delta(mfcc, order=2)
+        rms = librosa.feature.rms(y=y, frame_length=512, hop_length=160)
+        lld = np.vstack([mfcc, d1, d2, 20 * np.log10(np.maximum(rms, 1e-10))]).T
+        rows.append(np.concatenate([
+            lld.mean(0), lld.std(0), lld.min(0), lld.max(0), *np.percentile(lld, [10, 50, 90], axis=0)
+        ]))
+    return np.array(rows)
+
+
+def project(paths: list[str], full: bool) -> np.ndarray:
+    from pipeline import audio
+    from pipeline.stages.audio_features import extract
+
+    settings = audio.AudioSettings(functionals=STATISTICS) if full else audio.AudioSettings(
+        descriptors=tuple(SAME_AS_REFERENCE["descriptors"]), trim_top_db=SAME_AS_REFERENCE["trim_top_db"],
+        functionals=STATISTICS,
+    )
+    matrix, _, failures = extract(paths, settings, n_jobs=2)
+    assert not failures, failures
+    return matrix
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1]) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return total
+
+
+def measure(variant: str, root: str, limit: int | None) -> dict[str, float]:
+    """Run one variant in a child process; wall time and peak tree memory."""
+    command = [sys.executable, __file__, root, "--variant", variant] + (["--limit", str(limit)] if limit else [])
+    peak = 0
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_bytes(child.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out, _ = child.communicate()
+    done.set()
+    sampler.join()
+    if child.returncode:
+        raise SystemExit(f"{variant} failed")
+    result = json.loads(out.strip().splitlines()[-1])
+    return {**result, "wall_s": time.perf_counter() - started, "peak_mb": peak / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", nargs="?", default=str(REPO.parent / "shared/data/ravdess"))
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--variant", choices=["reference", "project-same", "project-full", "warm-librosa"])
+    args = parser.parse_args()
+    paths = clips(args.root, args.limit)
+    if args.variant:  # inside a child process: do the work, print what it took
+        if args.variant == "reference":
+            reference(paths[:1])  # numba JIT warm-up, timed apart so the loop itself is compared
+        started = time.perf_counter()
+        matrix = reference(paths) if args.variant == "reference" else project(paths, args.variant == "project-full")
+        print(json.dumps({"compute_s": time.perf_counter() - started, "shape": list(matrix.shape),
+                          "checksum": float(np.nansum(matrix[:, :20]))}))
+        return
+    print(f"{len(paths)} clips under {args.root}; {os.cpu_count()} cores")
+    results = {v: measure(v, args.root, args.limit) for v in ("reference", "project-same", "project-full")}
+    for variant, r in results.items():
+        print(f"{variant:>13}: {r['compute_s']:7.1f} s compute, {r['wall_s']:7.1f} s with start-up, "
+              f"peak {r['peak_mb']:6.0f} MB, features {r['shape']}")
+    base = results["reference"]["compute_s"]
+    for variant in ("project-same", "project-full"):
+        print(f"speed-up {variant} vs naive librosa loop: {base / results[variant]['compute_s']:.2f}x "
+              f"(with start-up: {results['reference']['wall_s'] / results[variant]['wall_s']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
