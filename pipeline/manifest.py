@@ -81,10 +81,10 @@ def build(
         except ravdess.RavdessNameError as error:
             rejects.append(_reject(address, str(error)))
 
-    probes = Parallel(n_jobs=n_jobs)(
-        delayed(_probe)(address, silence_dbfs)
-        for address, _ in tqdm(named, desc="probe audio", unit="clip")
-    )
+    probes = list(tqdm(
+        Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_probe)(address, silence_dbfs) for address, _ in named),
+        total=len(named), desc="probe audio", unit="clip",
+    ))
     rows = []
     for (address, name), facts in zip(named, probes):
         if "error" in facts:

@@ -47,6 +47,10 @@ def pct(value: float) -> str:
     return "–" if value is None or np.isnan(value) else f"{100 * value:.1f}%"
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 def table(frame: pd.DataFrame) -> str:
     """A DataFrame as a Markdown table (index included when it is named)."""
     if frame.index.name is not None:
@@ -114,7 +118,7 @@ def results_table(results: list[LearnerResult]) -> pd.DataFrame:
                 "song": pct(channel.get("song", np.nan)),
                 "permuted labels": pct(np.mean([f["permuted_accuracy"] for f in s["folds"]]))
                 if "permuted_accuracy" in s["folds"][0] else "not run",
-                "time": f"{s['seconds'] / 60:.1f} min",
+                "time": duration(s["seconds"]),
             }
         )
     return pd.DataFrame(rows)
@@ -172,7 +176,7 @@ def learner_section(result: LearnerResult, figures: Path) -> str:
                 "UAR": pct(p["uar"]),
                 "inner score": pct(f["inner_score"]),
                 "chosen hyperparameters": _params(f["best_params"]),
-                "time": f"{f['seconds']:.0f} s",
+                "time": duration(f["seconds"]),
             }
             for f, p in zip(s["folds"], s["per_fold"])
         ]
@@ -186,7 +190,7 @@ def learner_section(result: LearnerResult, figures: Path) -> str:
             f"{pct(s['fold_accuracy_std'])}), UAR {pct(s['uar'])}, macro F1 {pct(s['macro_f1'])}, "
             f"top-3 {pct(s['top3_accuracy'])}; by intensity: "
             + ", ".join(f"{k} {pct(v)}" for k, v in intensity.items())
-            + f". Total time {s['seconds'] / 60:.1f} min.",
+            + f". Total time {duration(s['seconds'])}.",
             "",
             f"![confusion]({confusion_png.parent.name}/{confusion_png.name})",
             "",

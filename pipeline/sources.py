@@ -97,10 +97,11 @@ def fingerprint(root: str) -> dict[str, object]:
     path = Path(root)
     if not path.exists():
         return {"path": root, "kind": "missing", "files": 0, "digest": ""}
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    folder = path.is_dir()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if folder else [path]
     digest = hashlib.sha256()
     for file in files:
         stat = file.stat()
-        digest.update(f"{file.relative_to(path) if file != path else file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    kind = "file" if path.is_file() else "folder"
-    return {"path": root, "kind": kind, "files": len(files), "digest": digest.hexdigest()}
+        name = file.relative_to(path) if folder else file.name
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return {"path": root, "kind": "folder" if folder else "file", "files": len(files), "digest": digest.hexdigest()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import soundfile
 
 REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba-cache"))  # librosa's JIT, compiled once
 SHARED = REPO.parent / "shared" / "data"
 RAVDESS = SHARED / "ravdess"
 SPEECH = RAVDESS / "Audio_Speech_Actors_01-24"
