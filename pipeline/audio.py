@@ -118,12 +118,27 @@ def hann(n: int) -> np.ndarray:
     return signal.get_window("hann", n, fftbins=True).astype(np.float32)
 
 
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above (librosa's default, htk=False)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    return np.where(hz >= 1000.0, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), linear)
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), mel * (200.0 / 3))
+
+
 @lru_cache(maxsize=8)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    """Slaney-normalised mel filters `(n_mels, 1 + n_fft // 2)`, as librosa builds them."""
-    import librosa  # only for the filter design: a one-off, numba-free call
-
-    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    """Slaney-normalised triangular mel filters `(n_mels, 1 + n_fft // 2)` (librosa.filters.mel's design)."""
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    bins = np.linspace(0.0, sample_rate / 2, 1 + n_fft // 2)
+    rising = (bins[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
+    falling = (edges[2:, None] - bins[None, :]) / np.diff(edges)[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return (weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]).astype(np.float32)
 
 
 def power_spectrum(frames_: np.ndarray) -> np.ndarray:
@@ -144,8 +159,22 @@ def mfcc(power: np.ndarray, mel: np.ndarray, n_mfcc: int, top_db: float | None =
     return fft.dct(log_mel, type=2, norm="ortho", axis=1)[:, :n_mfcc]
 
 
+@lru_cache(maxsize=16)
+def _savgol_operators(width: int, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Savitzky-Golay derivative as matrices: interior taps `(width,)`, edge maps `(width//2, width)`.
+
+    The filter is linear, so filtering the identity gives, row by row, how each output of the
+    first and last half-window depends on the first and last `width` inputs ('interp' edges).
+    """
+    impulses = signal.savgol_filter(np.eye(width), width, polyorder=order, deriv=order, axis=0, mode="interp")
+    half = width // 2
+    taps = signal.savgol_coeffs(width, order, deriv=order, use="dot")
+    return taps, impulses[:half], impulses[-half:]
+
+
 def delta(x: np.ndarray, width: int, order: int = 1) -> np.ndarray:
-    """Savitzky-Golay derivative along frames (librosa.feature.delta's method, mode 'interp').
+    """Savitzky-Golay derivative along frames `(n_frames, d)`: librosa.feature.delta's method
+    (mode 'interp'), computed as a few matrix products instead of per-call polynomial fits.
 
     The window shrinks to the clip's frame count (odd, at least order + 2) for short clips.
     """
@@ -153,7 +182,9 @@ def delta(x: np.ndarray, width: int, order: int = 1) -> np.ndarray:
     width = min(width, n if n % 2 else n - 1)
     if width < order + 2:
         raise AudioError(f"too short for order-{order} deltas ({n} frames)")
-    return signal.savgol_filter(x, width, polyorder=order, deriv=order, axis=0, mode="interp")
+    taps, left, right = _savgol_operators(width, order)
+    interior = np.lib.stride_tricks.sliding_window_view(x, width, axis=0) @ taps
+    return np.concatenate([left @ x[:width], interior, right @ x[-width:]])
 
 
 def rms(frames_: np.ndarray) -> np.ndarray:
@@ -187,16 +218,18 @@ def pitch(
     frame_length: int,
     fmin: float,
     fmax: float,
+    span: slice = slice(None),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """F0 (Hz) and voicing strength per frame from the normalised autocorrelation.
+    """F0 (Hz) and voicing strength for the frames in `span` from the normalised autocorrelation.
 
-    The autocorrelation of every frame comes from one FFT pass; dividing by the window's own
-    autocorrelation removes the taper's bias towards short lags. Returns two `(n_frames,)`
-    arrays: f0 (parabolic-interpolated peak lag) and the peak height in [0, 1].
+    Frames are centred on multiples of `hop_length` as in `frames`. The autocorrelation of
+    every frame comes from one FFT pass; dividing by the window's own autocorrelation removes
+    the taper's bias towards short lags. Returns two `(n_frames_in_span,)` arrays: f0
+    (parabolic-interpolated peak lag) and the peak height in [0, 1].
     """
-    framed = frames(y, frame_length, hop_length).astype(np.float64)
+    framed = frames(y, frame_length, hop_length)[span]
     framed = framed - framed.mean(axis=1, keepdims=True)
-    window = hann(frame_length).astype(np.float64)
+    window = hann(frame_length)
     n_fft = fft.next_fast_len(2 * frame_length)
     acf = fft.irfft(np.abs(fft.rfft(framed * window, n_fft, axis=1)) ** 2, n_fft, axis=1)
     window_acf = fft.irfft(np.abs(fft.rfft(window, n_fft)) ** 2, n_fft)
@@ -213,9 +246,9 @@ def pitch(
     rows = np.arange(len(best))
     left, mid, right = normalised[rows, best - 1], normalised[rows, best], normalised[rows, best + 1]
     curvature = left - 2 * mid + right
-    shift = np.where(np.abs(curvature) > _AMIN, 0.5 * (left - right) / np.where(curvature == 0, 1, curvature), 0.0)
+    shift = 0.5 * (left - right) / np.where(np.abs(curvature) > 1e-6, curvature, np.inf)
     f0 = sample_rate / (best + np.clip(shift, -0.5, 0.5))
-    return f0, np.clip(mid, 0.0, 1.0)
+    return f0.astype(np.float64), np.clip(mid, 0.0, 1.0).astype(np.float64)
 
 
 DESCRIPTOR_GROUPS = ("mfcc", "delta", "delta2", "rms", "zcr", "spectral", "pitch")
@@ -290,9 +323,8 @@ def descriptors(y: np.ndarray, sample_rate: int, settings: AudioSettings) -> tup
     if "pitch" in wanted:
         f0, voicing = pitch(
             y, sample_rate, settings.hop_length, settings.pitch_frame_length,
-            settings.pitch_fmin, settings.pitch_fmax,
+            settings.pitch_fmin, settings.pitch_fmax, span,
         )
-        f0, voicing = f0[span], voicing[span]
         voiced = voicing >= settings.voicing_threshold
         semitones = np.where(voiced, 12.0 * np.log2(f0 / 100.0), np.nan)
         columns.append(semitones[:, None])

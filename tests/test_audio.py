@@ -175,3 +175,25 @@ def test_percentiles_match_numpy_with_and_without_nan():
         assert np.isnan(got[f"d_p{q}"])
     with pytest.raises(ValueError, match="unknown functionals"):
         pool(x, list("abcd"), ["p101"])
+
+
+@pytest.mark.parametrize("n_frames", [3, 4, 9, 10, 57])
+@pytest.mark.parametrize("order", [1, 2])
+def test_delta_equals_savgol_filter_at_every_length(n_frames, order):
+    from scipy.signal import savgol_filter
+
+    x = np.random.default_rng(n_frames).normal(size=(n_frames, 3))
+    width = min(9, n_frames if n_frames % 2 else n_frames - 1)
+    if width < order + 2:
+        with pytest.raises(audio.AudioError, match="too short"):
+            audio.delta(x, 9, order)
+        return
+    expected = savgol_filter(x, width, polyorder=order, deriv=order, axis=0, mode="interp")
+    np.testing.assert_allclose(audio.delta(x, 9, order), expected, atol=1e-10)
+
+
+@pytest.mark.parametrize(("rate", "n_fft", "n_mels", "fmin", "fmax"), [(16000, 512, 40, 0.0, 8000.0), (22050, 1024, 64, 50.0, 9000.0)])
+def test_mel_filterbank_matches_librosa(rate, n_fft, n_mels, fmin, fmax):
+    librosa = pytest.importorskip("librosa")
+    expected = librosa.filters.mel(sr=rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    np.testing.assert_allclose(audio.mel_filterbank(rate, n_fft, n_mels, fmin, fmax), expected, rtol=1e-5, atol=1e-8)

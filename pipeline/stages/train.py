@@ -9,7 +9,7 @@ with <name> = <learner>-<normalisation>: <name>.joblib (model refit on all takes
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from pipeline import evaluation, io
-from pipeline.normalisation import normalise
+from pipeline.normalisation import NORMALISATIONS, normalise
 from pipeline.corpora import label_order
 
 
@@ -80,4 +80,9 @@ def main(modality: str, learner: str, normalisation: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    parser = argparse.ArgumentParser(description="Nested speaker-grouped training of one learner.")
+    parser.add_argument("modality")
+    parser.add_argument("learner", choices=["svm", "rf", "xgb"])
+    parser.add_argument("normalisation", choices=list(NORMALISATIONS))
+    args = parser.parse_args()
+    main(args.modality, args.learner, args.normalisation)
