@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from pipeline.corpora import label_order  # noqa: E402
+
 REFERENCES = [
     ("RAVDESS listeners, speech audio, 7 classes (Livingstone & Russo 2018)", 0.624),
     ("Published actor-disjoint MFCC statistics + SVM", 0.52),
@@ -69,6 +71,7 @@ def accuracy_by(result: LearnerResult, column: str) -> pd.Series:
 
 def data_summary(takes: pd.DataFrame, rejects: pd.DataFrame) -> str:
     by_emotion = pd.crosstab(takes["label"], takes["channel"], margins=True, margins_name="total")
+    by_emotion = by_emotion.reindex([*label_order(set(takes["label"])), "total"])
     by_emotion.index.name = "emotion"
     by_speaker = takes.groupby(["speaker", "gender"]).size().rename("takes").reset_index()
     lines = [
@@ -145,7 +148,7 @@ def confusion_figure(result: LearnerResult, path: Path) -> None:
 
 def grouped_bars(values: pd.DataFrame, ylabel: str, title: str, path: Path, chance: float) -> None:
     """One group of bars per row of `values`, one bar per column (learner)."""
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(values) * max(1, len(values.columns) / 2)), 4))
+    fig, ax = plt.subplots(figsize=(min(14, 3 + 0.1 * values.size), 4.5))
     width = 0.8 / len(values.columns)
     x = np.arange(len(values))
     for k, column in enumerate(values.columns):
@@ -153,9 +156,10 @@ def grouped_bars(values: pd.DataFrame, ylabel: str, title: str, path: Path, chan
     ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xticks(x, values.index, rotation=45, ha="right")
     ax.set_ylim(0, 1)
+    ax.set_xlim(-0.6, len(values) - 0.4)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=min(4, len(values.columns) + 1), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -236,7 +240,7 @@ def build(
     plain = [r for r in results if r.normalisation == "none"] or results
     best = max(plain, key=lambda r: r.summary["accuracy"])
     normalised = [r for r in results if r.normalisation != "none"]
-    recall = pd.DataFrame({r.name: r.summary["recall"] for r in results})
+    recall = pd.DataFrame({r.name: r.summary["recall"] for r in results}).reindex(best.summary["classes"])
     speakers = pd.DataFrame({r.name: r.summary["per_speaker_accuracy"] for r in results})
     speakers.index = [s.split("-")[-1] for s in speakers.index]
     grouped_bars(recall, "recall", "Per-emotion recall (outer folds)", figures / "recall_per_emotion.png", chance)

@@ -25,7 +25,7 @@ class Found:
 
 
 def scan_roots(roots: list[str]) -> Found:
-    """List every file under `roots` (folders or zip archives, zips inside folders too).
+    """List every file under `roots` (folders, zip archives, or single files; zips in folders too).
 
     Everything is listed, junk included, so the caller can report each file it cannot use.
     Missing or empty roots and unreadable archives are reported, never fatal, so one bad
@@ -38,24 +38,17 @@ def scan_roots(roots: list[str]) -> Found:
         if not path.exists():
             problems.append((root, "root does not exist"))
             continue
-        if path.is_file():
-            found, problem = _scan_zip(path)
-        else:
-            found = sorted(str(p) for p in path.rglob("*") if p.is_file())
-            problem = None
-            archives = [f for f in found if f.lower().endswith(".zip")]
-            for archive in archives:
-                inner, inner_problem = _scan_zip(Path(archive))
-                found.extend(inner)
-                if inner_problem:
-                    problems.append((archive, inner_problem))
-            found = [f for f in found if not f.lower().endswith(".zip")]
-        if problem:
-            problems.append((root, problem))
-            continue
-        if not found:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        if not files:
             problems.append((root, "root holds no files"))
-        clips.extend(found)
+        for file in files:
+            if file.suffix.lower() != ".zip":
+                clips.append(str(file))
+                continue
+            members, problem = _scan_zip(file)
+            clips += members
+            if problem:
+                problems.append((str(file), problem))
     return Found(clips=sorted(set(clips)), problems=problems)
 
 
