@@ -10,8 +10,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from pipeline import audio, io
+from pipeline import audio, io, manifest
 from pipeline.audio_batch import extract
+
 
 def settings_from(params: dict) -> audio.AudioSettings:
     """AudioSettings from the `audio_features` params block (lists become tuples)."""
@@ -30,7 +31,7 @@ def main() -> None:
     )
     rejects = pd.DataFrame(
         [{"path": takes["audio_path"].iloc[i], "reason": reason, "outcome": "rejected"} for i, reason in failures.items()],
-        columns=["path", "reason", "outcome"],
+        columns=manifest.REJECT_COLUMNS,
     )
     for row in rejects.itertuples():
         print(f"rejected: {row.path}: {row.reason}", file=sys.stderr)
