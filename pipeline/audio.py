@@ -275,6 +275,12 @@ class AudioSettings:
     descriptors: tuple[str, ...] = DESCRIPTOR_GROUPS
     functionals: tuple[str, ...] = ("mean", "std", "min", "max", "p10", "p50", "p90", "slope")
 
+    def __post_init__(self) -> None:
+        """Refuse unknown descriptor groups before any clip is read."""
+        unknown = sorted(set(self.descriptors) - set(DESCRIPTOR_GROUPS))
+        if unknown:
+            raise ValueError(f"unknown descriptor groups {unknown}; known: {list(DESCRIPTOR_GROUPS)}")
+
 
 def active_span(frame_rms: np.ndarray, top_db: float) -> slice:
     """Frames from the first to the last one within `top_db` of the loudest (trims silence)."""
@@ -296,9 +302,6 @@ def descriptors(y: np.ndarray, sample_rate: int, settings: AudioSettings) -> tup
     columns: list[np.ndarray] = []
     names: list[str] = []
     wanted = set(settings.descriptors)
-    unknown = sorted(wanted - set(DESCRIPTOR_GROUPS))
-    if unknown:
-        raise ValueError(f"unknown descriptor groups {unknown}; known: {list(DESCRIPTOR_GROUPS)}")
     if wanted & {"mfcc", "delta", "delta2"}:
         mel = mel_filterbank(sample_rate, settings.n_fft, settings.n_mels, settings.fmin, settings.fmax)
         cepstra = mfcc(power, mel, settings.n_mfcc, settings.mel_top_db)[span]
