@@ -6,6 +6,7 @@ One row per take; every file that cannot be used, and every file used with a cav
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import pandas as pd
@@ -74,12 +75,12 @@ def build(
     named: list[tuple[str, ravdess.RavdessName]] = []
     for address in clips:
         if sources.suffix(address) not in AUDIO_SUFFIXES:
-            rejects.append(_reject(address, f"not an audio clip (suffix {sources.suffix(address)!r})"))
+            rejects.append(reject(address, f"not an audio clip (suffix {sources.suffix(address)!r})"))
             continue
         try:
             named.append((address, ravdess.parse_name(sources.name(address))))
         except ravdess.RavdessNameError as error:
-            rejects.append(_reject(address, str(error)))
+            rejects.append(reject(address, str(error)))
 
     probes = list(tqdm(
         Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_probe)(address, silence_dbfs) for address, _ in named),
@@ -88,14 +89,14 @@ def build(
     rows = []
     for (address, name), facts in zip(named, probes):
         if "error" in facts:
-            rejects.append(_reject(address, str(facts["error"])))
+            rejects.append(reject(address, str(facts["error"])))
             continue
-        rejects += [_reject(address, note, outcome="kept") for note in _caveats(facts)]
+        rejects += [reject(address, note, outcome="kept") for note in _caveats(facts)]
         rows.append(_row(address, name, facts))
     takes = pd.DataFrame(rows, columns=_COLUMNS)
     takes, duplicates = _resolve_duplicates(takes)
     rejects += duplicates
-    return _select(takes, selection), pd.DataFrame(rejects, columns=REJECT_COLUMNS)
+    return _select(takes, selection), reject_table(rejects)
 
 
 _COLUMNS = [
@@ -124,8 +125,20 @@ def _row(address: str, name: ravdess.RavdessName, facts: dict[str, object]) -> d
     }
 
 
-def _reject(path: str, reason: str, outcome: str = "rejected") -> dict[str, str]:
+def reject(path: str, reason: str, outcome: str = "rejected") -> dict[str, str]:
+    """One row of a rejects table: the file, why, and what became of it."""
     return {"path": path, "reason": reason, "outcome": outcome}
+
+
+def reject_table(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """Rows from `reject` as a table (with its columns even when empty)."""
+    return pd.DataFrame(rows, columns=REJECT_COLUMNS)
+
+
+def print_rejects(rejects: pd.DataFrame) -> None:
+    """Name every rejected or caveated file on stderr as the stage runs."""
+    for row in rejects.itertuples():
+        print(f"{row.outcome}: {row.path}: {row.reason}", file=sys.stderr)
 
 
 def _resolve_duplicates(takes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, str]]]:
@@ -135,7 +148,7 @@ def _resolve_duplicates(takes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[st
     first = ~ordered["take"].duplicated()
     kept = ordered[first].set_index("take")["audio_path"]
     rejects = [
-        _reject(row.audio_path, f"duplicate of take {row.take}: kept {kept[row.take]}", outcome="dropped")
+        reject(row.audio_path, f"duplicate of take {row.take}: kept {kept[row.take]}", outcome="dropped")
         for row in ordered[~first].itertuples()
     ]
     return ordered[first].drop(columns="_preference").reset_index(drop=True), rejects

@@ -5,8 +5,6 @@ A clip that fails is reported in features/audio_rejects.parquet and the others g
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 
@@ -29,12 +27,10 @@ def main() -> None:
     features = pd.concat(
         [takes.loc[ok, ["take"]].reset_index(drop=True), pd.DataFrame(matrix[ok], columns=names)], axis=1
     )
-    rejects = pd.DataFrame(
-        [{"path": takes["audio_path"].iloc[i], "reason": reason, "outcome": "rejected"} for i, reason in failures.items()],
-        columns=manifest.REJECT_COLUMNS,
+    rejects = manifest.reject_table(
+        [manifest.reject(takes["audio_path"].iloc[i], reason) for i, reason in failures.items()]
     )
-    for row in rejects.itertuples():
-        print(f"rejected: {row.path}: {row.reason}", file=sys.stderr)
+    manifest.print_rejects(rejects)
     io.write_parquet(features, "features/audio.parquet")
     io.write_parquet(rejects, "features/audio_rejects.parquet")
     print(f"audio_features: {len(features)} takes x {len(names)} features, {len(rejects)} rejected")

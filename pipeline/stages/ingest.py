@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pandas as pd
 
 from pipeline import io, manifest, sources
@@ -20,13 +18,9 @@ def main() -> None:
         holdout_actors=tuple(params["holdout_actors"]),
     )
     takes, rejects = manifest.build(found.clips, selection, params["silence_dbfs"], params["n_jobs"])
-    root_problems = pd.DataFrame(
-        [{"path": path, "reason": reason, "outcome": "rejected"} for path, reason in found.problems],
-        columns=manifest.REJECT_COLUMNS,
-    )
+    root_problems = manifest.reject_table([manifest.reject(path, reason) for path, reason in found.problems])
     rejects = pd.concat([root_problems, rejects], ignore_index=True)
-    for row in rejects.itertuples():
-        print(f"{row.outcome}: {row.path}: {row.reason}", file=sys.stderr)
+    manifest.print_rejects(rejects)
     if takes.empty:
         raise SystemExit(f"ingest: no usable takes under {roots} ({len(rejects)} files rejected, see above)")
     io.write_parquet(takes, "data/manifest.parquet")
