@@ -5,7 +5,11 @@ Both read every clip under the RAVDESS root (default ../shared/data/ravdess), re
 project also runs with its full descriptor set. Each variant runs in its own process so
 that its peak memory (the process and all its workers, sampled from /proc) is its own.
 
-Usage: python bench/audio_features.py [ROOT] [--limit N]
+The comparison runs twice: on the clips as stored (the shared copy is FLAC, whose decoding
+is a floor both sides pay), and on the same samples written once as 16-bit WAV in a
+temporary folder, the format the corpus itself distributes.
+
+Usage: python bench/audio_features.py [ROOT] [--limit N] [--formats flac wav]
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,6 +36,18 @@ STATISTICS = ("mean", "std", "min", "max", "p10", "p50", "p90")
 def clips(root: str, limit: int | None) -> list[str]:
     found = sorted(str(p) for p in Path(root).rglob("*") if p.suffix.lower() in {".wav", ".flac"})
     return found[:limit] if limit else found
+
+
+def as_wav(paths: list[str], root: str, directory: Path) -> Path:
+    """The same samples as 16-bit WAV under `directory`, in the same folder layout."""
+    import soundfile
+
+    for path in paths:
+        samples, rate = soundfile.read(path, dtype="int16", always_2d=True)
+        target = directory / Path(path).relative_to(root).with_suffix(".wav")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        soundfile.write(target, samples, rate, subtype="PCM_16")
+    return directory
 
 
 def reference(paths: list[str]) -> np.ndarray:
@@ -53,13 +70,13 @@ def reference(paths: list[str]) -> np.ndarray:
 
 def project(paths: list[str], full: bool) -> np.ndarray:
     from pipeline import audio
-    from pipeline.audio_batch import extract
+    from pipeline.batch import extract
 
     settings = audio.AudioSettings(functionals=STATISTICS) if full else audio.AudioSettings(
         descriptors=tuple(SAME_AS_REFERENCE["descriptors"]), trim_top_db=SAME_AS_REFERENCE["trim_top_db"],
         functionals=STATISTICS,
     )
-    matrix, _, failures = extract(paths, settings, n_jobs=2)
+    matrix, failures = extract(audio.file_features, paths, settings, len(audio.feature_names(settings)), 2, "project")
     assert not failures, failures
     return matrix
 
@@ -109,7 +126,8 @@ def main() -> None:
     parser.add_argument("root", nargs="?", default=str(REPO.parent / "shared/data/ravdess"))
     parser.add_argument("--limit", type=int)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--variant", choices=["reference", "project-same", "project-full", "warm-librosa"])
+    parser.add_argument("--formats", nargs="+", choices=["flac", "wav"], default=["flac", "wav"])
+    parser.add_argument("--variant", choices=["reference", "project-same", "project-full"])
     args = parser.parse_args()
     paths = clips(args.root, args.limit)
     if args.variant:  # inside a child process: do the work, print what it took
@@ -123,10 +141,18 @@ def main() -> None:
         print(json.dumps({"compute_s": min(times), "first_s": times[0], "shape": list(matrix.shape)}))
         return
     print(f"{len(paths)} clips under {args.root}; {os.cpu_count()} cores")
-    results = {v: measure(v, args.root, args.limit, args.repeat) for v in ("reference", "project-same", "project-full")}
+    with tempfile.TemporaryDirectory(prefix="bench-wav-") as scratch:
+        for file_format in args.formats:
+            root = args.root if file_format == "flac" else str(as_wav(paths, args.root, Path(scratch)))
+            print(f"-- clips as {file_format.upper()} ({'as stored' if file_format == 'flac' else 'written once, untimed'})")
+            report({v: measure(v, root, args.limit, args.repeat) for v in ("reference", "project-same", "project-full")},
+                   args.repeat)
+
+
+def report(results: dict[str, dict[str, float]], repeat: int) -> None:
     for variant, r in results.items():
         print(f"{variant:>13}: best {r['compute_s']:6.1f} s, first run {r['first_s']:6.1f} s "
-              f"(of {args.repeat}), peak {r['peak_mb']:5.0f} MB (process tree), features {r['shape']}")
+              f"(of {repeat}), peak {r['peak_mb']:5.0f} MB (process tree), features {r['shape']}")
     reference_s, reference_first = results["reference"]["compute_s"], results["reference"]["first_s"]
     for variant in ("project-same", "project-full"):
         r = results[variant]

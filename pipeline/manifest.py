@@ -1,20 +1,23 @@
-"""Build the take manifest from scanned clips: parse names, probe audio, resolve duplicates, select.
+"""Build the take manifest from scanned files: parse names, probe, resolve duplicates, select.
 
-One row per take; every file that cannot be used, and every file used with a caveat
-(stereo, unusual rate), gets a row in the rejects table naming the file and the reason.
+One row per take, whatever corpus it comes from; every file that cannot be used, and every
+file used with a caveat (stereo, unusual rate), gets a row in the rejects table naming the
+file and the reason.
 """
 
 from __future__ import annotations
 
+import glob
 import sys
 from dataclasses import dataclass
 
+import cv2
 import pandas as pd
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from pipeline import audio, sources
-from pipeline.corpora import ravdess
+from pipeline.corpora import KNOWN_LABELS, ckplus, ravdess
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # preference order when one take exists in several files
 NATIVE_RATE = 48000
@@ -33,7 +36,7 @@ class Selection:
     def __post_init__(self) -> None:
         for field, given, known in (
             ("channels", self.channels, ravdess.CHANNELS.values()),
-            ("emotions", self.emotions, ravdess.EMOTIONS.values()),
+            ("emotions", self.emotions, KNOWN_LABELS),
             ("intensities", self.intensities, ravdess.INTENSITIES.values()),
         ):
             unknown = sorted(set(given) - set(known))
@@ -68,9 +71,26 @@ def _caveats(facts: dict[str, object]) -> list[str]:
 
 
 def build(
-    clips: list[str], selection: Selection, silence_dbfs: float, n_jobs: int = 1
+    corpora: dict[str, list[str]], selection: Selection, silence_dbfs: float, n_jobs: int = 1
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (manifest of the selected takes, rejects table)."""
+    """Takes of every corpus from its scanned files ({corpus: files}): (manifest of the selected
+    takes, rejects table)."""
+    unknown = sorted(set(corpora) - set(CORPORA))
+    if unknown:
+        raise ValueError(f"unknown corpora {unknown}; known: {sorted(CORPORA)}")
+    tables, rejects = [], []
+    for corpus, files in corpora.items():
+        takes, corpus_rejects = (
+            ravdess_takes(files, silence_dbfs, n_jobs) if corpus == ravdess.CORPUS else ckplus_takes(files)
+        )
+        tables.append(takes)
+        rejects += corpus_rejects
+    takes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_COLUMNS)
+    return _select(takes.astype(_NULLABLE), selection), reject_table(rejects)
+
+
+def ravdess_takes(clips: list[str], silence_dbfs: float, n_jobs: int = 1) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """RAVDESS audio takes (every file decoded in full) and the rejects."""
     rejects: list[dict[str, str]] = []
     named: list[tuple[str, ravdess.RavdessName]] = []
     for address in clips:
@@ -93,16 +113,34 @@ def build(
             continue
         rejects += [reject(address, note, outcome="kept") for note in _caveats(facts)]
         rows.append(_row(address, name, facts))
-    takes = pd.DataFrame(rows, columns=_COLUMNS)
-    takes, duplicates = _resolve_duplicates(takes)
-    rejects += duplicates
-    return _select(takes, selection), reject_table(rejects)
+    takes, duplicates = _resolve_duplicates(pd.DataFrame(rows, columns=_COLUMNS))
+    return takes, rejects + duplicates
+
+
+def ckplus_takes(files: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """CK+ image sequences (every frame read once) and the rejects."""
+    found, problems = ckplus.sequences(files)
+    rejects = [reject(path, reason) for path, reason in problems]
+    rows = []
+    for sequence in tqdm(found, desc="probe CK+ sequences", unit="sequence"):
+        frames = sorted(glob.glob(sequence.pattern))
+        unreadable = [f for f in frames if cv2.imread(f, cv2.IMREAD_GRAYSCALE) is None]
+        if unreadable:
+            rejects += [reject(f, f"unreadable image: sequence {sequence.take} left out") for f in unreadable]
+            continue
+        rows.append({
+            "corpus": ckplus.CORPUS, "take": sequence.take, "speaker": sequence.speaker, "label": sequence.label,
+            "video_path": sequence.pattern, "n_frames": sequence.n_frames,
+        })
+    return pd.DataFrame(rows, columns=_COLUMNS), rejects
 
 
 _COLUMNS = [
     "corpus", "take", "speaker", "gender", "label", "channel", "intensity", "statement",
-    "repetition", "actor", "audio_path", "video_path", "duration_s", "sample_rate", "channels",
+    "repetition", "actor", "audio_path", "video_path", "duration_s", "sample_rate", "channels", "n_frames",
 ]
+_NULLABLE = {"repetition": "Int64", "actor": "Int64", "sample_rate": "Int64", "channels": "Int64", "n_frames": "Int64"}
+CORPORA = (ravdess.CORPUS, ckplus.CORPUS)
 
 
 def _row(address: str, name: ravdess.RavdessName, facts: dict[str, object]) -> dict[str, object]:
@@ -155,10 +193,11 @@ def _resolve_duplicates(takes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[st
 
 
 def _select(takes: pd.DataFrame, selection: Selection) -> pd.DataFrame:
+    """The selected takes; channel, intensity and hold-out filters apply where a corpus has them."""
     chosen = (
-        takes["channel"].isin(selection.channels)
+        (takes["channel"].isna() | takes["channel"].isin(selection.channels))
         & takes["label"].isin(selection.emotions)
-        & takes["intensity"].isin(selection.intensities)
-        & ~takes["actor"].isin(selection.holdout_actors)
+        & (takes["intensity"].isna() | takes["intensity"].isin(selection.intensities))
+        & ~(takes["corpus"].eq(ravdess.CORPUS) & takes["actor"].isin(selection.holdout_actors))
     )
     return takes[chosen].sort_values("take").reset_index(drop=True)

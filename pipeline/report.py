@@ -18,11 +18,17 @@ import pandas as pd  # noqa: E402
 
 from pipeline.corpora import label_order  # noqa: E402
 
-REFERENCES = [
-    ("RAVDESS listeners, speech audio, 7 classes (Livingstone & Russo 2018)", 0.624),
-    ("Published actor-disjoint MFCC statistics + SVM", 0.52),
-    ("Published actor-disjoint openSMILE ComParE + logistic regression", 0.634),
-]
+REFERENCES = {  # modality -> published points (their own protocols and class sets)
+    "audio": [
+        ("RAVDESS listeners, speech audio, 7 classes (Livingstone & Russo 2018)", 0.624),
+        ("Published actor-disjoint MFCC statistics + SVM (RAVDESS)", 0.52),
+        ("Published actor-disjoint openSMILE ComParE + logistic regression (RAVDESS)", 0.634),
+    ],
+    "face": [
+        ("Published landmark geometry + SVM on full-resolution CK+, 7 classes (typical range)", 0.85),
+    ],
+}
+TITLES = {"audio": "Audio (voice)", "face": "Face"}
 
 
 @dataclass
@@ -70,24 +76,28 @@ def accuracy_by(result: LearnerResult, column: str) -> pd.Series:
 
 
 def data_summary(takes: pd.DataFrame, rejects: pd.DataFrame) -> str:
-    by_emotion = pd.crosstab(takes["label"], takes["channel"], margins=True, margins_name="total")
-    by_emotion = by_emotion.reindex([*label_order(set(takes["label"])), "total"])
+    subset = takes["corpus"] + takes["channel"].map(lambda c: f" {c}" if isinstance(c, str) else "")
+    by_emotion = pd.crosstab(takes["label"], subset, margins=True, margins_name="total")
+    by_emotion = by_emotion.reindex([*label_order(set(takes["label"])), "total"]).fillna(0).astype(int)
     by_emotion.index.name = "emotion"
-    by_speaker = takes.groupby(["speaker", "gender"]).size().rename("takes").reset_index()
-    lines = [
-        "## Data",
+    lines = ["## Data", ""]
+    for corpus, part in takes.groupby("corpus"):
+        genders = part.dropna(subset=["gender"]).groupby("gender")["speaker"].nunique()
+        audio_minutes = part["duration_s"].sum() / 60
+        lines.append(
+            f"- **{corpus}**: {len(part)} takes from {part['speaker'].nunique()} speakers"
+            + (f" ({', '.join(f'{n} {g}' for g, n in genders.items())})" if len(genders) else "")
+            + (f", {audio_minutes:.1f} min of audio" if audio_minutes > 0 else "")
+            + (f", {int(part['video_path'].notna().sum())} with video or image frames" if part["video_path"].notna().any() else "")
+            + "; takes per speaker: "
+            + ", ".join(f"{speaker.split('-', 1)[-1]} {n}" for speaker, n in part.groupby("speaker").size().items())
+            + "."
+        )
+    lines += [
         "",
-        f"{len(takes)} takes from {takes['speaker'].nunique()} speakers "
-        f"({', '.join(f'{n} {g}' for g, n in takes.groupby('gender')['speaker'].nunique().items())}), "
-        f"total audio {takes['duration_s'].sum() / 60:.1f} min.",
-        "",
-        "Takes per emotion and vocal channel:",
+        "Takes per emotion and corpus (and vocal channel):",
         "",
         table(by_emotion),
-        "",
-        "Takes per speaker: "
-        + ", ".join(f"{r.speaker} ({r.gender[0]}) {r.takes}" for r in by_speaker.itertuples())
-        + ".",
         "",
         "### Rejected and caveated files",
         "",
@@ -106,10 +116,14 @@ def data_summary(takes: pd.DataFrame, rejects: pd.DataFrame) -> str:
 
 
 def results_table(results: list[LearnerResult]) -> pd.DataFrame:
+    """One row per learner; per-channel columns when the test takes have a vocal channel, and
+    per-corpus columns when they come from several corpora."""
     rows = []
     for r in results:
         s = r.summary
-        channel = accuracy_by(r, "channel")
+        splits = {**accuracy_by(r, "channel").to_dict()}
+        if r.oof["corpus"].nunique() > 1:
+            splits.update(accuracy_by(r, "corpus").to_dict())
         rows.append(
             {
                 "learner": r.name,
@@ -117,8 +131,7 @@ def results_table(results: list[LearnerResult]) -> pd.DataFrame:
                 "UAR": f"{pct(s['uar'])} ± {pct(s['fold_uar_std'])}",
                 "macro F1": pct(s["macro_f1"]),
                 "top-3": pct(s["top3_accuracy"]),
-                "speech": pct(channel.get("speech", np.nan)),
-                "song": pct(channel.get("song", np.nan)),
+                **{name: pct(value) for name, value in splits.items()},
                 "permuted labels": pct(np.mean([f["permuted_accuracy"] for f in s["folds"]]))
                 if "permuted_accuracy" in s["folds"][0] else "not run",
                 "time": duration(s["seconds"]),
@@ -186,15 +199,14 @@ def learner_section(result: LearnerResult, figures: Path) -> str:
         ]
     )
     intensity = accuracy_by(result, "intensity")
+    by_intensity = ("; by intensity: " + ", ".join(f"{k} {pct(v)}" for k, v in intensity.items())) if len(intensity) else ""
     return "\n".join(
         [
             f"### {result.name}",
             "",
             f"Accuracy {pct(s['accuracy'])} (fold mean {pct(s['fold_accuracy_mean'])} ± "
             f"{pct(s['fold_accuracy_std'])}), UAR {pct(s['uar'])}, macro F1 {pct(s['macro_f1'])}, "
-            f"top-3 {pct(s['top3_accuracy'])}; by intensity: "
-            + ", ".join(f"{k} {pct(v)}" for k, v in intensity.items())
-            + f". Total time {duration(s['seconds'])}.",
+            f"top-3 {pct(s['top3_accuracy'])}{by_intensity}. Total time {duration(s['seconds'])}.",
             "",
             f"![confusion]({confusion_png.parent.name}/{confusion_png.name})",
             "",
@@ -230,47 +242,41 @@ def _params(params: dict[str, Any]) -> str:
     )
 
 
-def build(
-    takes: pd.DataFrame, rejects: pd.DataFrame, results: list[LearnerResult], figures: Path,
-    settings: dict[str, Any],
-) -> tuple[str, dict[str, Any]]:
-    """Return the report's Markdown and its headline metrics (for reports/metrics.json)."""
-    figures.mkdir(parents=True, exist_ok=True)
+def modality_section(modality: str, results: list[LearnerResult], figures: Path) -> tuple[str, dict[str, Any]]:
+    """Results of one modality's learners, and its headline metrics."""
     chance = results[0].summary["chance"]
     plain = [r for r in results if r.normalisation == "none"] or results
     best = max(plain, key=lambda r: r.summary["accuracy"])
     normalised = [r for r in results if r.normalisation != "none"]
     recall = pd.DataFrame({r.name: r.summary["recall"] for r in results}).reindex(best.summary["classes"])
     speakers = pd.DataFrame({r.name: r.summary["per_speaker_accuracy"] for r in results})
-    speakers.index = [s.split("-")[-1] for s in speakers.index]
-    grouped_bars(recall, "recall", "Per-emotion recall (outer folds)", figures / "recall_per_emotion.png", chance)
-    grouped_bars(speakers, "accuracy", "Per-speaker accuracy (outer folds)", figures / "accuracy_per_speaker.png", chance)
+    speakers.index = [s.split("-", 1)[-1] for s in speakers.index]
+    recall_png, speakers_png = figures / f"recall_per_emotion_{modality}.png", figures / f"accuracy_per_speaker_{modality}.png"
+    grouped_bars(recall, "recall", f"{TITLES.get(modality, modality)}: per-emotion recall (outer folds)", recall_png, chance)
+    grouped_bars(speakers, "accuracy", f"{TITLES.get(modality, modality)}: per-speaker accuracy (outer folds)",
+                 speakers_png, chance)
     recall_table = recall.map(pct)
     recall_table.index.name = "emotion"
     speaker_table = speakers.map(pct)
-    speaker_table.index.name = "actor"
+    speaker_table.index.name = "speaker"
     references = pd.DataFrame(
         [{"reference": f"Chance ({len(best.summary['classes'])} classes)", "accuracy": pct(chance)}]
-        + [{"reference": name, "accuracy": pct(value)} for name, value in REFERENCES]
+        + [{"reference": name, "accuracy": pct(value)} for name, value in REFERENCES.get(modality, [])]
+    )
+    corpora = ", ".join(sorted(best.oof["corpus"].unique()))
+    channel_note = (
+        "`speech`/`song` split the same out-of-fold predictions by the test take's vocal channel; "
+        if best.oof["channel"].notna().any() else ""
     )
     markdown = "\n".join(
         [
-            "# avemotion report",
-            "",
-            "Emotion recognition from the voice, evaluated on speakers the models never heard: "
-            f"{settings['outer_folds']} outer folds, each holding out a disjoint set of speakers; "
-            f"inside each outer training part, a randomized then a grid search on "
-            f"{settings['inner_folds']} speaker-grouped inner folds (scored by {settings['scoring']}). "
-            "Every figure below is from the outer test speakers only.",
-            "",
-            data_summary(takes, rejects),
-            "",
-            "## Results",
+            f"## {TITLES.get(modality, modality)}: {corpora}",
             "",
             f"Best learner: **{best.name}**, accuracy {pct(best.summary['accuracy'])}, "
-            f"UAR {pct(best.summary['uar'])}. " + _normalised_note(normalised) + "`± x` is the standard deviation over outer folds; "
-            "`speech`/`song` split the same out-of-fold predictions by the test take's vocal channel; "
-            "`permuted labels` refits each fold's chosen model on shuffled training labels (should sit near chance).",
+            f"UAR {pct(best.summary['uar'])} ({best.summary['n_takes']} takes, "
+            f"{len(best.summary['per_speaker_accuracy'])} speakers). "
+            + _normalised_note(normalised) + "`± x` is the standard deviation over outer folds; " + channel_note
+            + "`permuted labels` refits each fold's chosen model on shuffled training labels (should sit near chance).",
             "",
             table(results_table(results)),
             "",
@@ -280,17 +286,15 @@ def build(
             "",
             "### Per-emotion recall",
             "",
-            "![recall](figures/recall_per_emotion.png)",
+            f"![recall](figures/{recall_png.name})",
             "",
             table(recall_table),
             "",
             "### Per-speaker accuracy",
             "",
-            "![speakers](figures/accuracy_per_speaker.png)",
+            f"![speakers](figures/{speakers_png.name})",
             "",
             table(speaker_table),
-            "",
-            "## Learners",
             "",
             *[learner_section(r, figures) for r in results],
         ]
@@ -306,4 +310,30 @@ def build(
         }
         for r in results
     }
-    return markdown, {"n_takes": int(len(takes)), "best": best.name, "results": headline}
+    return markdown, {"best": best.name, "results": headline}
+
+
+def build(
+    takes: pd.DataFrame, rejects: pd.DataFrame, results: list[LearnerResult], figures: Path,
+    settings: dict[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    """Return the report's Markdown and its headline metrics (for reports/metrics.json)."""
+    figures.mkdir(parents=True, exist_ok=True)
+    modalities = list(dict.fromkeys(r.modality for r in results))
+    sections = {m: modality_section(m, [r for r in results if r.modality == m], figures) for m in modalities}
+    markdown = "\n".join(
+        [
+            "# avemotion report",
+            "",
+            "Emotion recognition from the voice and the face, evaluated on speakers the models never saw: "
+            f"{settings['outer_folds']} outer folds, each holding out a disjoint set of speakers; "
+            f"inside each outer training part, a randomized then a grid search on "
+            f"{settings['inner_folds']} speaker-grouped inner folds (scored by {settings['scoring']}). "
+            "Every figure below is from the outer test speakers only.",
+            "",
+            data_summary(takes, rejects),
+            "",
+            *[sections[m][0] for m in modalities],
+        ]
+    )
+    return markdown, {"n_takes": int(len(takes)), **{m: sections[m][1] for m in modalities}}

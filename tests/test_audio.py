@@ -5,7 +5,7 @@ import pytest
 import soundfile
 
 from pipeline import audio
-from pipeline.functionals import pool
+from pipeline.functionals import pool, pooled_names
 
 RATE = 16000
 
@@ -13,6 +13,14 @@ RATE = 16000
 def tone(freq: float, seconds: float = 1.0, rate: int = RATE, amplitude: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def named_features(decoded: audio.Decoded, settings: audio.AudioSettings) -> dict[str, float]:
+    return dict(zip(audio.feature_names(settings), audio.clip_features(decoded, settings)))
+
+
+def named_pool(x: np.ndarray, names: list[str], functionals: list[str]) -> dict[str, float]:
+    return dict(zip(pooled_names(names, functionals), pool(x, functionals)))
 
 
 @pytest.fixture
@@ -96,20 +104,20 @@ def test_stereo_is_downmixed():
 def test_clip_features_are_named_finite_and_stable(angry_take):
     decoded = audio.decode(str(angry_take))
     settings = audio.AudioSettings()
-    features = audio.clip_features(decoded, settings)
-    assert len(features) == 2 + (20 * 3 + 6) * 8  # duration, voiced fraction, 66 descriptors x 8
+    features = named_features(decoded, settings)
+    assert len(features) == len(audio.clip_features(decoded, settings)) == 2 + (20 * 3 + 6) * 8  # duration, voiced fraction, 66 descriptors x 8
     assert "mfcc00_mean" in features and "delta2_mfcc19_slope" not in features
     assert "delta219_slope" in features and "f0_semitones_p50" in features
     assert all(np.isfinite(v) for v in features.values())
     assert 0.5 < features["voiced_fraction"] <= 1.0
     assert 1.5 < features["active_duration_s"] < decoded.duration_s
-    assert features == audio.clip_features(decoded, settings)  # deterministic
+    assert features == named_features(decoded, settings)  # deterministic
 
 
 def test_descriptor_groups_select_columns(angry_take):
     decoded = audio.decode(str(angry_take))
     only_mfcc = audio.AudioSettings(descriptors=("mfcc",), functionals=("mean",))
-    features = audio.clip_features(decoded, only_mfcc)
+    features = named_features(decoded, only_mfcc)
     assert sorted(features) == sorted(["active_duration_s"] + [f"mfcc{i:02d}_mean" for i in range(20)])
     with pytest.raises(ValueError, match="unknown descriptor groups"):
         audio.AudioSettings(descriptors=("chroma",))
@@ -117,19 +125,24 @@ def test_descriptor_groups_select_columns(angry_take):
 
 def test_functionals_of_a_ramp():
     ramp = np.linspace(0.0, 10.0, 101)[:, None]
-    got = pool(ramp, ["x"], ["mean", "min", "max", "p50", "slope"])
-    assert got == pytest.approx({"x_mean": 5.0, "x_min": 0.0, "x_max": 10.0, "x_p50": 5.0, "x_slope": 10.0})
+    functionals = ["mean", "min", "max", "range", "p50", "slope"]
+    expected = {"x_mean": 5.0, "x_min": 0.0, "x_max": 10.0, "x_range": 10.0, "x_p50": 5.0, "x_slope": 10.0}
+    assert named_pool(ramp, ["x"], functionals) == pytest.approx(expected)
+    # A NaN frame appended at the end takes the NaN-aware path: same answers, slope over valid frames.
+    with_gap = np.vstack([ramp, [[np.nan]]])
+    assert named_pool(with_gap, ["x"], functionals) == pytest.approx({**expected, "x_slope": 10.0 * 101 / 100})
 
 
 def test_functionals_ignore_nan_frames():
     x = np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, np.nan]])
-    got = pool(x, ["a", "b"], ["mean", "std"])
+    got = named_pool(x, ["a", "b"], ["mean", "std", "slope"])
+    assert got["a_slope"] == pytest.approx(2.0 / 0.5)  # 1 -> 3 over the first half of the clip
     assert got["a_mean"] == 2.0 and got["a_std"] == 1.0 and np.isnan(got["b_mean"])
 
 
 def test_unvoiced_clip_has_missing_pitch_not_an_error():
     noise = np.random.default_rng(1).standard_normal(RATE).astype(np.float32)[:, None] * 0.1
-    features = audio.clip_features(audio.Decoded(noise, RATE), audio.AudioSettings())
+    features = named_features(audio.Decoded(noise, RATE), audio.AudioSettings())
     assert features["voiced_fraction"] < 0.2
 
 
@@ -168,13 +181,13 @@ def test_percentiles_match_numpy_with_and_without_nan():
     x[rng.random(x.shape) < 0.3] = np.nan
     x[:, 3] = np.nan
     x[:1, 2], x[1:, 2] = 5.0, np.nan  # a single valid value
-    got = pool(x, list("abcd"), ["p5", "p10", "p50", "p90"])
+    got = named_pool(x, list("abcd"), ["p5", "p10", "p50", "p90"])
     for q in (5, 10, 50, 90):
         expected = np.nanpercentile(x[:, :3], q, axis=0)
         np.testing.assert_allclose([got[f"{c}_p{q}"] for c in "abc"], expected)
         assert np.isnan(got[f"d_p{q}"])
     with pytest.raises(ValueError, match="unknown functionals"):
-        pool(x, list("abcd"), ["p101"])
+        pool(x, ["p101"])
 
 
 @pytest.mark.parametrize("n_frames", [3, 4, 9, 10, 57])

@@ -1,8 +1,9 @@
-"""The real `dvc repro` in a temporary copy of the project, on real RAVDESS cuts fetched over HTTP.
+"""The real `dvc repro` in a temporary copy of the project, on real RAVDESS cuts fetched over HTTP
+and real CK+ face sequences.
 
-Proves: the corpus download path (md5-checked, local server), every stage end to end, a
-bad file reported in the report while the run completes, and that editing one learner's
-params block reruns only that learner and the report.
+Proves: the corpus download path (md5-checked, local server), every stage end to end for
+both modalities, bad files reported in the report while the run completes, and that editing
+one learner's params block reruns only that learner and the report.
 """
 
 import hashlib
@@ -18,11 +19,27 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, real_take, write_clip
+from conftest import REPO, SHARED, real_take, write_clip
 from test_download import server  # noqa: F401  (fixture)
 
 ACTORS = range(1, 7)
 FOUR_CLASSES = ["neutral", "happy", "sad", "angry"]
+CK_FOLDERS = ("happy", "sadness", "anger")  # CK+ has no neutral: 3 of the 4 classes
+
+
+def make_ckplus(root: Path, n_subjects: int = 30) -> int:
+    """Real CK+ sequences of the first subjects (3 classes) and one unreadable frame; returns
+    the number of good sequences."""
+    subjects = sorted({p.name[:4] for p in (SHARED / "ckplus48").rglob("S*.png")})[:n_subjects]
+    sequences = set()
+    for folder in CK_FOLDERS:
+        for frame in sorted((SHARED / "ckplus48" / folder).glob("S*.png")):
+            if frame.name[:4] in subjects:
+                (root / folder).mkdir(parents=True, exist_ok=True)
+                shutil.copy(frame, root / folder / frame.name)
+                sequences.add(frame.name[:8])
+    (root / "happy" / "S999_001_00000001.png").write_bytes(b"not a png")
+    return len(sequences)
 
 
 def make_archive(path: Path, scratch: Path) -> None:
@@ -39,14 +56,14 @@ def make_archive(path: Path, scratch: Path) -> None:
         zf.writestr("Actor_06/desktop.ini", "junk")
 
 
-def small_params(url: str, md5: str) -> dict:
+def small_params(url: str, md5: str, ckplus: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetch"]["roots"] = []
+    params["fetch"]["corpora"] = {"ravdess": [], "ckplus": [str(ckplus)]}
     params["fetch"]["download"].update(
         enabled=True, url=url, dir="data/downloads", files={"Audio_Speech_Actors_01-24.zip": md5}
     )
     params["ingest"].update(emotions=FOUR_CLASSES, n_jobs=1)
-    params["audio_features"]["n_jobs"] = 1
+    params["audio_features"]["n_jobs"] = params["face_features"]["n_jobs"] = 1
     params["train"].update(outer_folds=3, inner_folds=2, n_jobs=1)
     learners = params["learners"]
     learners["svm"]["n_iter"] = 2
@@ -81,40 +98,49 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     project.mkdir()
     shutil.copytree(REPO / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", project)
-    params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest())
+    n_sequences = make_ckplus(tmp_path / "ckplus")
+    params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest(), tmp_path / "ckplus")
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(project, "init", "--no-scm", "-q")
     run(project, "config", "core.analytics", "false")
 
     first = run(project, "repro")
-    trained = {f"train@audio-{learner}-{norm}" for learner in ("svm", "rf", "xgb") for norm in ("none", "speaker")}
-    assert stages_run(first) == {"fetch", "ingest", "audio_features", "report"} | trained
+    trained = {
+        f"train@{modality}-{learner}-{norm}"
+        for modality in ("audio", "face") for learner in ("svm", "rf", "xgb") for norm in ("none", "speaker")
+    }
+    assert stages_run(first) == {"fetch", "ingest", "audio_features", "face_features", "report"} | trained
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
-    assert len(takes) == 6 * (2 + 3 * 2)  # neutral has no strong takes; 4 classes x 2 repetitions
-    assert set(takes["label"]) == set(FOUR_CLASSES)
-    assert takes["audio_path"].str.contains("Audio_Speech_Actors_01-24.zip::Actor_").all()
+    voices, faces = takes[takes["corpus"] == "ravdess"], takes[takes["corpus"] == "ckplus"]
+    assert len(voices) == 6 * (2 + 3 * 2)  # neutral has no strong takes; 4 classes x 2 repetitions
+    assert set(voices["label"]) == set(FOUR_CLASSES) and set(faces["label"]) == {"happy", "sad", "angry"}
+    assert voices["audio_path"].str.contains("Audio_Speech_Actors_01-24.zip::Actor_").all()
+    assert len(faces) == n_sequences and faces["video_path"].str.endswith("_*.png").all()
 
     report = (project / "reports/report.md").read_text()
-    for name in ("audio/svm", "audio/rf", "audio/xgb", "audio/svm + speaker norm"):
+    for name in ("audio/svm", "audio/rf", "audio/xgb", "audio/svm + speaker norm", "face/svm", "face/xgb"):
         assert f"### {name}\n" in report
     assert "03-01-05-02-02-02-06.wav" in report and "truncated" in report
-    assert "desktop.ini" in report
-    for learner in ("svm-none", "rf-none", "xgb-speaker"):
-        assert (project / f"reports/figures/confusion_audio_{learner}.png").stat().st_size > 5000
-        assert (project / f"models/audio/{learner}.joblib").exists()
-        oof = pd.read_parquet(project / f"models/audio/{learner}.oof.parquet")
-        assert len(oof) == len(takes) and oof["fold"].between(0, 2).all()
-        for _, fold in oof.groupby("fold"):
-            assert not set(fold["speaker"]) & set(oof.loc[oof["fold"] != fold["fold"].iloc[0], "speaker"])
+    assert "desktop.ini" in report and "S999_001_00000001.png" in report
+    for modality, n_takes in (("audio", len(voices)), ("face", len(faces))):
+        for learner in ("svm-none", "rf-none", "xgb-speaker"):
+            assert (project / f"reports/figures/confusion_{modality}_{learner}.png").stat().st_size > 5000
+            assert (project / f"models/{modality}/{learner}.joblib").exists()
+            oof = pd.read_parquet(project / f"models/{modality}/{learner}.oof.parquet")
+            assert len(oof) == n_takes and oof["fold"].between(0, 2).all()
+            for _, fold in oof.groupby("fold"):
+                assert not set(fold["speaker"]) & set(oof.loc[oof["fold"] != fold["fold"].iloc[0], "speaker"])
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["n_takes"] == len(takes)
-    assert {"audio/svm", "audio/rf + speaker norm"} <= set(metrics["results"])
+    assert {"audio/svm", "audio/rf + speaker norm"} <= set(metrics["audio"]["results"])
+    assert {"face/svm", "face/xgb"} <= set(metrics["face"]["results"])
     assert "audio/svm" in run(project, "metrics", "show")
 
     assert stages_run(run(project, "repro")) == {"fetch"}  # nothing else to do
 
     params["learners"]["svm"]["n_iter"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(run(project, "repro")) == {"fetch", "train@audio-svm-none", "train@audio-svm-speaker", "report"}
+    svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face") for n in ("none", "speaker")}
+    assert stages_run(run(project, "repro")) == {"fetch", "report"} | svm_stages

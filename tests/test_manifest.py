@@ -48,7 +48,7 @@ def reasons(rejects):
 
 def test_every_bad_file_is_named_with_its_reason_and_the_rest_is_kept(messy_root):
     found = sources.scan_roots([str(messy_root)])
-    takes, rejects = manifest.build(found.clips, ALL, silence_dbfs=-60.0)
+    takes, rejects = manifest.build({"ravdess": found.clips}, ALL, silence_dbfs=-60.0)
     why = reasons(rejects)
     assert "silent" in why["03-01-02-01-01-01-04.wav"]
     assert "zero-length" in why["03-01-02-01-01-02-04.wav"]
@@ -80,10 +80,10 @@ def test_every_bad_file_is_named_with_its_reason_and_the_rest_is_kept(messy_root
 def test_selection_by_channel_emotion_and_intensity(messy_root):
     found = sources.scan_roots([str(messy_root)])
     speech_strong = manifest.Selection(("speech",), ALL.emotions, ("strong",), ())
-    takes, _ = manifest.build(found.clips, speech_strong, silence_dbfs=-60.0)
+    takes, _ = manifest.build({"ravdess": found.clips}, speech_strong, silence_dbfs=-60.0)
     assert list(takes["take"]) == ["01-04-02-01-01-02"]
     four = manifest.Selection(ALL.channels, ("neutral", "happy", "sad", "angry"), ALL.intensities, (21,))
-    takes, _ = manifest.build(found.clips, four, silence_dbfs=-60.0)
+    takes, _ = manifest.build({"ravdess": found.clips}, four, silence_dbfs=-60.0)
     assert set(takes["label"]) == {"happy", "sad", "angry"}
 
 
@@ -101,7 +101,7 @@ def test_zip_archives_are_read_in_place_and_junk_members_rejected(tmp_path):
         zf.writestr("Actor_05/readme.txt", "junk")
         zf.writestr("Actor_05/03-01-08-01-01-02-05.wav", b"RIFF....WAVEjunk")
     found = sources.scan_roots([str(archive)])
-    takes, rejects = manifest.build(found.clips, ALL, silence_dbfs=-60.0)
+    takes, rejects = manifest.build({"ravdess": found.clips}, ALL, silence_dbfs=-60.0)
     assert list(takes["take"]) == ["01-08-01-01-01-05"]
     assert takes["audio_path"][0] == f"{archive}::Actor_05/03-01-08-01-01-01-05.wav"
     why = reasons(rejects)

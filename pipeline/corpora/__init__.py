@@ -1,6 +1,8 @@
 """One module per corpus: how its file names encode take, speaker and emotion."""
 
 CANONICAL_EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+# Emotions of other corpora with no RAVDESS twin keep their own name (CK+ contempt, EmoDB boredom).
+KNOWN_LABELS = CANONICAL_EMOTIONS + ("contempt", "boredom")
 
 
 def label_order(labels: set[str]) -> list[str]:

@@ -1,0 +1,55 @@
+"""Per-clip feature extraction over many clips: parallel over batches, failures collected.
+
+Kept apart from the stage modules so that worker processes import only what the feature
+code needs (not pandas), which is most of a worker's start-up time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from pipeline.errors import ClipError
+
+Settings = TypeVar("Settings")
+_BATCH = 32
+
+
+def _extract_batch(
+    features_of: Callable[[str, Settings], np.ndarray], addresses: list[str], settings: Settings
+) -> list[np.ndarray | str]:
+    results: list[np.ndarray | str] = []
+    for address in addresses:
+        try:
+            results.append(features_of(address, settings))
+        except ClipError as error:
+            results.append(str(error))
+    return results
+
+
+def extract(
+    features_of: Callable[[str, Settings], np.ndarray], addresses: list[str], settings: Settings,
+    n_features: int, n_jobs: int, desc: str,
+) -> tuple[np.ndarray, dict[int, str]]:
+    """`features_of(address, settings)` for every clip: matrix `(n_clips, n_features)` (NaN
+    rows for failures) and {row index: reason} for the clips that raised ClipError."""
+    batches = [addresses[i : i + _BATCH] for i in range(0, len(addresses), _BATCH)]
+    results: list[np.ndarray | str] = []
+    with tqdm(total=len(addresses), desc=desc, unit="clip") as bar:
+        for batch in Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_extract_batch)(features_of, batch, settings) for batch in batches
+        ):
+            results += batch
+            bar.update(len(batch))
+    matrix = np.full((len(results), n_features), np.nan)
+    failures = {}
+    for i, result in enumerate(results):
+        if isinstance(result, str):
+            failures[i] = result
+        else:
+            matrix[i] = result
+    return matrix, failures
