@@ -12,6 +12,7 @@ from functools import lru_cache
 import struct
 from typing import BinaryIO
 
+import av
 import numpy as np
 import soundfile
 import soxr
@@ -42,8 +43,14 @@ class Decoded:
         return self.samples.shape[1]
 
 
+CONTAINER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".flv", ".webm")  # audio tracks read with PyAV
+
+
 def decode(address: str) -> Decoded:
-    """Read a wav/flac clip in full; raise AudioError if it is empty, truncated or corrupt."""
+    """Read a clip's audio in full (wav/flac, or the audio track of a video container); raise
+    AudioError if it is empty, truncated or corrupt, or a video has no audio track."""
+    if sources.suffix(address) in CONTAINER_SUFFIXES:
+        return _decode_track(address)
     try:
         with sources.open_clip(address) as stream:
             missing = _missing_wav_bytes(stream)
@@ -60,6 +67,28 @@ def decode(address: str) -> Decoded:
     if samples.shape[0] < expected:
         raise AudioError(f"truncated: header promises {expected} frames, file holds {samples.shape[0]}")
     return Decoded(samples=samples, sample_rate=sample_rate)
+
+
+def _decode_track(address: str) -> Decoded:
+    """The first audio track of a video container (e.g. RAVDESS's 48 kHz AAC), as float32."""
+    try:
+        with sources.open_clip(address) as stream, av.open(stream) as container:
+            if not container.streams.audio:
+                raise AudioError("no audio track in the video")
+            track = container.streams.audio[0]
+            declared = float(track.duration * track.time_base) if track.duration else None
+            to_float = av.AudioResampler(format="fltp")  # planar float: (channels, samples) per frame
+            chunks = [out.to_ndarray() for frame in container.decode(track) for out in to_float.resample(frame)]
+            chunks += [out.to_ndarray() for out in to_float.resample(None)]
+            sample_rate = track.rate
+    except (av.FFmpegError, OSError) as error:
+        raise AudioError(f"unreadable audio track ({error})") from error
+    samples = np.concatenate(chunks, axis=1).T if chunks else np.zeros((0, 1), dtype=np.float32)
+    if samples.shape[0] == 0:
+        raise AudioError("zero-length audio (the audio track holds no samples)")
+    if declared and samples.shape[0] < 0.9 * declared * sample_rate:
+        raise AudioError(f"truncated: the audio track declares {declared:.2f} s, {samples.shape[0] / sample_rate:.2f} s decoded")
+    return Decoded(samples=np.ascontiguousarray(samples, dtype=np.float32), sample_rate=sample_rate)
 
 
 def _missing_wav_bytes(stream: BinaryIO) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline import sources
 from pipeline.errors import ClipError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -55,17 +56,17 @@ def sample_indices(total: int, fps: float, sampling: Sampling) -> np.ndarray:
 
 
 def read(address: str, sampling: Sampling = Sampling()) -> Frames:
-    """The sampled grayscale frames of one clip; raise FrameError if there are none."""
+    """The sampled grayscale frames of one clip (a file, a zip member, or an image-sequence
+    pattern); raise FrameError if there are none."""
     if any(c in address for c in "*?["):
         return _read_images(sorted(glob.glob(address)), address, sampling)
-    path = Path(address)
-    if not path.is_file():
+    kind = sources.suffix(address)
+    if kind not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+        raise FrameError(f"not a video or image (suffix {kind!r})")
+    if sources.ZIP_SEPARATOR not in address and not Path(address).is_file():
         raise FrameError("no such file")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return _read_images([address], address, sampling)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return _read_video(address, sampling)
-    raise FrameError(f"not a video or image (suffix {path.suffix!r})")
+    with sources.local_file(address) as path:
+        return _read_images([path], address, sampling) if kind in IMAGE_SUFFIXES else _read_video(path, sampling)
 
 
 def _read_images(files: list[str], address: str, sampling: Sampling) -> Frames:

@@ -19,7 +19,8 @@ from tqdm import tqdm
 from pipeline import audio, sources
 from pipeline.corpora import KNOWN_LABELS, ckplus, ravdess
 
-AUDIO_SUFFIXES = (".wav", ".flac")  # preference order when one take exists in several files
+AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
+VIDEO_SUFFIX = ".mp4"
 NATIVE_RATE = 48000
 REJECT_COLUMNS = ["path", "reason", "outcome"]
 
@@ -61,6 +62,38 @@ def _probe(address: str, silence_dbfs: float) -> dict[str, object]:
     }
 
 
+def _probe_video(address: str) -> dict[str, object]:
+    """Open a video and decode its first frame; return its facts, or the reason it is unusable."""
+    try:
+        with sources.local_file(address) as path:
+            capture = cv2.VideoCapture(path)
+            try:
+                ok = capture.isOpened() and capture.read()[0]
+                facts = {"n_frames": int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), "fps": capture.get(cv2.CAP_PROP_FPS)}
+            finally:
+                capture.release()
+    except OSError as error:
+        return {"error": f"unreadable video ({error})"}
+    return facts if ok else {"error": "unreadable video (no frame could be decoded)"}
+
+
+def _parallel(probe, named: list[tuple[str, object]], n_jobs: int, desc: str, *args: object) -> list[dict[str, object]]:
+    """`probe(address, *args)` for every file, in parallel, with a progress bar."""
+    return list(tqdm(
+        Parallel(n_jobs=n_jobs, return_as="generator")(delayed(probe)(address, *args) for address, _ in named),
+        total=len(named), desc=desc, unit="file",
+    ))
+
+
+def _choose(candidates: list[tuple[str, int, str, dict[str, object]]]) -> dict[str, tuple[str, dict[str, object]]]:
+    """{take: (address, facts)} of the best usable candidate per take: lowest rank, then path."""
+    chosen: dict[str, tuple[str, dict[str, object]]] = {}
+    for take, _, address, facts in sorted(candidates, key=lambda c: (c[0], c[1], c[2])):
+        if "error" not in facts and take not in chosen:
+            chosen[take] = (address, facts)
+    return chosen
+
+
 def _caveats(facts: dict[str, object]) -> list[str]:
     notes = []
     if facts["channels"] != 1:
@@ -90,31 +123,59 @@ def build(
 
 
 def ravdess_takes(clips: list[str], silence_dbfs: float, n_jobs: int = 1) -> tuple[pd.DataFrame, list[dict[str, str]]]:
-    """RAVDESS audio takes (every file decoded in full) and the rejects."""
+    """RAVDESS takes and the rejects. A take's audio comes from its audio-only wav/flac or,
+    failing that, from the full-AV mp4's track; its video from the full-AV or video-only mp4.
+    Every candidate is probed (audio decoded in full, video opened and its first frame read)."""
     rejects: list[dict[str, str]] = []
-    named: list[tuple[str, ravdess.RavdessName]] = []
+    audio_only: list[tuple[str, ravdess.RavdessName]] = []
+    videos: list[tuple[str, ravdess.RavdessName]] = []
     for address in clips:
-        if sources.suffix(address) not in AUDIO_SUFFIXES:
-            rejects.append(reject(address, f"not an audio clip (suffix {sources.suffix(address)!r})"))
+        suffix = sources.suffix(address)
+        if suffix not in AUDIO_SUFFIXES + (VIDEO_SUFFIX,):
+            rejects.append(reject(address, f"not a RAVDESS clip (suffix {suffix!r})"))
             continue
         try:
-            named.append((address, ravdess.parse_name(sources.name(address))))
+            name = ravdess.parse_name(sources.name(address))
         except ravdess.RavdessNameError as error:
             rejects.append(reject(address, str(error)))
-
-    probes = list(tqdm(
-        Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_probe)(address, silence_dbfs) for address, _ in named),
-        total=len(named), desc="probe audio", unit="clip",
-    ))
-    rows = []
-    for (address, name), facts in zip(named, probes):
-        if "error" in facts:
-            rejects.append(reject(address, str(facts["error"])))
             continue
+        if (suffix == VIDEO_SUFFIX) == (name.modality == "audio"):
+            rejects.append(reject(address, f"modality code says {name.modality!r}, which a {suffix} file cannot be"))
+            continue
+        (videos if suffix == VIDEO_SUFFIX else audio_only).append((address, name))
+
+    audio_facts = _parallel(_probe, audio_only, n_jobs, "probe audio", silence_dbfs)
+    with_audio = {name.take for (_, name), facts in zip(audio_only, audio_facts) if "error" not in facts}
+    av_tracks = [(a, n) for a, n in videos if n.modality == "audio-video" and n.take not in with_audio]
+    track_facts = _parallel(_probe, av_tracks, n_jobs, "probe audio tracks", silence_dbfs)
+    video_facts = _parallel(_probe_video, videos, n_jobs, "probe video")
+
+    audio_choice = _choose(
+        [(n.take, AUDIO_SUFFIXES.index(sources.suffix(a)), a, f) for (a, n), f in zip(audio_only, audio_facts)]
+        + [(n.take, len(AUDIO_SUFFIXES), a, f) for (a, n), f in zip(av_tracks, track_facts)]
+    )
+    video_choice = _choose(
+        [(n.take, 0 if n.modality == "audio-video" else 1, a, f) for (a, n), f in zip(videos, video_facts)]
+    )
+    names = {n.take: n for _, n in audio_only + videos}
+    used = {a for a, _ in audio_choice.values()} | {a for a, _ in video_choice.values()}
+    probed = zip(audio_only + av_tracks + videos, audio_facts + track_facts + video_facts)
+    failures = [(address, facts["error"]) for (address, _), facts in probed if "error" in facts]
+    for address, error in failures:  # a full-AV mp4 may still serve with its other track
+        rejects.append(reject(address, f"{error} (its other track is used)", "kept") if address in used
+                       else reject(address, error))
+    for address, facts in audio_choice.values():
         rejects += [reject(address, note, outcome="kept") for note in _caveats(facts)]
-        rows.append(_row(address, name, facts))
-    takes, duplicates = _resolve_duplicates(pd.DataFrame(rows, columns=_COLUMNS))
-    return takes, rejects + duplicates
+    failed = {address for address, _ in failures}
+    for address, name in audio_only + videos:
+        if address not in used and address not in failed:
+            kept = ", ".join(a for a, _ in filter(None, (audio_choice.get(name.take), video_choice.get(name.take))))
+            rejects.append(reject(address, f"duplicate of take {name.take}: kept {kept}", outcome="dropped"))
+    rows = [
+        _row(names[take], audio_choice.get(take), video_choice.get(take))
+        for take in sorted(set(audio_choice) | set(video_choice))
+    ]
+    return pd.DataFrame(rows, columns=_COLUMNS), rejects
 
 
 def ckplus_takes(files: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
@@ -143,7 +204,11 @@ _NULLABLE = {"repetition": "Int64", "actor": "Int64", "sample_rate": "Int64", "c
 CORPORA = (ravdess.CORPUS, ckplus.CORPUS)
 
 
-def _row(address: str, name: ravdess.RavdessName, facts: dict[str, object]) -> dict[str, object]:
+def _row(
+    name: ravdess.RavdessName, audio_source: tuple[str, dict] | None, video_source: tuple[str, dict] | None
+) -> dict[str, object]:
+    audio_path, audio_facts = audio_source or (None, {})
+    video_path, video_facts = video_source or (None, {})
     return {
         "corpus": ravdess.CORPUS,
         "take": name.take,
@@ -155,11 +220,12 @@ def _row(address: str, name: ravdess.RavdessName, facts: dict[str, object]) -> d
         "statement": name.statement,
         "repetition": name.repetition,
         "actor": name.actor,
-        "audio_path": address,
-        "video_path": None,
-        "duration_s": facts["duration_s"],
-        "sample_rate": facts["sample_rate"],
-        "channels": facts["channels"],
+        "audio_path": audio_path,
+        "video_path": video_path,
+        "duration_s": audio_facts.get("duration_s"),
+        "sample_rate": audio_facts.get("sample_rate"),
+        "channels": audio_facts.get("channels"),
+        "n_frames": video_facts.get("n_frames"),
     }
 
 
@@ -177,19 +243,6 @@ def print_rejects(rejects: pd.DataFrame) -> None:
     """Name every rejected or caveated file on stderr as the stage runs."""
     for row in rejects.itertuples():
         print(f"{row.outcome}: {row.path}: {row.reason}", file=sys.stderr)
-
-
-def _resolve_duplicates(takes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, str]]]:
-    """Keep one file per take: the preferred format (wav, then flac), then the first path."""
-    preference = takes["audio_path"].map(lambda a: AUDIO_SUFFIXES.index(sources.suffix(a)))
-    ordered = takes.assign(_preference=preference).sort_values(["take", "_preference", "audio_path"])
-    first = ~ordered["take"].duplicated()
-    kept = ordered[first].set_index("take")["audio_path"]
-    rejects = [
-        reject(row.audio_path, f"duplicate of take {row.take}: kept {kept[row.take]}", outcome="dropped")
-        for row in ordered[~first].itertuples()
-    ]
-    return ordered[first].drop(columns="_preference").reset_index(drop=True), rejects
 
 
 def _select(takes: pd.DataFrame, selection: Selection) -> pd.DataFrame:

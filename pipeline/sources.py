@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
+import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -79,6 +83,19 @@ def open_clip(address: str) -> BinaryIO:
         with zipfile.ZipFile(archive_path) as archive:
             return io.BytesIO(archive.read(member))
     return open(address, "rb")
+
+
+@contextmanager
+def local_file(address: str) -> Iterator[str]:
+    """A path on disk holding the clip: the file itself, or a temporary copy of a zip member
+    (for readers such as OpenCV's that cannot read from memory)."""
+    if ZIP_SEPARATOR not in address:
+        yield address
+        return
+    with open_clip(address) as stream, tempfile.NamedTemporaryFile(suffix=suffix(address)) as copy:
+        shutil.copyfileobj(stream, copy)
+        copy.flush()
+        yield copy.name
 
 
 def fingerprint(root: str) -> dict[str, object]:

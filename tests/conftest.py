@@ -40,3 +40,38 @@ def write_clip(path: Path, source: Path, seconds: float = 1.5, rate: int | None 
 @pytest.fixture
 def angry_take() -> Path:
     return real_take(1, "03-01-05-02-01-01-01")
+
+
+FOOTAGE = SHARED / "faces" / "videos" / "single_face.mp4"
+
+
+def write_av_clip(path: Path, audio_source: Path | None, footage: Path = FOOTAGE, seconds: float = 1.0) -> Path:
+    """A RAVDESS-like mp4: H.264 video from real footage (first `seconds`) and, unless
+    `audio_source` is None, a 48 kHz AAC track cut from a real take (after its leading silence)."""
+    import av
+    import cv2
+
+    capture = cv2.VideoCapture(str(footage))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=round(fps))
+        width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        track = container.add_stream("aac", rate=48000, layout="mono") if audio_source is not None else None
+        for _ in range(int(seconds * fps)):
+            ok, image = capture.read()
+            if not ok:
+                break
+            container.mux(video.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(video.encode())
+        if track is not None:
+            samples, rate = soundfile.read(audio_source, dtype="float32", always_2d=True)
+            mono = np.ascontiguousarray(samples.mean(axis=1)[int(0.8 * rate) : int((0.8 + seconds) * rate)])
+            for start in range(0, len(mono), 1024):
+                frame = av.AudioFrame.from_ndarray(mono[None, start : start + 1024], format="fltp", layout="mono")
+                frame.sample_rate = rate
+                container.mux(track.encode(frame))
+            container.mux(track.encode())
+    capture.release()
+    return path

@@ -1,9 +1,10 @@
 """The real `dvc repro` in a temporary copy of the project, on real RAVDESS cuts fetched over HTTP
 and real CK+ face sequences.
 
-Proves: the corpus download path (md5-checked, local server), every stage end to end for
-both modalities, bad files reported in the report while the run completes, and that editing
-one learner's params block reruns only that learner and the report.
+Proves: the corpus download path (md5-checked, local server), RAVDESS full-AV mp4 files (real
+footage muxed with real RAVDESS audio) joining their audio-only twins as one take, every
+stage end to end for both modalities, bad files reported in the report while the run
+completes, and that editing one learner's params block reruns only that learner and the report.
 """
 
 import hashlib
@@ -19,12 +20,30 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, SHARED, real_take, write_clip
+from conftest import FOOTAGE, REPO, SHARED, real_take, write_av_clip, write_clip
 from test_download import server  # noqa: F401  (fixture)
 
 ACTORS = range(1, 7)
 FOUR_CLASSES = ["neutral", "happy", "sad", "angry"]
 CK_FOLDERS = ("happy", "sadness", "anger")  # CK+ has no neutral: 3 of the 4 classes
+
+
+MP4_ONLY = ["01-05-01-02-01-01", "01-05-01-02-01-02"]  # takes with no wav: audio from the mp4's track
+
+
+def make_videos(root: Path) -> None:
+    """A full-AV mp4 for every archived take (two real people's footage, by actor parity),
+    plus takes that exist only as mp4."""
+    other = SHARED / "faces" / "videos" / "WolfgangLanger_Pexels.mp4"
+    for actor in ACTORS:
+        for emotion in (1, 3, 4, 5):
+            for repetition in (1, 2):
+                take = f"01-{emotion:02d}-01-01-{repetition:02d}-{actor:02d}"
+                write_av_clip(root / f"Video_Speech_Actor_{actor:02d}" / f"01-{take}.mp4",
+                              real_take(actor, f"03-{take}"), FOOTAGE if actor % 2 else other)
+    for take in MP4_ONLY:
+        actor = int(take[-2:])
+        write_av_clip(root / f"Video_Speech_Actor_{actor:02d}" / f"01-{take}.mp4", real_take(actor, f"03-{take}"))
 
 
 def make_ckplus(root: Path, n_subjects: int = 30) -> int:
@@ -56,9 +75,9 @@ def make_archive(path: Path, scratch: Path) -> None:
         zf.writestr("Actor_06/desktop.ini", "junk")
 
 
-def small_params(url: str, md5: str, ckplus: Path) -> dict:
+def small_params(url: str, md5: str, videos: Path, ckplus: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["fetch"]["corpora"] = {"ravdess": [], "ckplus": [str(ckplus)]}
+    params["fetch"]["corpora"] = {"ravdess": [str(videos)], "ckplus": [str(ckplus)]}
     params["fetch"]["download"].update(
         enabled=True, url=url, dir="data/downloads", files={"Audio_Speech_Actors_01-24.zip": md5}
     )
@@ -99,7 +118,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     shutil.copytree(REPO / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", project)
     n_sequences = make_ckplus(tmp_path / "ckplus")
-    params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest(), tmp_path / "ckplus")
+    make_videos(tmp_path / "videos")
+    params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest(), tmp_path / "videos", tmp_path / "ckplus")
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(project, "init", "--no-scm", "-q")
     run(project, "config", "core.analytics", "false")
@@ -114,17 +134,24 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
     voices, faces = takes[takes["corpus"] == "ravdess"], takes[takes["corpus"] == "ckplus"]
-    assert len(voices) == 6 * (2 + 3 * 2)  # neutral has no strong takes; 4 classes x 2 repetitions
+    archived = voices[~voices["take"].isin(MP4_ONLY)]
+    assert len(archived) == 6 * 4 * 2  # 6 actors, 4 classes, 2 repetitions (the truncated extra take is rejected)
     assert set(voices["label"]) == set(FOUR_CLASSES) and set(faces["label"]) == {"happy", "sad", "angry"}
-    assert voices["audio_path"].str.contains("Audio_Speech_Actors_01-24.zip::Actor_").all()
+    assert archived["audio_path"].str.contains("Audio_Speech_Actors_01-24.zip::Actor_").all()
+    assert all(v.endswith(f"01-{t}.mp4") for t, v in zip(archived["take"], archived["video_path"]))  # one take
+    mp4_only = voices[voices["take"].isin(MP4_ONLY)]
+    assert len(mp4_only) == 2 and (mp4_only["audio_path"] == mp4_only["video_path"]).all()
     assert len(faces) == n_sequences and faces["video_path"].str.endswith("_*.png").all()
+    assert set(MP4_ONLY) <= set(pd.read_parquet(project / "features/audio.parquet")["take"])
+    face_takes = set(pd.read_parquet(project / "features/face.parquet")["take"])
+    assert set(voices["take"]) | set(faces["take"]) == face_takes  # every take here has video or frames
 
     report = (project / "reports/report.md").read_text()
     for name in ("audio/svm", "audio/rf", "audio/xgb", "audio/svm + speaker norm", "face/svm", "face/xgb"):
         assert f"### {name}\n" in report
     assert "03-01-05-02-02-02-06.wav" in report and "truncated" in report
     assert "desktop.ini" in report and "S999_001_00000001.png" in report
-    for modality, n_takes in (("audio", len(voices)), ("face", len(faces))):
+    for modality, n_takes in (("audio", len(voices)), ("face", len(face_takes))):
         for learner in ("svm-none", "rf-none", "xgb-speaker"):
             assert (project / f"reports/figures/confusion_{modality}_{learner}.png").stat().st_size > 5000
             assert (project / f"models/{modality}/{learner}.joblib").exists()

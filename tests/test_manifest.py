@@ -56,7 +56,7 @@ def test_every_bad_file_is_named_with_its_reason_and_the_rest_is_kept(messy_root
     assert "unreadable" in why["03-01-04-01-01-01-04.flac"]
     assert "not a RAVDESS name" in why["my_recording.wav"]
     assert "unknown emotion code '09'" in why["03-01-09-01-01-01-04.wav"]
-    assert "not an audio clip" in why["notes.txt"]
+    assert "not a RAVDESS clip" in why["notes.txt"]
     assert "duplicate of take 01-03-01-01-01-02" in why["03-01-03-01-01-01-02.flac"]
     assert "downmixed" in why["03-01-05-01-01-01-03.wav"]
     assert "22050 Hz" in why["03-01-06-01-01-01-03.wav"]
@@ -106,7 +106,7 @@ def test_zip_archives_are_read_in_place_and_junk_members_rejected(tmp_path):
     assert takes["audio_path"][0] == f"{archive}::Actor_05/03-01-08-01-01-01-05.wav"
     why = reasons(rejects)
     assert "not a RAVDESS name" in why["._03-01-08-01-01-01-05.wav"]
-    assert "not an audio clip" in why["readme.txt"]
+    assert "not a RAVDESS clip" in why["readme.txt"]
     assert "unreadable" in why["03-01-08-01-01-02-05.wav"]
 
 
