@@ -19,7 +19,6 @@ import dlib
 import numpy as np
 
 from pipeline import frames
-from pipeline.errors import ClipError
 from pipeline.functionals import check as check_functionals, pool, pooled_names
 
 N_POINTS = 68
@@ -27,8 +26,8 @@ RIGHT_EYE, LEFT_EYE = slice(36, 42), slice(42, 48)  # the subject's right eye is
 RIGHT_BROW, LEFT_BROW = slice(17, 22), slice(22, 27)
 
 
-class FaceError(ClipError):
-    """The face models cannot be loaded (the message says which and how to fix it)."""
+class FaceModelError(RuntimeError):
+    """The face models cannot be loaded: fatal for the whole run, not one clip's problem."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def predictor_path() -> Path:
     importing the package, whose import needs the retired pkg_resources)."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise FaceError("the face-recognition-models package is not installed (pip install -r requirements.txt)")
+        raise FaceModelError("the face-recognition-models package is not installed (pip install -r requirements.txt)")
     return Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
 
 
@@ -69,7 +68,7 @@ def _models() -> tuple[cv2.CascadeClassifier, dlib.shape_predictor]:
     """Load the cascade and the predictor once per process (the predictor is 100 MB)."""
     cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
     if cascade.empty():
-        raise FaceError("OpenCV's Haar cascade haarcascade_frontalface_default.xml could not be loaded")
+        raise FaceModelError("OpenCV's Haar cascade haarcascade_frontalface_default.xml could not be loaded")
     return cascade, dlib.shape_predictor(str(predictor_path()))
 
 

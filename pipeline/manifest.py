@@ -17,11 +17,11 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from pipeline import audio, sources
-from pipeline.corpora import KNOWN_LABELS, ckplus, ravdess
+from pipeline.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, ravdess
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
 VIDEO_SUFFIX = ".mp4"
-NATIVE_RATE = 48000
+NATIVE_RATES = {ravdess.CORPUS: (48000,), emodb.CORPUS: emodb.NATIVE_RATES, cremad.CORPUS: (16000, 44100)}
 REJECT_COLUMNS = ["path", "reason", "outcome"]
 
 
@@ -81,7 +81,7 @@ def _parallel(probe, named: list[tuple[str, object]], n_jobs: int, desc: str, *a
     """`probe(address, *args)` for every file, in parallel, with a progress bar."""
     return list(tqdm(
         Parallel(n_jobs=n_jobs, return_as="generator")(delayed(probe)(address, *args) for address, _ in named),
-        total=len(named), desc=desc, unit="file",
+        total=len(named), desc=desc, unit="file", disable=not named,
     ))
 
 
@@ -94,12 +94,13 @@ def _choose(candidates: list[tuple[str, int, str, dict[str, object]]]) -> dict[s
     return chosen
 
 
-def _caveats(facts: dict[str, object]) -> list[str]:
+def _caveats(facts: dict[str, object], corpus: str) -> list[str]:
     notes = []
     if facts["channels"] != 1:
         notes.append(f"{facts['channels']} channels: downmixed to mono")
-    if facts["sample_rate"] != NATIVE_RATE:
-        notes.append(f"sample rate {facts['sample_rate']} Hz (RAVDESS is {NATIVE_RATE} Hz): resampled")
+    if facts["sample_rate"] not in NATIVE_RATES[corpus]:
+        rates = " or ".join(map(str, NATIVE_RATES[corpus]))
+        notes.append(f"sample rate {facts['sample_rate']} Hz ({corpus} is {rates} Hz): resampled")
     return notes
 
 
@@ -113,9 +114,12 @@ def build(
         raise ValueError(f"unknown corpora {unknown}; known: {sorted(CORPORA)}")
     tables, rejects = [], []
     for corpus, files in corpora.items():
-        takes, corpus_rejects = (
-            ravdess_takes(files, silence_dbfs, n_jobs) if corpus == ravdess.CORPUS else ckplus_takes(files)
-        )
+        if corpus == ravdess.CORPUS:
+            takes, corpus_rejects = ravdess_takes(files, silence_dbfs, n_jobs)
+        elif corpus == ckplus.CORPUS:
+            takes, corpus_rejects = ckplus_takes(files)
+        else:
+            takes, corpus_rejects = one_file_takes(corpus, files, silence_dbfs, n_jobs)
         tables.append(takes)
         rejects += corpus_rejects
     takes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_COLUMNS)
@@ -136,7 +140,7 @@ def ravdess_takes(clips: list[str], silence_dbfs: float, n_jobs: int = 1) -> tup
             continue
         try:
             name = ravdess.parse_name(sources.name(address))
-        except ravdess.RavdessNameError as error:
+        except CorpusNameError as error:
             rejects.append(reject(address, str(error)))
             continue
         if (suffix == VIDEO_SUFFIX) == (name.modality == "audio"):
@@ -165,7 +169,7 @@ def ravdess_takes(clips: list[str], silence_dbfs: float, n_jobs: int = 1) -> tup
         rejects.append(reject(address, f"{error} (its other track is used)", "kept") if address in used
                        else reject(address, error))
     for address, facts in audio_choice.values():
-        rejects += [reject(address, note, outcome="kept") for note in _caveats(facts)]
+        rejects += [reject(address, note, outcome="kept") for note in _caveats(facts, ravdess.CORPUS)]
     failed = {address for address, _ in failures}
     for address, name in audio_only + videos:
         if address not in used and address not in failed:
@@ -176,6 +180,57 @@ def ravdess_takes(clips: list[str], silence_dbfs: float, n_jobs: int = 1) -> tup
         for take in sorted(set(audio_choice) | set(video_choice))
     ]
     return pd.DataFrame(rows, columns=_COLUMNS), rejects
+
+
+_NO_TRACK = {"error": None}  # facts of a track the corpus does not have: unusable, but no fault
+# Corpora where one file is one take: name parser, the suffixes it comes in, whether it has video.
+ONE_FILE_CORPORA = {
+    emodb.CORPUS: (emodb.parse_name, (".wav", ".flac"), False),
+    cremad.CORPUS: (cremad.parse_name, (".flv", ".mp4", ".wav"), True),
+}
+
+
+def one_file_takes(
+    corpus: str, files: list[str], silence_dbfs: float, n_jobs: int = 1
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Takes of a corpus whose every file is one take (EmoDB wavs, CREMA-D flv clips with both
+    tracks) and the rejects; a video file whose audio track fails is kept for its video."""
+    parse, suffixes, with_video = ONE_FILE_CORPORA[corpus]
+    rejects: list[dict[str, str]] = []
+    named = []
+    for address in files:
+        if sources.suffix(address) not in suffixes:
+            rejects.append(reject(address, f"not a {corpus} clip (suffix {sources.suffix(address)!r})"))
+            continue
+        try:
+            named.append((address, parse(sources.name(address))))
+        except CorpusNameError as error:
+            rejects.append(reject(address, str(error)))
+    audio_facts = _parallel(_probe, named, n_jobs, f"probe {corpus} audio", silence_dbfs)
+    video_facts = (_parallel(_probe_video, named, n_jobs, f"probe {corpus} video") if with_video
+                   else [_NO_TRACK] * len(named))
+    rows = []
+    for (address, name), heard, seen in zip(named, audio_facts, video_facts):
+        has_audio, has_video = "error" not in heard, "error" not in seen
+        for facts in (heard, seen):
+            if facts.get("error"):
+                rejects.append(reject(address, f"{facts['error']} (its other track is used)", "kept")
+                               if has_audio or has_video else reject(address, facts["error"]))
+        if has_audio:
+            rejects += [reject(address, note, outcome="kept") for note in _caveats(heard, corpus)]
+        if has_audio or has_video:
+            rows.append({
+                "corpus": corpus, "take": name.take, "speaker": name.speaker, "gender": name.gender,
+                "label": name.label, "audio_path": address if has_audio else None,
+                "video_path": address if has_video else None, "duration_s": heard.get("duration_s"),
+                "sample_rate": heard.get("sample_rate"), "channels": heard.get("channels"),
+                "n_frames": seen.get("n_frames"),
+            })
+    takes = pd.DataFrame(rows, columns=_COLUMNS)
+    duplicated = takes["take"].duplicated()
+    rejects += [reject(row.audio_path or row.video_path, f"duplicate of take {row.take}", "dropped")
+                for row in takes[duplicated].itertuples()]
+    return takes[~duplicated].reset_index(drop=True), rejects
 
 
 def ckplus_takes(files: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
@@ -201,7 +256,7 @@ _COLUMNS = [
     "repetition", "actor", "audio_path", "video_path", "duration_s", "sample_rate", "channels", "n_frames",
 ]
 _NULLABLE = {"repetition": "Int64", "actor": "Int64", "sample_rate": "Int64", "channels": "Int64", "n_frames": "Int64"}
-CORPORA = (ravdess.CORPUS, ckplus.CORPUS)
+CORPORA = (ravdess.CORPUS, ckplus.CORPUS, *ONE_FILE_CORPORA)
 
 
 def _row(

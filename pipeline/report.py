@@ -18,14 +18,14 @@ import pandas as pd  # noqa: E402
 
 from pipeline.corpora import label_order  # noqa: E402
 
-REFERENCES = {  # modality -> published points (their own protocols and class sets)
+REFERENCES = {  # modality -> published points or ranges (their own protocols and class sets)
     "audio": [
         ("RAVDESS listeners, speech audio, 7 classes (Livingstone & Russo 2018)", 0.624),
         ("Published actor-disjoint MFCC statistics + SVM (RAVDESS)", 0.52),
         ("Published actor-disjoint openSMILE ComParE + logistic regression (RAVDESS)", 0.634),
     ],
     "face": [
-        ("Published landmark geometry + SVM on full-resolution CK+, 7 classes (typical range)", 0.85),
+        ("Published landmark geometry + SVM on full-resolution CK+, 7 classes", (0.85, 0.90)),
     ],
 }
 TITLES = {"audio": "Audio (voice)", "face": "Face"}
@@ -121,7 +121,7 @@ def results_table(results: list[LearnerResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         s = r.summary
-        splits = {**accuracy_by(r, "channel").to_dict()}
+        splits = accuracy_by(r, "channel").to_dict()
         if r.oof["corpus"].nunique() > 1:
             splits.update(accuracy_by(r, "corpus").to_dict())
         rows.append(
@@ -261,7 +261,8 @@ def modality_section(modality: str, results: list[LearnerResult], figures: Path)
     speaker_table.index.name = "speaker"
     references = pd.DataFrame(
         [{"reference": f"Chance ({len(best.summary['classes'])} classes)", "accuracy": pct(chance)}]
-        + [{"reference": name, "accuracy": pct(value)} for name, value in REFERENCES.get(modality, [])]
+        + [{"reference": name, "accuracy": "–".join(map(pct, np.atleast_1d(value)))}
+           for name, value in REFERENCES.get(modality, [])]
     )
     corpora = ", ".join(sorted(best.oof["corpus"].unique()))
     channel_note = (

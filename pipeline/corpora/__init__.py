@@ -8,3 +8,7 @@ KNOWN_LABELS = CANONICAL_EMOTIONS + ("contempt", "boredom")
 def label_order(labels: set[str]) -> list[str]:
     """Canonical emotions first in their usual order, then any corpus-specific ones (sorted)."""
     return [e for e in CANONICAL_EMOTIONS if e in labels] + sorted(labels - set(CANONICAL_EMOTIONS))
+
+
+class CorpusNameError(ValueError):
+    """A file name that does not follow its corpus's naming scheme (the message says why)."""

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from pipeline.corpora import CorpusNameError
+
 CORPUS = "ravdess"
 
 MODALITIES = {"01": "audio-video", "02": "video", "03": "audio"}
@@ -31,7 +33,7 @@ EXTENSIONS = {".wav", ".flac", ".mp4"}
 _NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 
 
-class RavdessNameError(ValueError):
+class RavdessNameError(CorpusNameError):
     """A file name that is not a valid RAVDESS identifier (the message says why)."""
 
 
