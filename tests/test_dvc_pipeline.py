@@ -108,6 +108,38 @@ def stages_run(output: str) -> set[str]:
 
 
 
+def predict(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.predict", *args], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+
+
+def check_predict(project: Path, scratch: Path) -> None:
+    """`python -m pipeline.predict` on a user's clips, with the models the run just trained."""
+    video = next((scratch / "videos").rglob("01-*.mp4"))
+    sequence = scratch / "my_faces"
+    sequence.mkdir()
+    for frame in (SHARED / "ckplus48" / "happy").glob("S010_006_*.png"):
+        shutil.copy(frame, sequence / frame.name)
+    done = predict(project, str(video), str(sequence), "--json")
+    assert done.returncode == 0, done.stderr
+    results = {Path(r["clip"]).name: r for r in json.loads(done.stdout)}
+    assert [p["model"].split("/")[0] for p in results[video.name]["predictions"]] == ["audio", "face", "mean of both"]
+    for prediction in results[video.name]["predictions"] + results["*.png"]["predictions"]:
+        assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
+        assert prediction["emotion"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
+    assert [p["model"].split("/")[0] for p in results["*.png"]["predictions"]] == ["face"]
+    table = predict(project, str(video))
+    assert table.returncode == 0 and "mean of both" in table.stdout
+    no_face = predict(project, str(SHARED / "faces" / "videos" / "no_face.mp4"))  # its voice is still heard
+    assert no_face.returncode == 0 and "error: face: no face detected" in no_face.stdout and "audio/" in no_face.stdout
+    broken = scratch / "broken.wav"
+    broken.write_bytes(b"RIFF not really a wav")
+    unreadable = predict(project, str(broken))
+    assert unreadable.returncode == 1 and "broken.wav error: audio: unreadable audio" in unreadable.stdout
+    missing = predict(project, str(scratch / "absent.wav"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
 def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_path):  # noqa: F811
     www, url = server
     (www / "files").mkdir()
@@ -167,7 +199,14 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
 
     assert stages_run(run(project, "repro")) == {"fetch"}  # nothing else to do
 
+    check_predict(project, tmp_path)
+
     params["learners"]["svm"]["n_iter"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face") for n in ("none", "speaker")}
     assert stages_run(run(project, "repro")) == {"fetch", "report"} | svm_stages
+
+    params["audio_features"]["n_mfcc"] = 13  # features no longer match the trained models
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    stale = predict(project, str(next((tmp_path / "videos").rglob("01-*.mp4"))))
+    assert stale.returncode == 2 and "other audio_features params" in stale.stderr
