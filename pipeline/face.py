@@ -34,7 +34,7 @@ class FaceModelError(RuntimeError):
 class FaceSettings:
     """Every knob of the face features (filled from params.yaml by the stage)."""
 
-    upsample: float = 1.0  # enlarge frames first (tiny crops such as CK+48's 48x48 faces)
+    min_frame_side: int = 0  # enlarge smaller frames to this shorter side first (CK+48's 48x48 crops); 0: never
     detect_width: int = 320  # Haar runs on the frame downscaled to this width (never enlarged)
     min_face_fraction: float = 0.2  # smallest face side, as a fraction of the frame's shorter side
     scale_factor: float = 1.1
@@ -46,8 +46,8 @@ class FaceSettings:
 
     def __post_init__(self) -> None:
         check_functionals(self.functionals)
-        if self.every_nth < 1 or self.max_frames < 0 or self.upsample <= 0:
-            raise ValueError("face_features: every_nth >= 1, max_frames >= 0 and upsample > 0 are required")
+        if self.every_nth < 1 or self.max_frames < 0 or self.min_frame_side < 0:
+            raise ValueError("face_features: every_nth >= 1, max_frames >= 0 and min_frame_side >= 0 are required")
 
     @property
     def sampling(self) -> frames.Sampling:
@@ -97,13 +97,15 @@ def landmarks(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 def frame_points(gray: np.ndarray, settings: FaceSettings) -> np.ndarray:
     """Landmarks of the largest face in one grayscale frame, `(68, 2)` in that frame's pixels
-    (NaN when there is no face). Upsampling, if set, happens here and is undone on the points."""
-    if settings.upsample != 1.0:
-        gray = cv2.resize(gray, None, fx=settings.upsample, fy=settings.upsample, interpolation=cv2.INTER_CUBIC)
+    (NaN when there is no face). A frame smaller than `min_frame_side` is enlarged first (the
+    cascade and the predictor need a few dozen pixels per face); the points are scaled back."""
+    factor = max(1.0, settings.min_frame_side / min(gray.shape))
+    if factor > 1.0:
+        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     box = detect(gray, settings)
     if box is None:
         return np.full((N_POINTS, 2), np.nan)
-    return landmarks(gray, box) / settings.upsample
+    return landmarks(gray, box) / factor
 
 
 def align(points: np.ndarray) -> np.ndarray:

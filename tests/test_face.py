@@ -154,7 +154,7 @@ def test_ckplus_sequence_is_one_clip_with_its_frames():
     pattern = str(SHARED / "ckplus48" / "happy" / "S010_006_*.png")
     clip = frames.read(pattern)
     assert len(clip.images) == 3 and clip.images[0].shape == (48, 48)
-    upsampled = face.FaceSettings(upsample=2.0)
+    upsampled = face.FaceSettings(min_frame_side=96)
     features = dict(zip(face.feature_names(upsampled), face.file_features(pattern, upsampled)))
     assert features["face_fraction"] == 1.0
     assert features["lip_corner_lift_mean"] < 0  # a smile lifts the lip corners (y grows downwards)
@@ -168,3 +168,14 @@ def test_clips_without_a_face_are_listed_as_kept():
     notes = face_notes(features, warn_below=0.5)
     assert [n["path"] for n in notes] == ["a.mp4", "b.mp4"] and {n["outcome"] for n in notes} == {"kept"}
     assert "no face" in notes[0]["reason"] and "30%" in notes[1]["reason"]
+
+
+def test_only_frames_smaller_than_min_frame_side_are_enlarged():
+    crop = cv2.imread(str(next((SHARED / "ckplus48" / "happy").glob("S010_006_*.png"))), cv2.IMREAD_GRAYSCALE)
+    enlarged_here = face.frame_points(crop, face.FaceSettings(min_frame_side=96))
+    enlarged_by_hand = face.frame_points(cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
+                                         face.FaceSettings())
+    np.testing.assert_allclose(enlarged_here, enlarged_by_hand / 2)  # points in the crop's own pixels
+    video_frame = frames.read(str(VIDEOS / "single_face.mp4"), frames.Sampling(max_frames=1)).images[0]
+    np.testing.assert_array_equal(face.frame_points(video_frame, face.FaceSettings(min_frame_side=96)),
+                                  face.frame_points(video_frame, face.FaceSettings()))
