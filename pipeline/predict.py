@@ -50,25 +50,35 @@ class Model:
         return self.estimator.predict_proba(features[None, :])[0]
 
 
+def feature_settings(params: dict) -> dict[str, object]:
+    """Each modality's feature settings, from params.yaml as it is now."""
+    return {"audio": audio_features.settings_from(params["audio_features"]),
+            "face": face_features.settings_from(params["face_features"])}
+
+
+def load_model(modality: str, learner: str, settings: object) -> Model:
+    """A trained plain learner, refused if its feature columns differ from what `settings` give."""
+    stem = paths.model_stem(modality, learner, "none")
+    if not Path(f"{stem}.joblib").exists():
+        raise PredictError(f"{stem}.joblib is missing (run `dvc repro`)")
+    saved = joblib.load(f"{stem}.joblib")
+    names = audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
+    if saved["features"] != names:
+        raise PredictError(f"{stem}.joblib was trained with other {modality}_features params than "
+                           "params.yaml holds now (run `dvc repro` to retrain)")
+    return Model(modality, f"{modality}/{learner}", saved["model"], saved["classes"], settings)
+
+
 def load_models(params: dict) -> dict[str, Model]:
-    """The best plain learner of each trained modality, checked against the current params."""
+    """The best plain learner of each trained modality (as reports/metrics.json names it)."""
     if not METRICS.exists():
         raise PredictError(f"no trained models: {METRICS} is missing (run `dvc repro` first)")
     metrics = io.read_json(METRICS)
-    settings = {"audio": audio_features.settings_from(params["audio_features"]),
-                "face": face_features.settings_from(params["face_features"])}
-    names = {"audio": audio.feature_names, "face": face.feature_names}
-    models = {}
-    for modality in (m for m in settings if m in metrics):
-        learner = metrics[modality]["best"].split("/")[1].split(" ")[0]
-        stem = paths.model_stem(modality, learner, "none")
-        if not Path(f"{stem}.joblib").exists():
-            raise PredictError(f"{stem}.joblib is missing (run `dvc repro`)")
-        saved = joblib.load(f"{stem}.joblib")
-        if saved["features"] != names[modality](settings[modality]):
-            raise PredictError(f"{stem}.joblib was trained with other {modality}_features params than "
-                               "params.yaml holds now (run `dvc repro` to retrain)")
-        models[modality] = Model(modality, f"{modality}/{learner}", saved["model"], saved["classes"], settings[modality])
+    settings = feature_settings(params)
+    models = {
+        modality: load_model(modality, metrics[modality]["best"].split("/")[1].split(" ")[0], settings[modality])
+        for modality in settings if modality in metrics
+    }
     if not models:
         raise PredictError(f"{METRICS} names no trained model (run `dvc repro`)")
     return models

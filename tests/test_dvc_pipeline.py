@@ -140,6 +140,31 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
+def check_evaluate(project: Path, scratch: Path) -> None:
+    """`python -m pipeline.evaluate` on real EmoDB files with the RAVDESS-trained 4-class models:
+    shared emotions scored, the others counted and left out."""
+    emodb = scratch / "emodb"
+    emodb.mkdir()
+    for name in ("03a01Wa", "03a01Fa", "03a01Nc", "08a01Wa", "08a01Na", "09a01Wb", "03a02Ta", "09a01Ea", "16b10Lb"):
+        shutil.copy(SHARED / "emodb" / "wav" / f"{name}.flac", emodb)
+    done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "emodb", "--jobs", "1"],
+                          cwd=project, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((project / "reports/evaluation/evaluation.json").read_text())
+    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb"}  # EmoDB has no video: no face section
+    n_scored = len(list(emodb.iterdir())) - 2  # disgust and boredom are not among the 4 trained classes
+    assert all(figures["n_takes"] == n_scored for figures in summary.values())
+    markdown = (project / "reports/evaluation/evaluation.md").read_text()
+    assert "Left out (labels this model was not trained on): " in markdown and "boredom 1" in markdown
+    assert (project / "reports/evaluation/confusion_audio_svm-none.png").stat().st_size > 5000
+    wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],
+                           cwd=project, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 2 and "is --corpus right?" in wrong.stderr
+    missing = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(scratch / "absent")],
+                             cwd=project, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
 def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_path):  # noqa: F811
     www, url = server
     (www / "files").mkdir()
@@ -200,6 +225,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert stages_run(run(project, "repro")) == {"fetch"}  # nothing else to do
 
     check_predict(project, tmp_path)
+    check_evaluate(project, tmp_path)
 
     params["learners"]["svm"]["n_iter"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
