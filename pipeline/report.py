@@ -259,8 +259,11 @@ def modality_section(modality: str, results: list[LearnerResult], figures: Path)
     recall_table.index.name = "emotion"
     speaker_table = speakers.map(pct)
     speaker_table.index.name = "speaker"
+    per_class = np.array(best.summary["confusion"]).sum(axis=1)
+    majority = best.summary["classes"][int(per_class.argmax())]
     references = pd.DataFrame(
-        [{"reference": f"Chance ({len(best.summary['classes'])} classes)", "accuracy": pct(chance)}]
+        [{"reference": f"Chance ({len(best.summary['classes'])} classes)", "accuracy": pct(chance)},
+         {"reference": f"Always the most frequent class ({majority})", "accuracy": pct(per_class.max() / per_class.sum())}]
         + [{"reference": name, "accuracy": "–".join(map(pct, np.atleast_1d(value)))}
            for name, value in REFERENCES.get(modality, [])]
     )
@@ -277,7 +280,8 @@ def modality_section(modality: str, results: list[LearnerResult], figures: Path)
             f"UAR {pct(best.summary['uar'])} ({best.summary['n_takes']} takes, "
             f"{len(best.summary['per_speaker_accuracy'])} speakers). "
             + _normalised_note(normalised) + "`± x` is the standard deviation over outer folds; " + channel_note
-            + "`permuted labels` refits each fold's chosen model on shuffled training labels (should sit near chance).",
+            + "`permuted labels` refits each fold's chosen model on shuffled training labels (should sit near "
+            "chance, or near the most frequent class's share when classes are unbalanced).",
             "",
             table(results_table(results)),
             "",
