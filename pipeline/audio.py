@@ -43,13 +43,10 @@ class Decoded:
         return self.samples.shape[1]
 
 
-CONTAINER_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".flv", ".webm")  # audio tracks read with PyAV
-
-
 def decode(address: str) -> Decoded:
     """Read a clip's audio in full (wav/flac, or the audio track of a video container); raise
     AudioError if it is empty, truncated or corrupt, or a video has no audio track."""
-    if sources.suffix(address) in CONTAINER_SUFFIXES:
+    if sources.suffix(address) in sources.VIDEO_SUFFIXES:
         return _decode_track(address)
     try:
         with sources.open_clip(address) as stream:

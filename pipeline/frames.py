@@ -19,7 +19,6 @@ from pipeline import sources
 from pipeline.errors import ClipError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".flv", ".webm", ".m4v")
 
 
 class FrameError(ClipError):
@@ -61,7 +60,7 @@ def read(address: str, sampling: Sampling = Sampling()) -> Frames:
     if any(c in address for c in "*?["):
         return _read_images(sorted(glob.glob(address)), address, sampling)
     kind = sources.suffix(address)
-    if kind not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+    if kind not in IMAGE_SUFFIXES + sources.VIDEO_SUFFIXES:
         raise FrameError(f"not a video or image (suffix {kind!r})")
     if sources.ZIP_SEPARATOR not in address and not Path(address).is_file():
         raise FrameError("no such file")

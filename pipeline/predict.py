@@ -23,7 +23,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from pipeline import audio, face, frames, io, paths
+from pipeline import audio, face, frames, io, paths, sources
 from pipeline.errors import ClipError
 from pipeline.stages import audio_features, face_features
 
@@ -95,7 +95,7 @@ def clips(arguments: list[str]) -> list[str]:
             found.append(str(path))
             continue
         found += [str(p) for p in sorted(path.rglob("*"))
-                  if p.is_file() and p.suffix.lower() in audio.CONTAINER_SUFFIXES + (".wav", ".flac")]
+                  if p.is_file() and p.suffix.lower() in sources.VIDEO_SUFFIXES + (".wav", ".flac")]
         for folder in sorted({p.parent for p in path.rglob("*") if p.suffix.lower() in frames.IMAGE_SUFFIXES}):
             suffix = max(frames.IMAGE_SUFFIXES, key=lambda s: len(list(folder.glob(f"*{s}"))))
             found.append(str(folder / f"*{suffix}"))

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 ZIP_SEPARATOR = "::"
+# Video containers: frames read with OpenCV, audio tracks with PyAV.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".flv", ".webm", ".m4v")
 
 
 @dataclass(frozen=True)
