@@ -3,9 +3,10 @@
 Usage: python -m pipeline.evaluate ROOT [--corpus ravdess|emodb|cremad|ckplus] [--out DIR] [--jobs N]
 
 ROOT is read like a `fetch.corpora` root (folders, zip archives). Every labelled take is
-scored by every plain learner of each modality it carries, as `dvc repro` trained them;
-takes whose label a model was not trained on are counted and left out, never mapped onto
-another label. Writes DIR/evaluation.md (default reports/evaluation) with accuracy, UAR,
+scored by every plain learner of each modality it carries and by the fused decisions
+(`fuse.deploy` rule: per modality, and across modalities), as `dvc repro` left them; takes
+whose label a model was not trained on are counted and left out, never mapped onto another
+label. Writes DIR/evaluation.md (default reports/evaluation) with accuracy, UAR,
 macro F1, top-3, the confusion matrix and per-speaker accuracy of each learner, its figures,
 and DIR/evaluation.json. RAVDESS actors 21-24, withheld from every fold, are scored here.
 """
@@ -13,16 +14,18 @@ and DIR/evaluation.json. RAVDESS actors 21-24, withheld from every fold, are sco
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline import audio, evaluation, face, io, manifest, report, sources
+from pipeline import audio, ensemble, evaluation, face, io, manifest, report, sources
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
-from pipeline.predict import Model, PredictError, feature_settings, load_model
+from pipeline.ensemble import ModelError
+from pipeline.predict import InputError, feature_settings
 
 PATH_COLUMNS = {"audio": "audio_path", "face": "video_path"}
 
@@ -31,39 +34,41 @@ def labelled_takes(root: str, corpus: str, silence_dbfs: float, n_jobs: int) -> 
     """Every labelled take of `corpus` under `root` (no selection, no hold-out) and the rejects."""
     found = sources.scan_roots([root])
     if not found.clips:
-        raise PredictError(f"{root}: {'; '.join(reason for _, reason in found.problems) or 'no files'}")
+        raise InputError(f"{root}: {'; '.join(reason for _, reason in found.problems) or 'no files'}")
     everything = manifest.Selection(
         tuple(ravdess.CHANNELS.values()), KNOWN_LABELS, tuple(ravdess.INTENSITIES.values()), ()
     )
     takes, rejects = manifest.build({corpus: found.clips}, everything, silence_dbfs, n_jobs)
     if takes.empty:
         examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
-        raise PredictError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
+        raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
                            "is --corpus right?")
     return takes, rejects
 
 
-def score(model: Model, takes: pd.DataFrame, X: np.ndarray) -> tuple[dict, pd.DataFrame]:
-    """The model's figures on the takes whose label it knows, and the counts of those it does not."""
-    known = takes["label"].isin(model.classes).to_numpy()
-    left_out = takes.loc[~known, "label"].value_counts().rename("takes").rename_axis("label").reset_index()
-    y = takes.loc[known, "label"].map({c: i for i, c in enumerate(model.classes)}).to_numpy()
-    probabilities = model.estimator.predict_proba(X[known])
-    groups = takes.loc[known, "speaker"].to_numpy()
-    return evaluation.metrics(y, probabilities, model.classes, groups, np.zeros(len(y), dtype=int)), left_out
+def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """Figures on the takes a model gave probabilities for and whose label it knows, and the counts
+    of labels it does not know."""
+    given = takes[~np.isnan(probabilities).any(axis=1)]
+    known = given["label"].isin(classes).to_numpy()
+    left_out = given.loc[~known, "label"].value_counts().rename("takes").rename_axis("label").reset_index()
+    y = given.loc[known, "label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    proba = probabilities[~np.isnan(probabilities).any(axis=1)][known]
+    groups = given.loc[known, "speaker"].to_numpy()
+    return evaluation.metrics(y, proba, classes, groups, np.zeros(len(y), dtype=int)), left_out
 
 
-def section(model: Model, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
-    result = report.LearnerResult(model.modality, model.name.split("/")[1], "none", figures, pd.DataFrame())
-    png = out / f"confusion_{result.slug}.png"
-    report.confusion_figure(result, png)
+def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
+    png = out / f"confusion_{re.sub(r'[^A-Za-z0-9+]+', '_', name).strip('_')}.png"
+    modality, _, learner = name.partition("/")
+    report.confusion_figure(report.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
     present = [i for i, c in enumerate(figures["classes"]) if not np.isnan(figures["recall"][c])]
     confusion = pd.DataFrame(figures["confusion"], index=figures["classes"], columns=figures["classes"])
     confusion = confusion.iloc[present]
     confusion.index.name = "true \\ predicted"
     speakers = pd.Series(figures["per_speaker_accuracy"]).map(report.pct).rename("accuracy").rename_axis("speaker")
     return "\n".join([
-        f"### {model.name}",
+        f"### {name}",
         "",
         f"{figures['n_takes']} takes: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
         f"(over the emotions present), macro F1 {report.pct(figures['macro_f1'])}, "
@@ -83,6 +88,25 @@ def section(model: Model, figures: dict, left_out: pd.DataFrame, out: Path) -> s
     ])
 
 
+def features_of_takes(
+    takes: pd.DataFrame, modality: str, settings: object, n_jobs: int
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """(takes, features) for one modality, all-NaN rows where a take lacks it or extraction failed,
+    and the failures as rejects."""
+    column = PATH_COLUMNS[modality]
+    carrying = np.flatnonzero(takes[column].notna().to_numpy())
+    n_features = len(ensemble.feature_names(modality, settings))
+    X = np.full((len(takes), n_features), np.nan)
+    features_of = audio.file_features if modality == "audio" else face.file_features
+    found, failures = extract(features_of, takes[column].iloc[carrying].tolist(), settings, n_features, n_jobs,
+                              f"{modality} features")
+    X[carrying] = found
+    X[carrying[list(failures)]] = np.nan
+    rejects = manifest.reject_table(
+        [manifest.reject(takes[column].iloc[carrying[i]], reason) for i, reason in failures.items()])
+    return X, rejects
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Score the trained models on labelled takes they never saw.")
     parser.add_argument("root", help="a folder or zip archive of the corpus")
@@ -91,42 +115,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", default=2, type=int)
     args = parser.parse_args(argv)
     params = io.load_params()
+    settings = feature_settings(params)
     try:
         if not Path(args.root).exists():
-            raise PredictError(f"{args.root}: no such file or folder")
-        settings = feature_settings(params)
-        models = {m: [load_model(m, learner, settings[m]) for learner in params["run"]["learners"]]
-                  for m in params["run"]["modalities"]}
+            raise InputError(f"{args.root}: no such file or folder")
+        predictor = ensemble.load(params, settings)
         takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"], args.jobs)
-    except PredictError as error:
+    except (ModelError, InputError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
+    features = {}
+    for modality in predictor.modalities:
+        if takes[PATH_COLUMNS[modality]].notna().any():
+            features[modality], failed = features_of_takes(takes, modality, settings[modality], args.jobs)
+            rejects = pd.concat([rejects, failed], ignore_index=True)
     lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
              f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
              "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it). "
-             f"{len(rejects)} files refused or caveated.", ""]
+             f"{len(rejects)} files refused or caveated. Fused decisions apply the `fuse.deploy` rule to the "
+             "learners present for each take.", ""]
     summary: dict[str, dict] = {}
-    for modality, modality_models in models.items():
-        column = PATH_COLUMNS[modality]
-        carrying = takes[takes[column].notna()].reset_index(drop=True)
-        if carrying.empty:
+    for name, (classes, probabilities) in predictor.predict(features).items():
+        figures, left_out = score(classes, probabilities, takes)
+        if figures["n_takes"] == 0:
             continue
-        features_of = audio.file_features if modality == "audio" else face.file_features
-        modality_settings = settings[modality]
-        n_features = len(audio.feature_names(modality_settings) if modality == "audio"
-                         else face.feature_names(modality_settings))
-        X, failures = extract(features_of, carrying[column].tolist(), modality_settings, n_features, args.jobs,
-                              f"{modality} features")
-        ok = np.ones(len(carrying), dtype=bool)
-        ok[list(failures)] = False
-        rejects = pd.concat([rejects, manifest.reject_table(
-            [manifest.reject(carrying[column][i], reason) for i, reason in failures.items()])], ignore_index=True)
-        lines += [f"## {report.TITLES.get(modality, modality)}", ""]
-        for model in modality_models:
-            figures, left_out = score(model, carrying[ok].reset_index(drop=True), X[ok])
-            summary[model.name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
-            lines.append(section(model, figures, left_out, args.out))
+        summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
+        lines.append(section(name, figures, left_out, args.out))
     if len(rejects):
         lines += ["## Refused and caveated files", "", report.table(rejects)]
     io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")

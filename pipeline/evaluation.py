@@ -23,14 +23,18 @@ from pipeline import learners
 Split = tuple[np.ndarray, np.ndarray]
 
 
-def outer_folds(groups: np.ndarray, n_folds: int, seed: int) -> list[Split]:
-    """Leave-k-speakers-out: shuffle the speakers (seeded) and deal them into `n_folds` parts."""
-    speakers = np.unique(groups)
-    if len(speakers) < n_folds:
-        raise ValueError(f"{len(speakers)} speakers cannot fill {n_folds} outer folds")
-    order = np.random.default_rng(seed).permutation(speakers)
-    parts = np.array_split(order, n_folds)
-    return [(np.flatnonzero(~np.isin(groups, part)), np.flatnonzero(np.isin(groups, part))) for part in parts]
+def speaker_folds(speakers: pd.DataFrame, n_folds: int, seed: int) -> dict[str, int]:
+    """Outer fold of every speaker: each corpus's speakers shuffled (seeded) and dealt into `n_folds` parts.
+
+    Dealt from the whole manifest (`corpus`, `speaker` columns), not one modality's table, so a
+    speaker sits in the same fold for every modality and learner: late fusion relies on it.
+    """
+    fold_of: dict[str, int] = {}
+    for _, part in speakers.groupby("corpus"):
+        order = np.random.default_rng(seed).permutation(np.unique(part["speaker"]))
+        for index, chunk in enumerate(np.array_split(order, n_folds)):
+            fold_of.update(dict.fromkeys(map(str, chunk), index))
+    return fold_of
 
 
 def inner_folds(groups: np.ndarray, n_folds: int) -> list[Split]:
@@ -92,7 +96,7 @@ def _log(cv_results: dict[str, Any], phase: str) -> pd.DataFrame:
 
 def fit_best(spec: SearchSpec, best: dict[str, Any], X: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
     """Refit the chosen point on a whole training part, able to give class probabilities."""
-    model = learners.with_probabilities(learners.build(spec.learner, seed, spec.fixed).set_params(**best))
+    model = learners.with_probabilities(learners.build(spec.learner, seed, spec.fixed).set_params(**best), y)
     return model.fit(X, y)
 
 
@@ -101,33 +105,39 @@ class CrossValidated:
     """What the outer loop produced: out-of-fold probabilities and per-fold records."""
 
     probabilities: np.ndarray  # (n_takes, n_classes), each row from the fold that held it out
-    fold: np.ndarray  # (n_takes,) outer fold index of each take
     folds: list[dict[str, Any]]  # best params, inner score, timing, permutation accuracy
     search_log: pd.DataFrame
+    # Inner out-of-fold probabilities of each outer training part (the chosen point refit on
+    # inner folds): what fusion weights are fitted on without touching that fold's test takes.
+    inner_take: np.ndarray  # (n_rows,) take index
+    inner_fold: np.ndarray  # (n_rows,) the outer fold whose training part the row belongs to
+    inner_probabilities: np.ndarray  # (n_rows, n_classes)
 
 
 def cross_validate(
-    spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, n_classes: int,
-    outer_k: int, inner_k: int, scoring: str, seed: int, n_jobs: int, permutation_check: bool,
-    progress: Any = None,
+    spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, fold: np.ndarray, n_classes: int,
+    inner_k: int, scoring: str, seed: int, n_jobs: int, permutation_check: bool, progress: Any = None,
 ) -> CrossValidated:
-    """Nested, speaker-grouped cross-validation of one learner.
+    """Nested, speaker-grouped cross-validation of one learner over the outer folds in `fold`.
 
     The permutation check refits each fold's chosen point on training labels shuffled
     (seeded) and scores it on the untouched test fold: it should land near chance.
     """
+    if len(np.unique(fold)) < 2:
+        raise ValueError(f"the takes fill {len(np.unique(fold))} outer fold(s); at least 2 are needed")
     probabilities = np.full((len(y), n_classes), np.nan)
-    fold_of = np.full(len(y), -1)
-    records, logs = [], []
+    records, logs, inner = [], [], []
     rng = np.random.default_rng(seed)
-    for index, (train, test) in enumerate(outer_folds(groups, outer_k, seed)):
+    for index in np.unique(fold):
+        train, test = np.flatnonzero(fold != index), np.flatnonzero(fold == index)
         started = time.perf_counter()
         search = nested_search(spec, X[train], y[train], groups[train], inner_k, scoring, seed, n_jobs)
         model = fit_best(spec, search.best_params, X[train], y[train], seed)
         probabilities[test] = _full_proba(model, X[test], n_classes)
-        fold_of[test] = index
+        inner.append((train, index, inner_probabilities(spec, search.best_params, X[train], y[train],
+                                                        groups[train], inner_k, n_classes, seed)))
         record = {
-            "fold": index,
+            "fold": int(index),
             "test_speakers": sorted(map(str, np.unique(groups[test]))),
             "best_params": {k: to_plain(v) for k, v in search.best_params.items()},
             "inner_score": search.best_score,
@@ -142,7 +152,23 @@ def cross_validate(
         logs.append(search.log.assign(fold=index))
         if progress is not None:
             progress.update(1)
-    return CrossValidated(probabilities, fold_of, records, pd.concat(logs, ignore_index=True))
+    return CrossValidated(
+        probabilities, records, pd.concat(logs, ignore_index=True),
+        np.concatenate([rows for rows, _, _ in inner]),
+        np.concatenate([np.full(len(rows), index) for rows, index, _ in inner]),
+        np.vstack([proba for _, _, proba in inner]),
+    )
+
+
+def inner_probabilities(
+    spec: SearchSpec, best: dict[str, Any], X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+    inner_k: int, n_classes: int, seed: int,
+) -> np.ndarray:
+    """Out-of-fold probabilities of one training part, from the chosen point refit on its inner folds."""
+    proba = np.full((len(y), n_classes), np.nan)
+    for train, test in inner_folds(groups, inner_k):
+        proba[test] = _full_proba(fit_best(spec, best, X[train], y[train], seed), X[test], n_classes)
+    return proba
 
 
 def _full_proba(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:

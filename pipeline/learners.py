@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from scipy import stats
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
@@ -45,11 +46,18 @@ def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline
     return pipeline.set_params(**(fixed or {}))
 
 
-def with_probabilities(pipeline: Pipeline) -> Pipeline:
+def with_probabilities(pipeline: Pipeline, y: np.ndarray) -> Pipeline:
     """The same pipeline, able to give class probabilities: an SVM gets sigmoid (Platt)
-    calibration of its decision function, fitted on internal folds of the training data."""
+    calibration of its decision function, fitted on internal stratified folds of the training
+    labels `y` (integer codes): 5, or fewer when a class has fewer takes."""
     if isinstance(pipeline.named_steps["clf"], SVC):
-        calibrated = CalibratedClassifierCV(pipeline.named_steps["clf"], method="sigmoid", ensemble=False)
+        counts = np.bincount(y)
+        smallest = int(counts[counts > 0].min())
+        if smallest < 2:
+            raise ValueError("a class has a single training take: the SVM's probabilities cannot be calibrated")
+        calibrated = CalibratedClassifierCV(
+            pipeline.named_steps["clf"], method="sigmoid", ensemble=False, cv=min(5, smallest)
+        )
         pipeline.steps[-1] = ("clf", calibrated)
     return pipeline
 

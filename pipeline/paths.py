@@ -18,5 +18,19 @@ def feature_rejects(modality: str) -> Path:
 
 
 def model_stem(modality: str, learner: str, normalisation: str) -> Path:
-    """`models/<modality>/<learner>-<normalisation>`: add .joblib, .oof.parquet, .search.parquet, .json."""
-    return Path("models") / modality / f"{learner}-{normalisation}"
+    """`models/learners/<modality>/<learner>-<normalisation>`: add .joblib, .oof.parquet,
+    .inner.parquet, .search.parquet, .json."""
+    return Path("models/learners") / modality / f"{learner}-{normalisation}"
+
+
+def variant_stem(variant: str) -> Path:
+    """`models/variants/<variant>`: one learner retrained on a subset of the takes (same files as a learner)."""
+    return Path("models/variants") / variant
+
+
+FUSION = Path("models/fusion")
+
+
+def fusion_stem(group: str) -> Path:
+    """`models/fusion/<group>`: add .json, .oof.parquet, .joblib."""
+    return FUSION / group

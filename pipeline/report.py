@@ -318,9 +318,116 @@ def modality_section(modality: str, results: list[LearnerResult], figures: Path)
     return markdown, {"best": best.name, "results": headline}
 
 
+def _figures_row(name: str, s: dict[str, Any]) -> dict[str, str]:
+    return {
+        "model": name,
+        "takes": str(s["n_takes"]),
+        "accuracy": f"{pct(s['accuracy'])} ± {pct(s['fold_accuracy_std'])}",
+        "UAR": f"{pct(s['uar'])} ± {pct(s['fold_uar_std'])}",
+        "macro F1": pct(s["macro_f1"]),
+        "top-3": pct(s["top3_accuracy"]),
+    }
+
+
+def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> str:
+    """One fusion group: each rule beside its members, and the deployed rule's confusion matrix."""
+    if not group["rules"]:
+        return (f"### {group['name']}\n\nNot evaluated: no corpus here has takes in more than one of these "
+                "modalities (the shared data has no RAVDESS video), so there is no take to fuse.\n")
+    members = {stem: s for stem, s in group["members"].items()}
+    best_stem = max(members, key=lambda stem: members[stem]["accuracy"])
+    rows = [_figures_row(f"fused: {rule}" + (" (deployed)" if rule == deploy else ""), s)
+            for rule, s in group["rules"].items()]
+    rows += [_figures_row(stem.removeprefix("models/learners/") + (" (best single)" if stem == best_stem else ""), s)
+             for stem, s in members.items()]
+    frame = pd.DataFrame(rows)
+    both = {rule: s["accuracy_all_modalities"] for rule, s in group["rules"].items() if "accuracy_all_modalities" in s}
+    if both:
+        frame["takes with every modality"] = [pct(both[r]) for r in group["rules"]] + ["–"] * len(members)
+    modality, _, rest = group["name"].partition("/")
+    normalisation = "speaker" if "speaker norm" in rest else "none"
+    deployed = LearnerResult(modality, f"fused-{deploy}", normalisation, group["rules"][deploy], pd.DataFrame())
+    png = figures / f"confusion_{deployed.slug}.png"
+    confusion_figure(deployed, png)
+    confusion = pd.DataFrame(deployed.summary["confusion"], index=deployed.summary["classes"],
+                             columns=deployed.summary["classes"])
+    confusion.index.name = "true \\ predicted"
+    gain = group["rules"][deploy]["accuracy"] - members[best_stem]["accuracy"]
+    weights = group["rules"].get("weighted", {}).get("weights", {})
+    carried = group.get("modalities_present", {})
+    return "\n".join([
+        f"### {group['name']}",
+        "",
+        f"Deployed rule ({deploy}): {pct(group['rules'][deploy]['accuracy'])}, "
+        f"{'+' if gain >= 0 else '−'}{100 * abs(gain):.1f} points against the best single member "
+        f"({best_stem.removeprefix('models/learners/')}). "
+        + (f"Weights of the weighted rule refitted on every take: "
+           + ", ".join(f"{k.removeprefix('models/learners/')} {v:.2f}" for k, v in weights.items()) + ". "
+           if weights else "")
+        + ("Modalities a take carried: " + ", ".join(f"{k} {v}" for k, v in carried.items()) + "."
+           if len(carried) > 1 or "+" in "".join(carried) else ""),
+        "",
+        table(frame),
+        "",
+        f"![fused confusion]({png.parent.name}/{png.name})",
+        "",
+        table(confusion),
+        "",
+    ])
+
+
+def fusion_section(groups: list[dict[str, Any]], deploy: str, figures: Path) -> str:
+    return "\n".join([
+        "## Late fusion",
+        "",
+        "Class probabilities of several models combined per take: the mean, a weighted mean (weights "
+        "minimising log-loss), the normalised product, and a stacked logistic regression on "
+        "log-probabilities. Every fused figure is on the same outer folds as the single models, and "
+        "the weights and the stacked model of each fold are fitted on inner out-of-fold probabilities "
+        "of that fold's training speakers only (the chosen learners refit on inner folds), never on "
+        "its test takes. A take missing a modality is fused from the modalities it has. "
+        f"`{deploy}` is the rule `predict` and `evaluate` apply (`fuse.deploy`, chosen before any result).",
+        "",
+        *[fusion_group_section(g, deploy, figures) for g in groups],
+    ])
+
+
+def comparison_section(
+    main: LearnerResult | None, variants: dict[str, tuple[dict[str, Any], LearnerResult]]
+) -> str:
+    """The main run (when `run` trains the compared learner) beside each retrained subset, split by
+    the test takes' channel and intensity."""
+    def row(name: str, selection: str, result: LearnerResult) -> dict[str, str]:
+        s = result.summary
+        splits = {**accuracy_by(result, "channel").to_dict(), **accuracy_by(result, "intensity").to_dict()}
+        return {"variant": name, "trained and tested on": selection, "classes": str(len(s["classes"])),
+                **_figures_row(result.name, s), "chance": pct(s["chance"]),
+                **{f"{k} test takes": pct(v) for k, v in splits.items()}}
+
+    rows = [row("main run", "every take", main)] if main is not None else []
+    rows += [row(name, "; ".join(f"{k}: {', '.join(v)}" for k, v in selection.items()), result)
+             for name, (selection, result) in variants.items()]
+    frame = pd.DataFrame(rows).drop(columns="model").fillna("–")
+    return "\n".join([
+        "## Comparisons",
+        "",
+        f"The field's usual comparisons, each a retrain of **{next(iter(variants.values()))[1].name}** with "
+        "the same nested search "
+        "on the same speaker folds, restricted to a subset of the takes (`compare.variants`; add one "
+        "there, or run `dvc exp run -S compare.learner=xgb`). The columns on the right split each "
+        "model's out-of-fold predictions by the test take's vocal channel and intensity: a model "
+        "trained on both channels is scored on each, beside a model trained on that channel alone. "
+        "Accuracy across different class sets is not comparable; compare each with its chance.",
+        "",
+        table(frame),
+        "",
+    ])
+
+
 def build(
-    takes: pd.DataFrame, rejects: pd.DataFrame, results: list[LearnerResult], figures: Path,
-    settings: dict[str, Any],
+    takes: pd.DataFrame, rejects: pd.DataFrame, results: list[LearnerResult], fusions: list[dict[str, Any]],
+    comparisons: tuple[LearnerResult | None, dict[str, tuple[dict[str, Any], LearnerResult]]] | None,
+    figures: Path, settings: dict[str, Any], deploy: str,
 ) -> tuple[str, dict[str, Any]]:
     """Return the report's Markdown and its headline metrics (for reports/metrics.json)."""
     figures.mkdir(parents=True, exist_ok=True)
@@ -339,6 +446,17 @@ def build(
             data_summary(takes, rejects),
             "",
             *[sections[m][0] for m in modalities],
+            fusion_section(fusions, deploy, figures) if fusions else "",
+            comparison_section(*comparisons) if comparisons else "",
         ]
     )
-    return markdown, {"n_takes": int(len(takes)), **{m: sections[m][1] for m in modalities}}
+    headline = {
+        "n_takes": int(len(takes)),
+        **{m: sections[m][1] for m in modalities},
+        "fusion": {g["name"]: {rule: {k: s[k] for k in ("accuracy", "uar", "fold_accuracy_std")}
+                               for rule, s in g["rules"].items()} for g in fusions if g["rules"]},
+    }
+    if comparisons:
+        headline["compare"] = {name: {k: r.summary[k] for k in ("accuracy", "uar", "top3_accuracy")}
+                               for name, (_, r) in comparisons[1].items()}
+    return markdown, headline

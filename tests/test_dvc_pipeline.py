@@ -3,8 +3,10 @@ and real CK+ face sequences.
 
 Proves: the corpus download path (md5-checked, local server), RAVDESS full-AV mp4 files (real
 footage muxed with real RAVDESS audio) joining their audio-only twins as one take, every
-stage end to end for both modalities, bad files reported in the report while the run
-completes, and that editing one learner's params block reruns only that learner and the report.
+stage end to end for both modalities with late fusion across learners and modalities and the
+comparison variants, bad files reported in the report while the run completes, predict and
+evaluate on the trained models, that editing one learner's params block reruns only what
+depends on it, and that `dvc exp run -S` / `dvc exp show` work on the project.
 """
 
 import hashlib
@@ -82,6 +84,8 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path) -> dict:
         enabled=True, url=url, dir="data/downloads", files={"Audio_Speech_Actors_01-24.zip": md5}
     )
     params["ingest"].update(emotions=FOUR_CLASSES, n_jobs=1)
+    params["compare"]["variants"] = {"speech_only": {"channels": ["speech"]},
+                                     "three_classes": {"emotions": ["happy", "sad", "angry"]}}
     params["audio_features"]["n_jobs"] = params["face_features"]["n_jobs"] = 1
     params["train"].update(outer_folds=3, inner_folds=2, n_jobs=1)
     learners = params["learners"]
@@ -92,13 +96,17 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path) -> dict:
     return params
 
 
-def run(project: Path, *args: str) -> str:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+       "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@localhost",
+       "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@localhost"}
+
+
+def run(project: Path, *args: str, program: str = "dvc") -> str:
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dvc"), *args], cwd=project, env=env,
+        [str(Path(sys.executable).parent / "dvc") if program == "dvc" else program, *args], cwd=project, env=ENV,
         capture_output=True, text=True, timeout=900,
     )
-    assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, f"{program} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
 
@@ -123,13 +131,17 @@ def check_predict(project: Path, scratch: Path) -> None:
     done = predict(project, str(video), str(sequence), "--json")
     assert done.returncode == 0, done.stderr
     results = {Path(r["clip"]).name: r for r in json.loads(done.stdout)}
-    assert [p["model"].split("/")[0] for p in results[video.name]["predictions"]] == ["audio", "face", "mean of both"]
+    learners = [f"{m}/{learner}" for m in ("audio", "face") for learner in ("svm", "rf", "xgb")]
+    fused = ["audio/fused (weighted)", "face/fused (weighted)", "audio+face/fused (weighted)"]
+    assert [p["model"] for p in results[video.name]["predictions"]] == learners + fused
+    assert [p["fused"] for p in results[video.name]["predictions"]] == [False] * 6 + [True] * 3
     for prediction in results[video.name]["predictions"] + results["*.png"]["predictions"]:
         assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
         assert prediction["emotion"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
-    assert [p["model"].split("/")[0] for p in results["*.png"]["predictions"]] == ["face"]
+    # a face sequence: the face learners, the face fusion, and the cross-modal rule on the face alone
+    assert [p["model"] for p in results["*.png"]["predictions"]] == learners[3:] + fused[1:]
     table = predict(project, str(video))
-    assert table.returncode == 0 and "mean of both" in table.stdout
+    assert table.returncode == 0 and "audio+face/fused (weighted)" in table.stdout and "audio/svm " not in table.stdout
     no_face = predict(project, str(SHARED / "faces" / "videos" / "no_face.mp4"))  # its voice is still heard
     assert no_face.returncode == 0 and "error: face: no face detected" in no_face.stdout and "audio/" in no_face.stdout
     broken = scratch / "broken.wav"
@@ -138,6 +150,27 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert unreadable.returncode == 1 and "broken.wav error: audio: unreadable audio" in unreadable.stdout
     missing = predict(project, str(scratch / "absent.wav"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def check_fusion(project: Path, report: str) -> None:
+    """Fusion groups on the same outer folds as their members; audio+face on the RAVDESS takes."""
+    for group in ("audio-none", "face-none", "audio+face-none", "audio-speaker"):
+        figures = json.loads((project / f"models/fusion/{group}.json").read_text())
+        assert set(figures["rules"]) == {"mean", "weighted", "product", "stacked"}
+        for rule in figures["rules"].values():
+            assert 0 <= rule["accuracy"] <= 1 and len(rule["per_fold"]) == 3
+        assert sum(figures["rules"]["weighted"]["weights"].values()) == pytest.approx(1)
+    across = json.loads((project / "models/fusion/audio+face-none.json").read_text())
+    assert set(across["modalities_present"]) <= {"audio+face", "audio", "face"} and "audio+face" in across["modalities_present"]
+    assert across["rules"]["mean"]["n_takes"] == sum(across["modalities_present"].values())
+    fused = pd.read_parquet(project / "models/fusion/audio+face-none.oof.parquet")
+    assert set(fused["corpus"]) == {"ravdess"}  # CK+ has no voice: not an audio+face take
+    member = pd.read_parquet(project / "models/learners/audio/svm-none.oof.parquet").set_index("take")["fold"]
+    assert (fused["take"].map(member) == fused["fold"]).all()  # the same outer folds as the members
+    for heading in ("## Late fusion", "### audio/fused\n", "### audio+face/fused\n", "## Comparisons"):
+        assert heading in report
+    assert "| speech_only |" in report and "| three_classes |" in report
+    assert (project / "reports/figures/confusion_audio_fused-weighted-none.png").stat().st_size > 5000
 
 
 def check_evaluate(project: Path, scratch: Path) -> None:
@@ -151,12 +184,14 @@ def check_evaluate(project: Path, scratch: Path) -> None:
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads((project / "reports/evaluation/evaluation.json").read_text())
-    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb"}  # EmoDB has no video: no face section
+    # EmoDB has no video: the audio learners, their fusion, and the cross-modal rule on audio alone
+    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (weighted)", "audio+face/fused (weighted)"}
     n_scored = len(list(emodb.iterdir())) - 2  # disgust and boredom are not among the 4 trained classes
     assert all(figures["n_takes"] == n_scored for figures in summary.values())
     markdown = (project / "reports/evaluation/evaluation.md").read_text()
     assert "Left out (labels this model was not trained on): " in markdown and "boredom 1" in markdown
-    assert (project / "reports/evaluation/confusion_audio_svm-none.png").stat().st_size > 5000
+    assert (project / "reports/evaluation/confusion_audio_svm.png").stat().st_size > 5000
+    assert (project / "reports/evaluation/confusion_audio_fused_weighted.png").stat().st_size > 5000
     wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],
                            cwd=project, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "is --corpus right?" in wrong.stderr
@@ -178,7 +213,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     make_videos(tmp_path / "videos")
     params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest(), tmp_path / "videos", tmp_path / "ckplus")
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(project, "init", "--no-scm", "-q")
+    run(project, "init", "-q", program="git")
+    run(project, "init", "-q")
     run(project, "config", "core.analytics", "false")
 
     first = run(project, "repro")
@@ -186,7 +222,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
         f"train@{modality}-{learner}-{norm}"
         for modality in ("audio", "face") for learner in ("svm", "rf", "xgb") for norm in ("none", "speaker")
     }
-    assert stages_run(first) == {"fetch", "ingest", "audio_features", "face_features", "report"} | trained
+    variants = {"compare@speech_only", "compare@three_classes"}
+    assert stages_run(first) == {"fetch", "ingest", "audio_features", "face_features", "fuse", "report"} | trained | variants
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
@@ -211,11 +248,12 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     for modality, n_takes in (("audio", len(voices)), ("face", len(face_takes))):
         for learner in ("svm-none", "rf-none", "xgb-speaker"):
             assert (project / f"reports/figures/confusion_{modality}_{learner}.png").stat().st_size > 5000
-            assert (project / f"models/{modality}/{learner}.joblib").exists()
-            oof = pd.read_parquet(project / f"models/{modality}/{learner}.oof.parquet")
+            assert (project / f"models/learners/{modality}/{learner}.joblib").exists()
+            oof = pd.read_parquet(project / f"models/learners/{modality}/{learner}.oof.parquet")
             assert len(oof) == n_takes and oof["fold"].between(0, 2).all()
             for _, fold in oof.groupby("fold"):
                 assert not set(fold["speaker"]) & set(oof.loc[oof["fold"] != fold["fold"].iloc[0], "speaker"])
+    check_fusion(project, report)
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["n_takes"] == len(takes)
     assert {"audio/svm", "audio/rf + speaker norm"} <= set(metrics["audio"]["results"])
@@ -230,7 +268,13 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     params["learners"]["svm"]["n_iter"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face") for n in ("none", "speaker")}
-    assert stages_run(run(project, "repro")) == {"fetch", "report"} | svm_stages
+    assert stages_run(run(project, "repro")) == {"fetch", "fuse", "report"} | svm_stages | variants
+
+    run(project, "add", "-A", program="git")
+    run(project, "commit", "-qm", "trained", program="git")
+    run(project, "exp", "run", "-S", "compare.learner=rf", "-n", "rf-variants")
+    shown = run(project, "exp", "show", "--json")
+    assert "rf-variants" in shown and "speech_only" in shown
 
     params["audio_features"]["n_mfcc"] = 13  # features no longer match the trained models
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -1,6 +1,7 @@
 """Speaker-grouped nested evaluation: no speaker on both sides of any fold, honest metrics."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline import evaluation, learners
@@ -10,27 +11,33 @@ def speakers(n_speakers: int, per_speaker: int) -> np.ndarray:
     return np.repeat([f"s{i:02d}" for i in range(n_speakers)], per_speaker)
 
 
+def fold_per_take(groups: np.ndarray, corpus_of: dict[str, str], n_folds: int, seed: int) -> np.ndarray:
+    speakers = pd.DataFrame({"speaker": groups, "corpus": [corpus_of.get(g, "c") for g in groups]})
+    fold_of = evaluation.speaker_folds(speakers, n_folds, seed)
+    return np.array([fold_of[g] for g in groups])
+
+
 @pytest.mark.parametrize(("n_speakers", "outer", "inner"), [(20, 5, 4), (7, 3, 2), (24, 6, 5)])
 def test_no_speaker_is_on_both_sides_of_any_outer_or_inner_fold(n_speakers, outer, inner):
     groups = speakers(n_speakers, 10)
-    outer_splits = evaluation.outer_folds(groups, outer, seed=1)
-    tested = np.concatenate([test for _, test in outer_splits])
-    assert sorted(tested) == list(range(len(groups)))  # every take tested exactly once
-    for train, test in outer_splits:
+    fold = fold_per_take(groups, {}, outer, seed=1)
+    assert sorted(np.unique(fold)) == list(range(outer))  # every take tested exactly once, every fold used
+    for index in range(outer):
+        train, test = np.flatnonzero(fold != index), np.flatnonzero(fold == index)
         assert not set(groups[train]) & set(groups[test])
         for inner_train, inner_test in evaluation.inner_folds(groups[train], inner):
             assert not set(groups[train][inner_train]) & set(groups[train][inner_test])
             assert not set(groups[train][inner_test]) & set(groups[test])
 
 
-def test_outer_folds_deal_speakers_evenly_and_reproducibly():
-    groups = speakers(20, 3)
-    splits = evaluation.outer_folds(groups, 5, seed=7)
-    assert [len(set(groups[test])) for _, test in splits] == [4] * 5
-    again = evaluation.outer_folds(groups, 5, seed=7)
-    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
-    with pytest.raises(ValueError, match="cannot fill"):
-        evaluation.outer_folds(speakers(3, 2), 5, seed=0)
+def test_speaker_folds_deal_each_corpus_evenly_and_reproducibly():
+    groups = np.concatenate([speakers(20, 3), [f"ck{i}" for i in range(10)]])
+    corpus_of = {f"ck{i}": "ckplus" for i in range(10)}
+    fold = fold_per_take(groups, corpus_of, 5, seed=7)
+    for corpus_speakers, per_fold in ((np.unique(speakers(20, 3)), 4), ([f"ck{i}" for i in range(10)], 2)):
+        mine = np.isin(groups, corpus_speakers)
+        assert [len(set(groups[mine & (fold == f)])) for f in range(5)] == [per_fold] * 5
+    assert np.array_equal(fold, fold_per_take(groups, corpus_of, 5, seed=7))
 
 
 def test_search_space_and_refinement_grid_from_data():
@@ -71,18 +78,26 @@ def test_nested_cross_validation_learns_and_the_permutation_check_does_not(learn
     }
     space, grid, fixed = spaces[learner]
     spec = evaluation.SearchSpec(learner, space, n_iter=2, grid=grid, fixed=fixed)
+    fold = fold_per_take(groups, {}, 4, seed=3)
     cv = evaluation.cross_validate(
-        spec, X, y, groups, n_classes=3, outer_k=4, inner_k=2, scoring="balanced_accuracy",
+        spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="balanced_accuracy",
         seed=3, n_jobs=1, permutation_check=True,
     )
     assert not np.isnan(cv.probabilities).any()
     np.testing.assert_allclose(cv.probabilities.sum(axis=1), 1.0, atol=1e-6)
-    figures = evaluation.metrics(y, cv.probabilities, ["a", "b", "c"], groups, cv.fold)
+    figures = evaluation.metrics(y, cv.probabilities, ["a", "b", "c"], groups, fold)
     assert figures["accuracy"] > 0.9
     permuted = np.mean([f["permuted_accuracy"] for f in cv.folds])
     assert permuted < 0.6  # chance is 1/3; the real labels give > 0.9
     assert set(cv.search_log["phase"]) == {"random", "grid"}
     assert len(cv.folds) == 4 and all(f["inner_score"] > 0.5 for f in cv.folds)
+    # inner out-of-fold rows: every training take of every fold once, never a take of that fold's test part
+    assert len(cv.inner_take) == 3 * len(y)
+    for index in range(4):
+        rows = cv.inner_take[cv.inner_fold == index]
+        assert sorted(rows) == sorted(np.flatnonzero(fold != index))
+    assert not np.isnan(cv.inner_probabilities).any()
+    assert np.mean(cv.inner_probabilities.argmax(axis=1) == y[cv.inner_take]) > 0.8
 
 
 def test_metrics_on_known_predictions():

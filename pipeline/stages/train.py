@@ -1,9 +1,13 @@
-"""Stage `train@<modality>-<learner>-<normalisation>`: nested speaker-grouped evaluation, then the final refit.
+"""Stages `train@<modality>-<learner>-<normalisation>` and `compare@<variant>`: nested
+speaker-grouped evaluation, then the final refit.
 
-Usage: python -m pipeline.stages.train MODALITY LEARNER NORMALISATION
-Reads data/manifest.parquet and features/<modality>.parquet; writes, beside the stem
-models/<modality>/<learner>-<normalisation> (`paths.model_stem`): .joblib (model refit on all
-takes), .oof.parquet (out-of-fold class probabilities of every take), .search.parquet (every
+Usage: python -m pipeline.stages.train MODALITY LEARNER NORMALISATION [--variant NAME]
+Reads data/manifest.parquet and features/<modality>.parquet; with --variant, keeps only the
+takes that `compare.variants.NAME` selects (channels, emotions, intensities). Writes, beside
+the stem models/learners/<modality>/<learner>-<normalisation> (`paths.model_stem`) or
+models/variants/<NAME>: .joblib (model refit on all
+takes), .oof.parquet (out-of-fold class probabilities of every take), .inner.parquet (inner
+out-of-fold probabilities of each outer training part, for fusion), .search.parquet (every
 candidate of every search), .json (figures, chosen hyperparameters, timing).
 """
 
@@ -21,17 +25,37 @@ from pipeline.normalisation import NORMALISATIONS, normalise
 from pipeline.corpora import label_order
 
 
-def load_table(modality: str) -> tuple[pd.DataFrame, list[str]]:
-    """Manifest rows joined with their features (takes whose features failed drop out)."""
+def load_table(modality: str, outer_folds: int, seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """Manifest rows joined with their features (takes whose features failed drop out), with
+    each take's outer fold (dealt over the whole manifest, so every modality shares it)."""
     takes = pd.read_parquet(paths.MANIFEST)
+    takes["fold"] = takes["speaker"].map(evaluation.speaker_folds(takes, outer_folds, seed))
     features = pd.read_parquet(paths.features(modality))
     return takes.merge(features, on="take", how="inner"), [c for c in features.columns if c != "take"]
 
 
-def main(modality: str, learner: str, normalisation: str) -> None:
+SUBSET_COLUMNS = {"channels": "channel", "emotions": "label", "intensities": "intensity"}
+
+
+def subset(table: pd.DataFrame, variant: dict[str, list[str]]) -> pd.DataFrame:
+    """The takes a comparison variant keeps, e.g. {channels: [speech]} or {emotions: [...]}."""
+    unknown = set(variant) - set(SUBSET_COLUMNS)
+    if unknown:
+        raise ValueError(f"a variant selects by {', '.join(SUBSET_COLUMNS)}; not by {', '.join(sorted(unknown))}")
+    keep = np.ones(len(table), dtype=bool)
+    for key, values in variant.items():
+        keep &= table[SUBSET_COLUMNS[key]].isin(values).to_numpy()
+    if not keep.any():
+        raise ValueError(f"the variant {variant} keeps no take")
+    return table[keep].reset_index(drop=True)
+
+
+def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
     params = io.load_params()
     train, spec_params = params["train"], params["learners"][learner]
-    table, feature_names = load_table(modality)
+    table, feature_names = load_table(modality, train["outer_folds"], train["seed"])
+    if variant is not None:
+        table = subset(table, params["compare"]["variants"][variant])
     classes = label_order(set(table["label"]))
     groups = table["speaker"].to_numpy()
     X = normalise(normalisation, table[feature_names].to_numpy(dtype=np.float64), groups)
@@ -42,33 +66,38 @@ def main(modality: str, learner: str, normalisation: str) -> None:
     )
     common = dict(inner_k=train["inner_folds"], scoring=train["scoring"], seed=train["seed"], n_jobs=train["n_jobs"])
     started = time.perf_counter()
-    stem = paths.model_stem(modality, learner, normalisation)
-    with tqdm(total=train["outer_folds"] + 1, desc=f"train {stem}", unit="fold") as bar:
+    stem = paths.model_stem(modality, learner, normalisation) if variant is None else paths.variant_stem(variant)
+    fold = table["fold"].to_numpy()
+    with tqdm(total=len(np.unique(fold)) + 1, desc=f"train {stem}", unit="fold") as bar:
         cv = evaluation.cross_validate(
-            spec, X, y, groups, len(classes), outer_k=train["outer_folds"],
-            permutation_check=train["permutation_check"], progress=bar, **common,
+            spec, X, y, groups, fold, len(classes), permutation_check=train["permutation_check"],
+            progress=bar, **common,
         )
         final_search = evaluation.nested_search(spec, X, y, groups, **common)
         model = evaluation.fit_best(spec, final_search.best_params, X, y, train["seed"])
         bar.update(1)
     seconds = time.perf_counter() - started
 
-    figures = evaluation.metrics(y, cv.probabilities, classes, groups, cv.fold)
-    oof = table[["take", "corpus", "speaker", "label", "channel", "intensity"]].assign(fold=cv.fold)
-    oof = pd.concat([oof, pd.DataFrame(cv.probabilities, columns=[f"p_{c}" for c in classes])], axis=1)
+    figures = evaluation.metrics(y, cv.probabilities, classes, groups, fold)
+    columns = [f"p_{c}" for c in classes]
+    oof = table[["take", "corpus", "speaker", "label", "channel", "intensity", "fold"]]
+    oof = pd.concat([oof, pd.DataFrame(cv.probabilities, columns=columns)], axis=1)
     oof["predicted"] = [classes[i] for i in cv.probabilities.argmax(axis=1)]
+    inner = pd.DataFrame({"take": table["take"].to_numpy()[cv.inner_take], "fold": cv.inner_fold})
+    inner = pd.concat([inner, pd.DataFrame(cv.inner_probabilities, columns=columns)], axis=1)
     io.write_joblib(
         {"model": model, "classes": classes, "features": feature_names, "modality": modality,
          "learner": learner, "normalisation": normalisation, "best_params": final_search.best_params},
         f"{stem}.joblib",
     )
     io.write_parquet(oof, f"{stem}.oof.parquet")
+    io.write_parquet(inner, f"{stem}.inner.parquet")
     io.write_parquet(
         pd.concat([cv.search_log, final_search.log.assign(fold="final")], ignore_index=True).astype({"fold": str}),
         f"{stem}.search.parquet",
     )
     io.write_json(
-        {**figures, "learner": learner, "modality": modality, "normalisation": normalisation,
+        {**figures, "learner": learner, "modality": modality, "normalisation": normalisation, "variant": variant,
          "folds": cv.folds, "seconds": seconds,
          "final_params": {k: evaluation.to_plain(v) for k, v in final_search.best_params.items()}},
         f"{stem}.json",
@@ -82,5 +111,6 @@ if __name__ == "__main__":
     parser.add_argument("modality")
     parser.add_argument("learner", choices=["svm", "rf", "xgb"])
     parser.add_argument("normalisation", choices=list(NORMALISATIONS))
+    parser.add_argument("--variant", help="a key of compare.variants: train on the takes it selects")
     args = parser.parse_args()
-    main(args.modality, args.learner, args.normalisation)
+    main(args.modality, args.learner, args.normalisation, args.variant)

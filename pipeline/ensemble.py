@@ -1,0 +1,123 @@
+"""The trained models as one predictor: each plain learner, each modality's fused decision, and
+the decision fused across modalities, from feature matrices (used by predict and evaluate).
+
+Speaker-normalised models are left out: they need a batch of the same speaker's clips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from pipeline import audio, face, fusion, paths
+from pipeline.corpora import label_order
+
+
+class ModelError(RuntimeError):
+    """Nothing can be predicted: models missing, or produced with other params than params.yaml holds."""
+
+
+@dataclass(frozen=True)
+class Learner:
+    modality: str
+    name: str
+    estimator: object
+    classes: list[str]
+
+
+@dataclass(frozen=True)
+class Fused:
+    """A fusion group's deployed rule; `untrained` when no take carried the group's modalities together."""
+
+    name: str
+    stems: tuple[str, ...]
+    classes: list[str]
+    rule: fusion.Rule
+    untrained: bool = False
+
+
+def feature_names(modality: str, settings: object) -> list[str]:
+    return audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
+
+
+def load_learner(modality: str, learner: str, settings: object) -> Learner:
+    """A trained plain learner, refused if its feature columns differ from what `settings` give."""
+    stem = paths.model_stem(modality, learner, "none")
+    if not Path(f"{stem}.joblib").exists():
+        raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
+    saved = joblib.load(f"{stem}.joblib")
+    if saved["features"] != feature_names(modality, settings):
+        raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
+                         "params.yaml holds now (run `dvc repro` to retrain)")
+    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"])
+
+
+def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -> Fused:
+    """The group's `deploy` rule as the fuse stage fitted it, checked against the learners loaded."""
+    stem = paths.fusion_stem(group.slug)
+    classes = label_order(set().union(*(learners[s].classes for s in group.stems)))
+    if not Path(f"{stem}.joblib").exists():
+        if Path(f"{stem}.json").exists() and len(group.modalities) > 1:
+            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), untrained=True)
+        raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
+    saved = joblib.load(f"{stem}.joblib")
+    if saved["stems"] != list(group.stems) or saved["classes"] != classes or deploy not in saved["rules"]:
+        raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
+                         "(run `dvc repro`)")
+    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy])
+
+
+@dataclass
+class Predictor:
+    learners: dict[str, Learner]  # by stem
+    fused: list[Fused]
+
+    @property
+    def modalities(self) -> list[str]:
+        return list(dict.fromkeys(learner.modality for learner in self.learners.values()))
+
+    def predict(self, features: dict[str, np.ndarray]) -> dict[str, tuple[list[str], np.ndarray]]:
+        """name -> (classes, probabilities) for every learner and fused decision.
+
+        `features` maps a modality to a (takes, features) matrix, all with the same takes; an
+        all-NaN row is a take without that modality, and gets NaN from that modality's
+        learners. A fused decision falls back to the members present.
+        """
+        out: dict[str, tuple[list[str], np.ndarray]] = {}
+        for learner in self.learners.values():
+            if learner.modality in features:
+                X = features[learner.modality]
+                proba = np.full((len(X), len(learner.classes)), np.nan)
+                rows = ~np.isnan(X).all(axis=1)
+                if rows.any():
+                    proba[rows] = learner.estimator.predict_proba(X[rows])
+                out[learner.name] = (learner.classes, proba)
+        for fused in self.fused:
+            names = [self.learners[s].name for s in fused.stems]
+            if not any(name in out for name in names):
+                continue
+            n_takes = len(next(iter(features.values())))
+            P = np.full((n_takes, len(names), len(fused.classes)), np.nan)
+            for m, name in enumerate(names):
+                if name in out:
+                    classes, proba = out[name]
+                    P[:, m] = np.column_stack([proba[:, classes.index(c)] if c in classes else
+                                               np.where(np.isnan(proba[:, 0]), np.nan, 0.0) for c in fused.classes])
+            proba = np.full((n_takes, len(fused.classes)), np.nan)
+            rows = fusion.present(P).any(axis=1)
+            if rows.any():
+                proba[rows] = fused.rule.predict_proba(P[rows])
+            out[fused.name] = (fused.classes, proba)
+        return out
+
+
+def load(params: dict, settings: dict[str, object]) -> Predictor:
+    """Every plain learner of `run` and the deployed fusion of every plain group (as `dvc repro` left them)."""
+    run = params["run"]
+    learners = {str(paths.model_stem(m, learner, "none")): load_learner(m, learner, settings[m])
+                for m in run["modalities"] for learner in run["learners"]}
+    plain = [g for g in fusion.groups(run) if g.normalisation == "none"]
+    return Predictor(learners, [load_fused(g, learners, params["fuse"]["deploy"]) for g in plain])

@@ -1,0 +1,158 @@
+"""Late fusion of class probabilities from several trained models (learners, modalities).
+
+Probabilities are stacked as an array `P` of shape (takes, members, classes), NaN where a
+member has nothing for a take (an audio-only take has no face model output): every rule
+falls back to the members present. Rules that learn (weights, a stacked classifier) are
+fitted on probabilities their own test takes never influenced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import softmax
+from sklearn.linear_model import LogisticRegression
+
+from pipeline import paths
+
+FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
+
+
+def align(frames: Sequence[pd.DataFrame], takes: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+    """(takes, members, classes) from each member's `take` + `p_<class>` table; NaN where a member
+    lacks the take, 0 where it lacks a class the others know."""
+    P = np.full((len(takes), len(frames), len(classes)), np.nan)
+    for m, frame in enumerate(frames):
+        rows = frame.set_index("take").reindex(list(takes))
+        present = rows.index.isin(frame["take"])
+        P[present, m] = np.column_stack(
+            [rows[f"p_{c}"].to_numpy()[present] if f"p_{c}" in rows else np.zeros(present.sum()) for c in classes]
+        )
+    return P
+
+
+def present(P: np.ndarray) -> np.ndarray:
+    """(takes, members) True where the member gave probabilities for the take."""
+    return ~np.isnan(P).any(axis=2)
+
+
+def _normalised(scores: np.ndarray) -> np.ndarray:
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+def _weighted_mean(P: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    w = present(P) * weights[None, :]
+    return _normalised(np.einsum("tm,tmk->tk", w, np.nan_to_num(P)) / w.sum(axis=1, keepdims=True))
+
+
+class Mean:
+    """The plain average of the members present."""
+
+    def fit(self, P: np.ndarray, y: np.ndarray) -> Mean:
+        return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        return _weighted_mean(P, np.ones(P.shape[1]))
+
+
+class Product:
+    """The normalised product of the members present (a geometric mean): confident agreement wins."""
+
+    def fit(self, P: np.ndarray, y: np.ndarray) -> Product:
+        return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        logs = np.where(present(P)[:, :, None], np.log(np.clip(np.nan_to_num(P), FLOOR, 1)), 0)
+        mean_log = logs.sum(axis=1) / present(P).sum(axis=1, keepdims=True)
+        return softmax(mean_log, axis=1)
+
+
+class Weighted:
+    """A weighted mean, the weights (softmax of free parameters) minimising log-loss on the training rows."""
+
+    weights: np.ndarray
+
+    def fit(self, P: np.ndarray, y: np.ndarray) -> Weighted:
+        def log_loss(theta: np.ndarray) -> float:
+            fused = _weighted_mean(P, softmax(theta))
+            return -float(np.mean(np.log(np.clip(fused[np.arange(len(y)), y], FLOOR, 1))))
+
+        self.weights = softmax(minimize(log_loss, np.zeros(P.shape[1]), method="L-BFGS-B").x)
+        return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        return _weighted_mean(P, self.weights)
+
+
+class Stacked:
+    """A multinomial logistic regression on the members' log-probabilities; a missing member
+    reads as the uniform distribution (no evidence)."""
+
+    model: LogisticRegression
+
+    def _inputs(self, P: np.ndarray) -> np.ndarray:
+        filled = np.where(present(P)[:, :, None], np.nan_to_num(P), 1 / P.shape[2])
+        return np.log(np.clip(filled, FLOOR, 1)).reshape(len(P), -1)
+
+    def fit(self, P: np.ndarray, y: np.ndarray) -> Stacked:
+        self.model = LogisticRegression(C=1.0, max_iter=2000).fit(self._inputs(P), y)
+        return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        proba = np.zeros((len(P), P.shape[2]))
+        proba[:, self.model.classes_] = self.model.predict_proba(self._inputs(P))
+        return proba
+
+
+RULES = {"mean": Mean, "weighted": Weighted, "product": Product, "stacked": Stacked}
+Rule = Mean | Weighted | Product | Stacked
+
+
+def cross_validate(
+    rule: str, P_outer: np.ndarray, fold: np.ndarray, P_inner: np.ndarray, y_inner: np.ndarray,
+    inner_fold: np.ndarray,
+) -> np.ndarray:
+    """Fused out-of-fold probabilities: for each outer fold, the rule is fitted on the inner
+    out-of-fold rows of that fold's training part (`inner_fold == f`) and applied to its test takes."""
+    fused = np.full(P_outer.shape[::2], np.nan)
+    for f in np.unique(fold):
+        fitted = RULES[rule]().fit(P_inner[inner_fold == f], y_inner[inner_fold == f])
+        fused[fold == f] = fitted.predict_proba(P_outer[fold == f])
+    return fused
+
+
+@dataclass(frozen=True)
+class Group:
+    """Models fused together: their stems, and what the group is called in the report."""
+
+    modalities: tuple[str, ...]
+    normalisation: str
+    stems: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        suffix = "" if self.normalisation == "none" else f" + {self.normalisation} norm"
+        return f"{'+'.join(self.modalities)}/fused{suffix}"
+
+    @property
+    def slug(self) -> str:
+        return f"{'+'.join(self.modalities)}-{self.normalisation}"
+
+
+def groups(run: dict) -> list[Group]:
+    """Per normalisation: each modality's learners (when there are several), then all of them."""
+    out = []
+    for normalisation in run["normalisations"]:
+        stem = {(m, learner): str(paths.model_stem(m, learner, normalisation))
+                for m, learner in product(run["modalities"], run["learners"])}
+        if len(run["learners"]) > 1:
+            out += [Group((m,), normalisation, tuple(stem[m, learner] for learner in run["learners"]))
+                    for m in run["modalities"]]
+        if len(run["modalities"]) > 1:
+            out.append(Group(tuple(run["modalities"]), normalisation, tuple(stem.values())))
+    return out

@@ -1,0 +1,74 @@
+"""Late fusion rules: fallback to the members present, learnt weights, and fold isolation."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import fusion
+
+
+def member(takes: list[str], proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"take": takes, **{f"p_{c}": proba[:, k] for k, c in enumerate(classes)}})
+
+
+def simulated(n: int = 600, n_classes: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three members: informative, weakly informative, pure noise (as probability tables)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n)
+    members = []
+    for strength in (3.0, 1.0, 0.0):
+        logits = rng.normal(0, 1, (n, n_classes)) + strength * np.eye(n_classes)[y]
+        members.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    return np.stack(members, axis=1), y
+
+
+def test_align_marks_missing_takes_and_zero_fills_unknown_classes():
+    audio = member(["t1", "t2"], np.array([[0.7, 0.3], [0.4, 0.6]]), ["happy", "sad"])
+    face = member(["t2", "t3"], np.array([[0.5, 0.5], [0.1, 0.9]]), ["sad", "contempt"])
+    P = fusion.align([audio, face], ["t1", "t2", "t3"], ["happy", "sad", "contempt"])
+    assert fusion.present(P).tolist() == [[True, False], [True, True], [False, True]]
+    np.testing.assert_allclose(P[1, 1], [0.0, 0.5, 0.5])
+    np.testing.assert_allclose(P[2, 1], [0.0, 0.1, 0.9])
+
+
+@pytest.mark.parametrize("rule", sorted(fusion.RULES))
+def test_every_rule_falls_back_to_the_members_present(rule):
+    P, y = simulated()
+    fitted = fusion.RULES[rule]().fit(P, y)
+    fused = fitted.predict_proba(P)
+    np.testing.assert_allclose(fused.sum(axis=1), 1.0, atol=1e-9)
+    lone = P.copy()
+    lone[:, 1:] = np.nan  # only the first member has this take (e.g. an audio-only take)
+    alone = fitted.predict_proba(lone)
+    assert not np.isnan(alone).any()
+    if rule in ("mean", "weighted", "product"):
+        np.testing.assert_allclose(alone, P[:, 0], atol=1e-3 if rule == "product" else 1e-9)
+    assert np.mean(alone.argmax(axis=1) == y) == pytest.approx(np.mean(P[:, 0].argmax(axis=1) == y), abs=0.05)
+
+
+def test_learnt_rules_trust_the_informative_member_and_beat_the_plain_mean():
+    P, y = simulated(seed=1)
+    test_P, test_y = simulated(seed=2)
+    weighted = fusion.Weighted().fit(P, y)
+    assert weighted.weights[0] > 0.6 and weighted.weights[2] < 0.1 and weighted.weights.sum() == pytest.approx(1)
+
+    def accuracy(proba: np.ndarray) -> float:
+        return float(np.mean(proba.argmax(axis=1) == test_y))
+
+    mean = accuracy(fusion.Mean().predict_proba(test_P))
+    assert accuracy(weighted.predict_proba(test_P)) > mean
+    assert accuracy(fusion.Stacked().fit(P, y).predict_proba(test_P)) > mean
+
+
+@pytest.mark.parametrize("rule", ["weighted", "stacked"])
+def test_a_fold_is_fused_by_a_rule_fitted_on_its_own_training_rows_only(rule):
+    P, y = simulated(n=400)
+    fold = np.repeat([0, 1], 200)
+    inner_P, inner_y = simulated(n=400, seed=3)
+    inner_fold = np.repeat([1, 0], 200)  # training rows of fold 0 are labelled inner_fold == 0
+    fused = fusion.cross_validate(rule, P, fold, inner_P, inner_y, inner_fold)
+    corrupted_y = inner_y.copy()
+    corrupted_y[inner_fold == 1] = (corrupted_y[inner_fold == 1] + 1) % 4  # fold 1's training rows
+    again = fusion.cross_validate(rule, P, fold, inner_P, corrupted_y, inner_fold)
+    np.testing.assert_allclose(again[fold == 0], fused[fold == 0])
+    assert not np.allclose(again[fold == 1], fused[fold == 1])
