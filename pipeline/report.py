@@ -329,25 +329,29 @@ def _figures_row(name: str, s: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _member(stem: str) -> str:
+    """`models/learners/audio/svm-none` -> `audio/svm-none`."""
+    return str(Path(stem).relative_to("models/learners"))
+
+
 def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> str:
     """One fusion group: each rule beside its members, and the deployed rule's confusion matrix."""
     if not group["rules"]:
         return (f"### {group['name']}\n\nNot evaluated: no corpus here has takes in more than one of these "
                 "modalities (the shared data has no RAVDESS video), so there is no take to fuse.\n")
-    members = {stem: s for stem, s in group["members"].items()}
+    members = group["members"]
     best_stem = max(members, key=lambda stem: members[stem]["accuracy"])
     rows = [_figures_row(f"fused: {rule}" + (" (deployed)" if rule == deploy else ""), s)
             for rule, s in group["rules"].items()]
-    rows += [_figures_row(stem.removeprefix("models/learners/") + (" (best single)" if stem == best_stem else ""), s)
+    rows += [_figures_row(_member(stem) + (" (best single)" if stem == best_stem else ""), s)
              for stem, s in members.items()]
     frame = pd.DataFrame(rows)
     both = {rule: s["accuracy_all_modalities"] for rule, s in group["rules"].items() if "accuracy_all_modalities" in s}
     if both:
         frame["takes with every modality"] = [pct(both[r]) for r in group["rules"]] + ["–"] * len(members)
-    modality, _, rest = group["name"].partition("/")
-    normalisation = "speaker" if "speaker norm" in rest else "none"
-    deployed = LearnerResult(modality, f"fused-{deploy}", normalisation, group["rules"][deploy], pd.DataFrame())
-    png = figures / f"confusion_{deployed.slug}.png"
+    deployed = LearnerResult("+".join(group["modalities"]), f"fused ({deploy})", group["normalisation"],
+                             group["rules"][deploy], pd.DataFrame())
+    png = figures / f"confusion_fused_{group['slug']}.png"
     confusion_figure(deployed, png)
     confusion = pd.DataFrame(deployed.summary["confusion"], index=deployed.summary["classes"],
                              columns=deployed.summary["classes"])
@@ -360,9 +364,9 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
         "",
         f"Deployed rule ({deploy}): {pct(group['rules'][deploy]['accuracy'])}, "
         f"{'+' if gain >= 0 else '−'}{100 * abs(gain):.1f} points against the best single member "
-        f"({best_stem.removeprefix('models/learners/')}). "
-        + (f"Weights of the weighted rule refitted on every take: "
-           + ", ".join(f"{k.removeprefix('models/learners/')} {v:.2f}" for k, v in weights.items()) + ". "
+        f"({_member(best_stem)}). "
+        + ("Weights of the weighted rule refitted on every take: "
+           + ", ".join(f"{_member(k)} {v:.2f}" for k, v in weights.items()) + ". "
            if weights else "")
         + ("Modalities a take carried: " + ", ".join(f"{k} {v}" for k, v in carried.items()) + "."
            if len(carried) > 1 or "+" in "".join(carried) else ""),

@@ -150,6 +150,11 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert unreadable.returncode == 1 and "broken.wav error: audio: unreadable audio" in unreadable.stdout
     missing = predict(project, str(scratch / "absent.wav"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+    notes = scratch / "notes"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("no clips here")
+    nothing = predict(project, str(video), str(notes))
+    assert nothing.returncode == 2 and "notes: no audio, video or images in this folder" in nothing.stderr
 
 
 def check_fusion(project: Path, report: str) -> None:
@@ -170,7 +175,7 @@ def check_fusion(project: Path, report: str) -> None:
     for heading in ("## Late fusion", "### audio/fused\n", "### audio+face/fused\n", "## Comparisons"):
         assert heading in report
     assert "| speech_only |" in report and "| three_classes |" in report
-    assert (project / "reports/figures/confusion_audio_fused-weighted-none.png").stat().st_size > 5000
+    assert (project / "reports/figures/confusion_fused_audio-none.png").stat().st_size > 5000
 
 
 def check_evaluate(project: Path, scratch: Path) -> None:
@@ -276,7 +281,16 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     shown = run(project, "exp", "show", "--json")
     assert "rf-variants" in shown and "speech_only" in shown
 
+    n_mfcc = params["audio_features"]["n_mfcc"]
     params["audio_features"]["n_mfcc"] = 13  # features no longer match the trained models
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     stale = predict(project, str(next((tmp_path / "videos").rglob("01-*.mp4"))))
     assert stale.returncode == 2 and "other audio_features params" in stale.stderr
+    stale = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(tmp_path / "emodb"), "--corpus", "emodb"],
+                           cwd=project, capture_output=True, text=True, timeout=300)
+    assert stale.returncode == 2 and "other audio_features params" in stale.stderr
+    params["audio_features"]["n_mfcc"] = n_mfcc
+    params["fuse"]["deploy"] = "median"  # a rule the fuse stage never fitted
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    unfitted = predict(project, str(next((tmp_path / "videos").rglob("01-*.mp4"))))
+    assert unfitted.returncode == 2 and "fused from other models or rules" in unfitted.stderr

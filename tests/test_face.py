@@ -2,7 +2,6 @@
 real videos for detection and bad input."""
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import cv2
 import numpy as np

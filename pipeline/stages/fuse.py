@@ -54,8 +54,7 @@ def fuse_group(group: Group, rules: list[str]) -> tuple[dict, pd.DataFrame, dict
     speakers = takes["speaker"].to_numpy()
     available = fusion.present(P)
     carried = pd.Series(["+".join(sorted({modality_of[m] for m in np.flatnonzero(row)})) for row in available])
-    figures: dict = {"name": group.name, "members": {}, "rules": {}, "classes": classes,
-                     "modalities_present": carried.value_counts().to_dict()}
+    figures: dict = {**describe(group), "classes": classes, "modalities_present": carried.value_counts().to_dict()}
     for m, stem in enumerate(group.stems):
         rows = available[:, m]
         figures["members"][stem] = _figures(y[rows], P[rows, m], classes, speakers[rows], fold[rows])
@@ -75,17 +74,29 @@ def fuse_group(group: Group, rules: list[str]) -> tuple[dict, pd.DataFrame, dict
     return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}
 
 
+def describe(group: Group) -> dict:
+    """What the report needs to name a group, with no figures yet."""
+    return {"name": group.name, "slug": group.slug, "modalities": list(group.modalities),
+            "normalisation": group.normalisation, "members": {}, "rules": {}}
+
+
 def _figures(y: np.ndarray, proba: np.ndarray, classes: list[str], speakers: np.ndarray, fold: np.ndarray) -> dict:
     return {**evaluation.metrics(y, proba, classes, speakers, fold), "n_takes": int(len(y))}
 
 
 def main() -> None:
     params = io.load_params()
+    rules, deploy = params["fuse"]["rules"], params["fuse"]["deploy"]
+    unknown = sorted(set(rules) - set(fusion.RULES))
+    if unknown:
+        raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(fusion.RULES)}")
+    if deploy not in rules:
+        raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
     for group in fusion.groups(params["run"]):
-        result = fuse_group(group, params["fuse"]["rules"])
+        result = fuse_group(group, rules)
         stem = paths.fusion_stem(group.slug)
         if result is None:
-            io.write_json({"name": group.name, "members": {}, "rules": {}}, f"{stem}.json")
+            io.write_json(describe(group), f"{stem}.json")
             print(f"{group.name}: no corpus has takes in more than one of {', '.join(group.modalities)}")
             continue
         figures, table, deployable = result
