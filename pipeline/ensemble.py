@@ -30,13 +30,12 @@ class Learner:
 
 @dataclass(frozen=True)
 class Fused:
-    """A fusion group's deployed rule; `untrained` when no take carried the group's modalities together."""
+    """A fusion group's deployed rule."""
 
     name: str
     stems: tuple[str, ...]
     classes: list[str]
     rule: fusion.Rule
-    untrained: bool = False
 
 
 def feature_names(modality: str, settings: object) -> list[str]:
@@ -60,8 +59,8 @@ def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -
     stem = paths.fusion_stem(group.slug)
     classes = label_order(set().union(*(learners[s].classes for s in group.stems)))
     if not Path(f"{stem}.joblib").exists():
-        if Path(f"{stem}.json").exists() and len(group.modalities) > 1:
-            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), untrained=True)
+        if Path(f"{stem}.json").exists() and len(group.modalities) > 1:  # no take carried them together
+            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean())
         raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
     saved = joblib.load(f"{stem}.joblib")
     if saved["stems"] != list(group.stems) or saved["classes"] != classes or deploy not in saved["rules"]:

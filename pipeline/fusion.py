@@ -1,4 +1,5 @@
-"""Late fusion of class probabilities from several trained models (learners, modalities).
+"""Late fusion of class probabilities from several trained models (learners, modalities):
+the rules, the groups of models `run` fuses, and a group's evaluation on the outer folds.
 
 Probabilities are stacked as an array `P` of shape (takes, members, classes), NaN where a
 member has nothing for a take (an audio-only take has no face model output): every rule
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +21,8 @@ from scipy.optimize import minimize
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 
-from pipeline import paths
+from pipeline import evaluation, paths
+from pipeline.corpora import label_order
 
 FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
 
@@ -156,3 +160,92 @@ def groups(run: dict) -> list[Group]:
         if len(run["modalities"]) > 1:
             out.append(Group(tuple(run["modalities"]), normalisation, tuple(stem.values())))
     return out
+
+
+TAKE_COLUMNS = ["take", "corpus", "speaker", "label", "channel", "intensity", "fold"]
+
+
+@dataclass
+class GroupData:
+    """One group's probabilities, aligned: outer rows (one per take) and inner rows (per outer fold)."""
+
+    takes: pd.DataFrame  # TAKE_COLUMNS
+    classes: list[str]
+    y: np.ndarray
+    P: np.ndarray  # (takes, members, classes), outer out-of-fold
+    y_inner: np.ndarray
+    P_inner: np.ndarray  # (rows, members, classes), inner out-of-fold
+    inner_fold: np.ndarray  # the outer fold whose training part each inner row belongs to
+
+
+def gather(group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame]) -> GroupData | None:
+    """Align a group's members; a cross-modal group keeps the corpora that have takes in more than
+    one of its modalities (None if there are none)."""
+    modality_of = [Path(stem).parent.name for stem in group.stems]
+    takes = pd.concat(oofs)[TAKE_COLUMNS].drop_duplicates("take").reset_index(drop=True)
+    if len(group.modalities) > 1:
+        corpora = [set().union(*(set(o["corpus"]) for o, mm in zip(oofs, modality_of) if mm == m))
+                   for m in group.modalities]
+        shared = {c for c in set(takes["corpus"]) if sum(c in s for s in corpora) > 1}
+        takes = takes[takes["corpus"].isin(shared)].reset_index(drop=True)
+        if takes.empty:
+            return None
+    classes = label_order({c.removeprefix("p_") for o in oofs for c in o.columns if c.startswith("p_")})
+    code = {c: i for i, c in enumerate(classes)}
+    label_of = takes.set_index("take")["label"]
+    parts = [(f, sorted(set().union(*(set(i.loc[i["fold"] == f, "take"]) for i in inners)) & set(label_of.index)))
+             for f in np.unique(takes["fold"])]
+    return GroupData(
+        takes, classes, takes["label"].map(code).to_numpy(), align(oofs, takes["take"], classes),
+        np.concatenate([label_of[part].map(code).to_numpy() for _, part in parts]),
+        np.concatenate([align([i[i["fold"] == f] for i in inners], part, classes) for f, part in parts]),
+        np.concatenate([np.full(len(part), f) for f, part in parts]),
+    )
+
+
+def fuse_group(
+    group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame], rules: list[str]
+) -> tuple[dict, pd.DataFrame, dict] | None:
+    """Figures, fused out-of-fold table and deployable rules of one group, from its members'
+    outer (`oofs`) and inner (`inners`) out-of-fold tables; None when `gather` finds no take.
+
+    Fold f's rule is fitted on the inner rows of fold f's training part; the deployable rules
+    are refitted on every take's outer out-of-fold probabilities.
+    """
+    data = gather(group, oofs, inners)
+    if data is None:
+        return None
+    takes, classes, y, P = data.takes, data.classes, data.y, data.P
+    fold, speakers = takes["fold"].to_numpy(), takes["speaker"].to_numpy()
+    modality_of = [Path(stem).parent.name for stem in group.stems]
+    available = present(P)
+    carried = pd.Series(["+".join(sorted({modality_of[m] for m in np.flatnonzero(row)})) for row in available])
+    figures: dict[str, Any] = {**describe(group), "classes": classes,
+                               "modalities_present": carried.value_counts().to_dict()}
+    for m, stem in enumerate(group.stems):
+        rows = available[:, m]
+        figures["members"][stem] = _figures(y[rows], P[rows, m], classes, speakers[rows], fold[rows])
+    complete = available.all(axis=1)
+    tables, deployable = [], {}
+    for rule in rules:
+        fused = cross_validate(rule, P, fold, data.P_inner, data.y_inner, data.inner_fold)
+        figures["rules"][rule] = _figures(y, fused, classes, speakers, fold)
+        if len(group.modalities) > 1 and complete.any():
+            figures["rules"][rule]["accuracy_all_modalities"] = float(np.mean(fused[complete].argmax(1) == y[complete]))
+        tables.append(takes.assign(rule=rule, carried=carried, **{f"p_{c}": fused[:, k] for k, c in enumerate(classes)}))
+        deployable[rule] = RULES[rule]().fit(P, y)
+        if rule == "weighted":
+            figures["rules"][rule]["weights"] = dict(zip(group.stems, map(float, deployable[rule].weights)))
+    table = pd.concat(tables, ignore_index=True)
+    table["predicted"] = [classes[i] for i in table[[f"p_{c}" for c in classes]].to_numpy().argmax(axis=1)]
+    return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}
+
+
+def describe(group: Group) -> dict:
+    """What the report needs to name a group, with no figures yet."""
+    return {"name": group.name, "slug": group.slug, "modalities": list(group.modalities),
+            "normalisation": group.normalisation, "members": {}, "rules": {}}
+
+
+def _figures(y: np.ndarray, proba: np.ndarray, classes: list[str], speakers: np.ndarray, fold: np.ndarray) -> dict:
+    return {**evaluation.metrics(y, proba, classes, speakers, fold), "n_takes": int(len(y))}
