@@ -337,8 +337,10 @@ def _member(stem: str) -> str:
 def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> str:
     """One fusion group: each rule beside its members, and the deployed rule's confusion matrix."""
     if not group["rules"]:
-        return (f"### {group['name']}\n\nNot evaluated: no corpus here has takes in more than one of these "
-                "modalities (the shared data has no RAVDESS video), so there is no take to fuse.\n")
+        return (f"### {group['name']}\n\nNot evaluated: no corpus in this run has takes in more than one of "
+                f"{', '.join(group['modalities'])} (e.g. RAVDESS audio without its videos, CK+ faces without "
+                "voices), so no take can be fused across them. `predict` and `evaluate` fall back to the plain "
+                "mean of the modalities a clip carries.\n")
     members = group["members"]
     best_stem = max(members, key=lambda stem: members[stem]["accuracy"])
     rows = [_figures_row(f"fused: {rule}" + (" (deployed)" if rule == deploy else ""), s)
