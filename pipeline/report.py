@@ -348,6 +348,11 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
     rows += [_figures_row(_member(stem) + (" (best single)" if stem == best_stem else ""), s)
              for stem, s in members.items()]
     frame = pd.DataFrame(rows)
+    best_folds = [f["accuracy"] for f in members[best_stem]["per_fold"]]
+    frame["folds above the best single"] = [
+        f"{sum(f['accuracy'] > b for f, b in zip(s['per_fold'], best_folds))}/{len(best_folds)}"
+        for s in group["rules"].values()
+    ] + ["–"] * len(members)
     both = {rule: s["accuracy_all_modalities"] for rule, s in group["rules"].items() if "accuracy_all_modalities" in s}
     if both:
         frame["takes with every modality"] = [pct(both[r]) for r in group["rules"]] + ["–"] * len(members)
