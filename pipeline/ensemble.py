@@ -83,7 +83,8 @@ class Predictor:
 
         `features` maps a modality to a (takes, features) matrix, all with the same takes; an
         all-NaN row is a take without that modality, and gets NaN from that modality's
-        learners. A fused decision falls back to the members present.
+        learners. A fused decision falls back to the members present for each take; a
+        cross-modal one is left out when only one of its modalities is given at all.
         """
         out: dict[str, tuple[list[str], np.ndarray]] = {}
         for learner in self.learners.values():
@@ -96,8 +97,9 @@ class Predictor:
                 out[learner.name] = (learner.classes, proba)
         for fused in self.fused:
             names = [self.learners[s].name for s in fused.stems]
-            if not any(name in out for name in names):
-                continue
+            modalities = {self.learners[s].modality for s in fused.stems}
+            if len(modalities & set(features)) < min(2, len(modalities)):
+                continue  # a cross-modal decision needs at least two of its modalities in play
             n_takes = len(next(iter(features.values())))
             P = np.full((n_takes, len(names), len(fused.classes)), np.nan)
             for m, name in enumerate(names):
