@@ -49,13 +49,13 @@ def labelled_takes(root: str, corpus: str, silence_dbfs: float, n_jobs: int) -> 
 def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Figures on the takes a model gave probabilities for and whose label it knows, and the counts
     of labels it does not know."""
-    given = takes[~np.isnan(probabilities).any(axis=1)]
+    rows = ~np.isnan(probabilities).any(axis=1)
+    given, proba = takes[rows], probabilities[rows]
     known = given["label"].isin(classes).to_numpy()
     left_out = given.loc[~known, "label"].value_counts().rename("takes").rename_axis("label").reset_index()
     y = given.loc[known, "label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    proba = probabilities[~np.isnan(probabilities).any(axis=1)][known]
     groups = given.loc[known, "speaker"].to_numpy()
-    return evaluation.metrics(y, proba, classes, groups, np.zeros(len(y), dtype=int)), left_out
+    return evaluation.metrics(y, proba[known], classes, groups, np.zeros(len(y), dtype=int)), left_out
 
 
 def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:

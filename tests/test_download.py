@@ -1,29 +1,12 @@
 """Zenodo download path, exercised against a local HTTP server on 127.0.0.1."""
 
 import hashlib
-import http.server
-import threading
 import zipfile
-from functools import partial
 
 import pytest
 
 from conftest import real_take, write_clip
 from pipeline.corpora import download
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/www on 127.0.0.1 (a random free port) for the duration of a test."""
-    www = tmp_path / "www"
-    www.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield www, f"http://127.0.0.1:{httpd.server_address[1]}/files"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def small_archive(www, tmp_path):

@@ -23,7 +23,6 @@ import pytest
 import yaml
 
 from conftest import FOOTAGE, REPO, SHARED, real_take, write_av_clip, write_clip
-from test_download import server  # noqa: F401  (fixture)
 
 ACTORS = range(1, 7)
 FOUR_CLASSES = ["neutral", "happy", "sad", "angry"]
