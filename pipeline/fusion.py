@@ -20,6 +20,8 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from pipeline import evaluation, paths
 from pipeline.corpora import label_order
@@ -57,7 +59,7 @@ def _weighted_mean(P: np.ndarray, weights: np.ndarray) -> np.ndarray:
 class Mean:
     """The plain average of the members present."""
 
-    def fit(self, P: np.ndarray, y: np.ndarray) -> Mean:
+    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Mean:
         return self
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
@@ -67,7 +69,7 @@ class Mean:
 class Product:
     """The normalised product of the members present (a geometric mean): confident agreement wins."""
 
-    def fit(self, P: np.ndarray, y: np.ndarray) -> Product:
+    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Product:
         return self
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
@@ -81,7 +83,7 @@ class Weighted:
 
     weights: np.ndarray
 
-    def fit(self, P: np.ndarray, y: np.ndarray) -> Weighted:
+    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Weighted:
         def log_loss(theta: np.ndarray) -> float:
             fused = _weighted_mean(P, softmax(theta))
             return -float(np.mean(np.log(np.clip(fused[np.arange(len(y)), y], FLOOR, 1))))
@@ -95,22 +97,48 @@ class Weighted:
 
 class Stacked:
     """A multinomial logistic regression on the members' log-probabilities; a missing member
-    reads as the uniform distribution (no evidence)."""
+    reads as the uniform distribution (no evidence). Its regularisation C is the one with the
+    lowest speaker-grouped cross-validated log-loss on the training rows: they are all it sees."""
 
-    model: LogisticRegression
+    model: Pipeline
+    C: float
 
     def _inputs(self, P: np.ndarray) -> np.ndarray:
         filled = np.where(present(P)[:, :, None], np.nan_to_num(P), 1 / P.shape[2])
         return np.log(np.clip(filled, FLOOR, 1)).reshape(len(P), -1)
 
-    def fit(self, P: np.ndarray, y: np.ndarray) -> Stacked:
-        self.model = LogisticRegression(C=1.0, max_iter=2000).fit(self._inputs(P), y)
+    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Stacked:
+        X, n_classes = self._inputs(P), P.shape[2]
+        k = min(STACKER_FOLDS, len(np.unique(speakers)))
+        folds = evaluation.inner_folds(speakers, k) if k > 1 else []
+
+        def log_loss(C: float) -> float:
+            picked = np.concatenate([_class_proba(_logistic(C, X[train], y[train]), X[test], n_classes)
+                                     [np.arange(len(test)), y[test]] for train, test in folds])
+            return -float(np.mean(np.log(np.clip(picked, FLOOR, 1))))
+
+        self.C = min(STACKER_C, key=log_loss) if folds else 1.0
+        self.model = _logistic(self.C, X, y)
         return self
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
-        proba = np.zeros((len(P), P.shape[2]))
-        proba[:, self.model.classes_] = self.model.predict_proba(self._inputs(P))
-        return proba
+        return _class_proba(self.model, self._inputs(P), P.shape[2])
+
+
+STACKER_C = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+STACKER_FOLDS = 3
+
+
+def _logistic(C: float, X: np.ndarray, y: np.ndarray) -> Pipeline:
+    """Standardised inputs: log-probabilities span [-9, 0], on which lbfgs converges 20x slower."""
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(X, y)
+
+
+def _class_proba(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities over all `n_classes`, 0 for a class the model's training rows lacked."""
+    proba = np.zeros((len(X), n_classes))
+    proba[:, model.classes_] = model.predict_proba(X)
+    return proba
 
 
 RULES = {"mean": Mean, "weighted": Weighted, "product": Product, "stacked": Stacked}
@@ -119,13 +147,14 @@ Rule = Mean | Weighted | Product | Stacked
 
 def cross_validate(
     rule: str, P_outer: np.ndarray, fold: np.ndarray, P_inner: np.ndarray, y_inner: np.ndarray,
-    inner_fold: np.ndarray,
+    speakers_inner: np.ndarray, inner_fold: np.ndarray,
 ) -> np.ndarray:
     """Fused out-of-fold probabilities: for each outer fold, the rule is fitted on the inner
     out-of-fold rows of that fold's training part (`inner_fold == f`) and applied to its test takes."""
     fused = np.full(P_outer.shape[::2], np.nan)
     for f in np.unique(fold):
-        fitted = RULES[rule]().fit(P_inner[inner_fold == f], y_inner[inner_fold == f])
+        rows = inner_fold == f
+        fitted = RULES[rule]().fit(P_inner[rows], y_inner[rows], speakers_inner[rows])
         fused[fold == f] = fitted.predict_proba(P_outer[fold == f])
     return fused
 
@@ -174,6 +203,7 @@ class GroupData:
     y: np.ndarray
     P: np.ndarray  # (takes, members, classes), outer out-of-fold
     y_inner: np.ndarray
+    speakers_inner: np.ndarray
     P_inner: np.ndarray  # (rows, members, classes), inner out-of-fold
     inner_fold: np.ndarray  # the outer fold whose training part each inner row belongs to
 
@@ -192,12 +222,13 @@ def gather(group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame]) -
             return None
     classes = label_order({c.removeprefix("p_") for o in oofs for c in o.columns if c.startswith("p_")})
     code = {c: i for i, c in enumerate(classes)}
-    label_of = takes.set_index("take")["label"]
+    label_of, speaker_of = takes.set_index("take")["label"], takes.set_index("take")["speaker"]
     parts = [(f, sorted(set().union(*(set(i.loc[i["fold"] == f, "take"]) for i in inners)) & set(label_of.index)))
              for f in np.unique(takes["fold"])]
     return GroupData(
         takes, classes, takes["label"].map(code).to_numpy(), align(oofs, takes["take"], classes),
         np.concatenate([label_of[part].map(code).to_numpy() for _, part in parts]),
+        np.concatenate([speaker_of[part].to_numpy() for _, part in parts]),
         np.concatenate([align([i[i["fold"] == f] for i in inners], part, classes) for f, part in parts]),
         np.concatenate([np.full(len(part), f) for f, part in parts]),
     )
@@ -228,14 +259,16 @@ def fuse_group(
     complete = available.all(axis=1)
     tables, deployable = [], {}
     for rule in rules:
-        fused = cross_validate(rule, P, fold, data.P_inner, data.y_inner, data.inner_fold)
+        fused = cross_validate(rule, P, fold, data.P_inner, data.y_inner, data.speakers_inner, data.inner_fold)
         figures["rules"][rule] = _figures(y, fused, classes, speakers, fold)
         if len(group.modalities) > 1 and complete.any():
             figures["rules"][rule]["accuracy_all_modalities"] = float(np.mean(fused[complete].argmax(1) == y[complete]))
         tables.append(takes.assign(rule=rule, carried=carried, **{f"p_{c}": fused[:, k] for k, c in enumerate(classes)}))
-        deployable[rule] = RULES[rule]().fit(P, y)
+        deployable[rule] = RULES[rule]().fit(P, y, speakers)
         if rule == "weighted":
             figures["rules"][rule]["weights"] = dict(zip(group.stems, map(float, deployable[rule].weights)))
+        if rule == "stacked":
+            figures["rules"][rule]["C"] = deployable[rule].C
     table = pd.concat(tables, ignore_index=True)
     table["predicted"] = [classes[i] for i in table[[f"p_{c}" for c in classes]].to_numpy().argmax(axis=1)]
     return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}

@@ -365,6 +365,7 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
     confusion.index.name = "true \\ predicted"
     gain = group["rules"][deploy]["accuracy"] - members[best_stem]["accuracy"]
     weights = group["rules"].get("weighted", {}).get("weights", {})
+    stacker_c = group["rules"].get("stacked", {}).get("C")
     carried = group.get("modalities_present", {})
     return "\n".join([
         f"### {group['name']}",
@@ -375,6 +376,7 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
         + ("Weights of the weighted rule refitted on every take: "
            + ", ".join(f"{_member(k)} {v:.2f}" for k, v in weights.items()) + ". "
            if weights else "")
+        + (f"The stacker refitted on every take chose C = {stacker_c:g}. " if stacker_c else "")
         + ("Modalities a take carried: " + ", ".join(f"{k} {v}" for k, v in carried.items()) + "."
            if len(carried) > 1 or "+" in "".join(carried) else ""),
         "",
@@ -393,7 +395,8 @@ def fusion_section(groups: list[dict[str, Any]], deploy: str, figures: Path) -> 
         "",
         "Class probabilities of several models combined per take: the mean, a weighted mean (weights "
         "minimising log-loss), the normalised product, and a stacked logistic regression on "
-        "log-probabilities. Every fused figure is on the same outer folds as the single models, and "
+        "standardised log-probabilities (its C chosen by speaker-grouped 3-fold log-loss on the rows "
+        "it is fitted on). Every fused figure is on the same outer folds as the single models, and "
         "the weights and the stacked model of each fold are fitted on inner out-of-fold probabilities "
         "of that fold's training speakers only (the chosen learners refit on inner folds), never on "
         "its test takes. A take missing a modality is fused from the modalities it has. "

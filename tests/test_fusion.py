@@ -22,6 +22,10 @@ def simulated(n: int = 600, n_classes: int = 4, seed: int = 0) -> tuple[np.ndarr
     return np.stack(members, axis=1), y
 
 
+def speakers(n: int) -> np.ndarray:
+    return np.array([f"s{i % 12:02d}" for i in range(n)])
+
+
 def test_align_marks_missing_takes_and_zero_fills_unknown_classes():
     audio = member(["t1", "t2"], np.array([[0.7, 0.3], [0.4, 0.6]]), ["happy", "sad"])
     face = member(["t2", "t3"], np.array([[0.5, 0.5], [0.1, 0.9]]), ["sad", "contempt"])
@@ -34,7 +38,7 @@ def test_align_marks_missing_takes_and_zero_fills_unknown_classes():
 @pytest.mark.parametrize("rule", sorted(fusion.RULES))
 def test_every_rule_falls_back_to_the_members_present(rule):
     P, y = simulated()
-    fitted = fusion.RULES[rule]().fit(P, y)
+    fitted = fusion.RULES[rule]().fit(P, y, speakers(len(y)))
     fused = fitted.predict_proba(P)
     np.testing.assert_allclose(fused.sum(axis=1), 1.0, atol=1e-9)
     lone = P.copy()
@@ -49,7 +53,7 @@ def test_every_rule_falls_back_to_the_members_present(rule):
 def test_learnt_rules_trust_the_informative_member_and_beat_the_plain_mean():
     P, y = simulated(seed=1)
     test_P, test_y = simulated(seed=2)
-    weighted = fusion.Weighted().fit(P, y)
+    weighted = fusion.Weighted().fit(P, y, speakers(len(y)))
     assert weighted.weights[0] > 0.6 and weighted.weights[2] < 0.1 and weighted.weights.sum() == pytest.approx(1)
 
     def accuracy(proba: np.ndarray) -> float:
@@ -57,7 +61,16 @@ def test_learnt_rules_trust_the_informative_member_and_beat_the_plain_mean():
 
     mean = accuracy(fusion.Mean().predict_proba(test_P))
     assert accuracy(weighted.predict_proba(test_P)) > mean
-    assert accuracy(fusion.Stacked().fit(P, y).predict_proba(test_P)) > mean
+    assert accuracy(fusion.Stacked().fit(P, y, speakers(len(y))).predict_proba(test_P)) > mean
+
+
+def test_the_stacker_regularises_hard_only_when_its_training_rows_carry_no_signal():
+    P, y = simulated(n=300, seed=4)
+    informed = fusion.Stacked().fit(P, y, speakers(len(y)))
+    noise = np.random.default_rng(5).integers(0, 4, len(y))  # labels unrelated to every member
+    blind = fusion.Stacked().fit(P, noise, speakers(len(y)))
+    assert blind.C == min(fusion.STACKER_C) < informed.C
+    assert blind.predict_proba(P).max(axis=1).mean() < 0.35 < informed.predict_proba(P).max(axis=1).mean()
 
 
 @pytest.mark.parametrize("rule", ["weighted", "stacked"])
@@ -66,9 +79,9 @@ def test_a_fold_is_fused_by_a_rule_fitted_on_its_own_training_rows_only(rule):
     fold = np.repeat([0, 1], 200)
     inner_P, inner_y = simulated(n=400, seed=3)
     inner_fold = np.repeat([1, 0], 200)  # training rows of fold 0 are labelled inner_fold == 0
-    fused = fusion.cross_validate(rule, P, fold, inner_P, inner_y, inner_fold)
+    fused = fusion.cross_validate(rule, P, fold, inner_P, inner_y, speakers(400), inner_fold)
     corrupted_y = inner_y.copy()
     corrupted_y[inner_fold == 1] = (corrupted_y[inner_fold == 1] + 1) % 4  # fold 1's training rows
-    again = fusion.cross_validate(rule, P, fold, inner_P, corrupted_y, inner_fold)
+    again = fusion.cross_validate(rule, P, fold, inner_P, corrupted_y, speakers(400), inner_fold)
     np.testing.assert_allclose(again[fold == 0], fused[fold == 0])
     assert not np.allclose(again[fold == 1], fused[fold == 1])
