@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+
+import process  # bench/process.py: this script's folder is on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -81,44 +81,15 @@ def project(paths: list[str], full: bool) -> np.ndarray:
     return matrix
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1]) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, StopIteration):
-            continue
-    return total
-
-
 def measure(variant: str, root: str, limit: int | None, repeat: int) -> dict[str, float]:
     """Run one variant in a child process: its timings and the peak memory of its process tree."""
     command = [sys.executable, __file__, root, "--variant", variant, "--repeat", str(repeat)]
     command += ["--limit", str(limit)] if limit else []
-    peak = 0
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss_bytes(child.pid))
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    out, _ = child.communicate()
-    done.set()
-    sampler.join()
-    if child.returncode:
+    measured = process.run(command)
+    if measured.returncode:
         raise SystemExit(f"{variant} failed")
-    result = json.loads(out.strip().splitlines()[-1])
-    return {**result, "peak_mb": peak / 2**20}
+    result = json.loads(measured.stdout.strip().splitlines()[-1])
+    return {**result, "peak_mb": measured.peak_mb}
 
 
 def main() -> None:

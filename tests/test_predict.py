@@ -1,0 +1,33 @@
+"""predict and evaluate in a project where `dvc repro` has not run: a clear refusal, nothing written."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+from conftest import REPO, real_take, write_clip
+
+
+def run(module: str, cwd, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_predict_and_evaluate_without_models_exit_2_naming_the_model(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "params.yaml", project)
+    clip = write_clip(tmp_path / "clips" / "Actor_01" / "03-01-05-02-01-01-01.wav",
+                      real_take(1, "03-01-05-02-01-01-01"))
+
+    predicted = run("pipeline.predict", project, str(clip))
+    assert predicted.returncode == 2, predicted.stderr
+    assert "predict: models/learners/audio/svm-none.joblib is missing (run `dvc repro`)" in predicted.stderr
+    assert predicted.stdout == ""
+
+    evaluated = run("pipeline.evaluate", project, str(tmp_path / "clips"), "--out", str(tmp_path / "out"))
+    assert evaluated.returncode == 2, evaluated.stderr
+    assert "evaluate: models/learners/audio/svm-none.joblib is missing (run `dvc repro`)" in evaluated.stderr
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in project.iterdir()) == ["params.yaml"]
