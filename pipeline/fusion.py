@@ -4,7 +4,8 @@ the rules, the groups of models `run` fuses, and a group's evaluation on the out
 Probabilities are stacked as an array `P` of shape (takes, members, classes), NaN where a
 member has nothing for a take (an audio-only take has no face model output): every rule
 falls back to the members present. Rules that learn (weights, a stacked classifier) are
-fitted on probabilities their own test takes never influenced.
+fitted on probabilities their own test takes never influenced. A rule is `fit(P, y, speakers)`
+then `predict_proba(P)`; `speakers` groups the rows for a rule that validates its own settings.
 """
 
 from __future__ import annotations

@@ -395,7 +395,7 @@ def fusion_section(groups: list[dict[str, Any]], deploy: str, figures: Path) -> 
         "",
         "Class probabilities of several models combined per take: the mean, a weighted mean (weights "
         "minimising log-loss), the normalised product, and a stacked logistic regression on "
-        "standardised log-probabilities (its C chosen by speaker-grouped 3-fold log-loss on the rows "
+        "standardised log-probabilities (its C chosen by speaker-grouped cross-validated log-loss on the rows "
         "it is fitted on). Every fused figure is on the same outer folds as the single models, and "
         "the weights and the stacked model of each fold are fitted on inner out-of-fold probabilities "
         "of that fold's training speakers only (the chosen learners refit on inner folds), never on "
