@@ -6,9 +6,11 @@ ROOT is read like a `fetch.corpora` root (folders, zip archives). Every labelled
 scored by every plain learner of each modality it carries and by the fused decisions
 (`fuse.deploy` rule: per modality, and across modalities), as `dvc repro` left them; takes
 whose label a model was not trained on are counted and left out, never mapped onto another
-label. Writes DIR/evaluation.md (default reports/evaluation) with accuracy, UAR,
-macro F1, top-3, the confusion matrix and per-speaker accuracy of each learner, its figures,
-and DIR/evaluation.json. RAVDESS actors 21-24, withheld from every fold, are scored here.
+label. Takes a deployed learner was trained on (its out-of-fold table lists them) are also
+counted and left out, and a root holding nothing else is refused. Writes DIR/evaluation.md
+(default reports/evaluation) with accuracy, UAR, macro F1, top-3, the confusion matrix and
+per-speaker accuracy of each learner, its figures, and DIR/evaluation.json. RAVDESS actors
+21-24, withheld from every fold, are scored here.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from itertools import product
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline import audio, ensemble, evaluation, face, io, manifest, report, sources
+from pipeline import audio, ensemble, evaluation, face, io, manifest, paths, report, sources
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
 from pipeline.ensemble import ModelError
@@ -44,6 +47,24 @@ def labelled_takes(root: str, corpus: str, silence_dbfs: float, n_jobs: int) -> 
         raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
                            "is --corpus right?")
     return takes, rejects
+
+
+def trained_on(run: dict) -> set[tuple[str, str]]:
+    """(corpus, take) of every take a deployed learner was trained on: its out-of-fold table lists them all."""
+    seen: set[tuple[str, str]] = set()
+    for modality, learner in product(run["modalities"], run["learners"]):
+        oof = pd.read_parquet(f"{paths.model_stem(modality, learner, 'none')}.oof.parquet", columns=["corpus", "take"])
+        seen.update(zip(oof["corpus"], oof["take"]))
+    return seen
+
+
+def unseen(takes: pd.DataFrame, seen: set[tuple[str, str]], root: str) -> tuple[pd.DataFrame, int]:
+    """The takes no model was trained on, and how many were left out because a model was."""
+    trained = np.array([key in seen for key in zip(takes["corpus"], takes["take"])], dtype=bool)
+    if trained.all():
+        raise InputError(f"{root}: all {len(takes)} labelled takes were used to train the models; "
+                         "evaluate scores takes they never saw (e.g. RAVDESS actors 21-24)")
+    return takes[~trained].reset_index(drop=True), int(trained.sum())
 
 
 def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
@@ -121,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"{args.root}: no such file or folder")
         predictor = ensemble.load(params, settings)
         takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"], args.jobs)
+        takes, n_trained = unseen(takes, trained_on(params["run"]), args.root)
     except (ModelError, InputError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 2
@@ -132,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             rejects = pd.concat([rejects, failed], ignore_index=True)
     lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
              f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
-             "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it). "
+             "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
+             f"{n_trained} takes the models were trained on left out. "
              f"{len(rejects)} files refused or caveated. Fused decisions apply the `fuse.deploy` rule to the "
              "learners present for each take.", ""]
     summary: dict[str, dict] = {}
@@ -147,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")
     io.write_json(summary, args.out / "evaluation.json")
     manifest.print_rejects(rejects)
+    if n_trained:
+        print(f"evaluate: {n_trained} takes the models were trained on left out")
     for name, figures in summary.items():
         print(f"{name}: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
               f"on {figures['n_takes']} takes")

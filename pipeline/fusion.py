@@ -256,12 +256,12 @@ def fuse_group(
                                "modalities_present": carried.value_counts().to_dict()}
     for m, stem in enumerate(group.stems):
         rows = available[:, m]
-        figures["members"][stem] = _figures(y[rows], P[rows, m], classes, speakers[rows], fold[rows])
+        figures["members"][stem] = _figures(y[rows], P[rows, m], classes, takes[rows])
     complete = available.all(axis=1)
     tables, deployable = [], {}
     for rule in rules:
         fused = cross_validate(rule, P, fold, data.P_inner, data.y_inner, data.speakers_inner, data.inner_fold)
-        figures["rules"][rule] = _figures(y, fused, classes, speakers, fold)
+        figures["rules"][rule] = _figures(y, fused, classes, takes)
         if len(group.modalities) > 1 and complete.any():
             figures["rules"][rule]["accuracy_all_modalities"] = float(np.mean(fused[complete].argmax(1) == y[complete]))
         tables.append(takes.assign(rule=rule, carried=carried, **{f"p_{c}": fused[:, k] for k, c in enumerate(classes)}))
@@ -281,5 +281,12 @@ def describe(group: Group) -> dict:
             "normalisation": group.normalisation, "members": {}, "rules": {}}
 
 
-def _figures(y: np.ndarray, proba: np.ndarray, classes: list[str], speakers: np.ndarray, fold: np.ndarray) -> dict:
-    return {**evaluation.metrics(y, proba, classes, speakers, fold), "n_takes": int(len(y))}
+SPLIT_COLUMNS = ("channel", "intensity")
+
+
+def _figures(y: np.ndarray, proba: np.ndarray, classes: list[str], takes: pd.DataFrame) -> dict:
+    """The metrics of every model, plus accuracy on the test takes of each channel and intensity."""
+    correct = pd.Series(proba.argmax(axis=1) == y, index=takes.index)
+    by = {column: correct.groupby(takes[column]).mean().to_dict() for column in SPLIT_COLUMNS}
+    figures = evaluation.metrics(y, proba, classes, takes["speaker"].to_numpy(), takes["fold"].to_numpy())
+    return {**figures, "n_takes": int(len(y)), "accuracy_by": by}

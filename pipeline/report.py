@@ -353,6 +353,9 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
         f"{sum(f['accuracy'] > b for f, b in zip(s['per_fold'], best_folds))}/{len(best_folds)}"
         for s in group["rules"].values()
     ] + ["–"] * len(members)
+    models = [*group["rules"].values(), *members.values()]
+    for column, value in sorted({(c, v) for s in models for c, by in s.get("accuracy_by", {}).items() for v in by}):
+        frame[f"{value} test takes"] = [pct(s["accuracy_by"].get(column, {}).get(value, np.nan)) for s in models]
     both = {rule: s["accuracy_all_modalities"] for rule, s in group["rules"].items() if "accuracy_all_modalities" in s}
     if both:
         frame["takes with every modality"] = [pct(both[r]) for r in group["rules"]] + ["–"] * len(members)
@@ -399,7 +402,8 @@ def fusion_section(groups: list[dict[str, Any]], deploy: str, figures: Path) -> 
         "it is fitted on). Every fused figure is on the same outer folds as the single models, and "
         "the weights and the stacked model of each fold are fitted on inner out-of-fold probabilities "
         "of that fold's training speakers only (the chosen learners refit on inner folds), never on "
-        "its test takes. A take missing a modality is fused from the modalities it has. "
+        "its test takes. A take missing a modality is fused from the modalities it has. The columns "
+        "on the right split the test takes by vocal channel and intensity, where the corpus has them. "
         f"`{deploy}` is the rule `predict` and `evaluate` apply (`fuse.deploy`, chosen before any result).",
         "",
         *[fusion_group_section(g, deploy, figures) for g in groups],

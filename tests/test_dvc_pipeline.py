@@ -171,6 +171,11 @@ def check_fusion(project: Path, report: str) -> None:
     assert set(fused["corpus"]) == {"ravdess"}  # CK+ has no voice: not an audio+face take
     member = pd.read_parquet(project / "models/learners/audio/svm-none.oof.parquet").set_index("take")["fold"]
     assert (fused["take"].map(member) == fused["fold"]).all()  # the same outer folds as the members
+    mean = json.loads((project / "models/fusion/audio-none.json").read_text())["rules"]["mean"]
+    table = pd.read_parquet(project / "models/fusion/audio-none.oof.parquet").query("rule == 'mean'")
+    correct = (table["label"] == table["predicted"]).groupby(table["intensity"]).mean()
+    assert mean["accuracy_by"]["intensity"] == pytest.approx(correct.to_dict())
+    assert "| normal test takes |" in report  # the test takes here are all normal-intensity
     for heading in ("## Late fusion", "### audio/fused\n", "### audio+face/fused\n", "## Comparisons"):
         assert heading in report
     assert "| speech_only |" in report and "| three_classes |" in report
@@ -198,9 +203,27 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],
                            cwd=project, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "is --corpus right?" in wrong.stderr
+    check_evaluate_leaves_out_trained_takes(project, scratch)
     missing = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(scratch / "absent")],
                              cwd=project, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
+def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> None:
+    """A take the models were trained on (actor 1) is counted and left out; a new speaker (actor 7) is scored;
+    a folder of trained takes only is refused."""
+    mixed = scratch / "mixed"
+    write_clip(mixed / "Actor_01" / "03-01-05-01-01-01-01.wav", real_take(1, "03-01-05-01-01-01-01"))
+    write_clip(mixed / "Actor_07" / "03-01-05-01-01-01-07.wav", real_take(7, "03-01-05-01-01-01-07"))
+    done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed), "--out", str(scratch / "mixed_out")],
+                          cwd=project, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "1 takes the models were trained on left out" in done.stdout, done.stderr
+    summary = json.loads((scratch / "mixed_out" / "evaluation.json").read_text())
+    assert {figures["n_takes"] for figures in summary.values()} == {1}
+    shutil.rmtree(mixed / "Actor_07")
+    refused = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed)],
+                             cwd=project, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "all 1 labelled takes were used to train the models" in refused.stderr
 
 
 def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_path):  # noqa: F811
