@@ -55,5 +55,6 @@ def main() -> None:
     print(f"each further audio clip once the models are loaded: {(many.seconds - one.seconds) / (len(batch) - 1):.2f} s; "
           f"model loading + first clip above the floor: {one.seconds - floor.seconds:.2f} s")
 
+
 if __name__ == "__main__":
     main()

@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from itertools import product
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline import audio, ensemble, evaluation, face, io, manifest, paths, report, sources
+from pipeline import audio, ensemble, evaluation, face, io, manifest, report, sources
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
 from pipeline.ensemble import ModelError
@@ -49,11 +48,11 @@ def labelled_takes(root: str, corpus: str, silence_dbfs: float, n_jobs: int) -> 
     return takes, rejects
 
 
-def trained_on(run: dict) -> set[tuple[str, str]]:
-    """(corpus, take) of every take a deployed learner was trained on: its out-of-fold table lists them all."""
+def trained_on(learner_stems: list[str]) -> set[tuple[str, str]]:
+    """(corpus, take) of every take the learners were trained on: each one's out-of-fold table lists them all."""
     seen: set[tuple[str, str]] = set()
-    for modality, learner in product(run["modalities"], run["learners"]):
-        oof = pd.read_parquet(f"{paths.model_stem(modality, learner, 'none')}.oof.parquet", columns=["corpus", "take"])
+    for stem in learner_stems:
+        oof = pd.read_parquet(f"{stem}.oof.parquet", columns=["corpus", "take"])
         seen.update(zip(oof["corpus"], oof["take"]))
     return seen
 
@@ -142,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"{args.root}: no such file or folder")
         predictor = ensemble.load(params, settings)
         takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"], args.jobs)
-        takes, n_trained = unseen(takes, trained_on(params["run"]), args.root)
+        takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
     except (ModelError, InputError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 2

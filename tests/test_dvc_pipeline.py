@@ -226,7 +226,7 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     assert refused.returncode == 2 and "all 1 labelled takes were used to train the models" in refused.stderr
 
 
-def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_path):  # noqa: F811
+def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_path):
     www, url = server
     (www / "files").mkdir()
     archive = www / "files" / "Audio_Speech_Actors_01-24.zip"
