@@ -12,7 +12,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from pipeline import audio, face, fusion, paths
+from pipeline import audio, face, fusion, paths, tables
 from pipeline.corpora import label_order
 
 
@@ -26,6 +26,7 @@ class Learner:
     name: str
     estimator: object
     classes: list[str]
+    features: list[str]  # its input columns, in order
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,11 @@ class Fused:
     rule: fusion.Rule
 
 
-def feature_names(modality: str, settings: object) -> list[str]:
+def feature_names(modality: str, settings: object) -> list[str] | None:
+    """The columns the own extractors give with `settings`; None for features measured elsewhere
+    (their table's columns are checked when it is read)."""
+    if isinstance(settings, tables.ExternalSource):
+        return None
     return audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
 
 
@@ -48,10 +53,11 @@ def load_learner(modality: str, learner: str, settings: object) -> Learner:
     if not Path(f"{stem}.joblib").exists():
         raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
     saved = joblib.load(f"{stem}.joblib")
-    if saved["features"] != feature_names(modality, settings):
+    expected = feature_names(modality, settings)
+    if expected is not None and saved["features"] != expected:
         raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
                          "params.yaml holds now (run `dvc repro` to retrain)")
-    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"])
+    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"], saved["features"])
 
 
 def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -> Fused:
@@ -77,6 +83,10 @@ class Predictor:
     @property
     def modalities(self) -> list[str]:
         return list(dict.fromkeys(learner.modality for learner in self.learners.values()))
+
+    def columns(self, modality: str) -> list[str]:
+        """The input columns of `modality`'s learners (they share one feature table)."""
+        return next(learner.features for learner in self.learners.values() if learner.modality == modality)
 
     def predict(self, features: dict[str, np.ndarray]) -> dict[str, tuple[list[str], np.ndarray]]:
         """name -> (classes, probabilities) for every learner and fused decision.
@@ -120,5 +130,6 @@ def load(params: dict, settings: dict[str, object]) -> Predictor:
     run = params["run"]
     learners = {str(paths.model_stem(m, learner, "none")): load_learner(m, learner, settings[m])
                 for m in run["modalities"] for learner in run["learners"]}
-    plain = [g for g in fusion.groups(run) if g.normalisation == "none"]
+    kinds = tables.modality_kinds(run["modalities"], params.get("external_features"))
+    plain = [g for g in fusion.groups(run, kinds) if g.normalisation == "none"]
     return Predictor(learners, [load_fused(g, learners, params["fuse"]["deploy"]) for g in plain])

@@ -1,6 +1,6 @@
 """Score the trained models on labelled takes they never saw: new speakers, other corpora.
 
-Usage: python -m pipeline.evaluate ROOT [--corpus ravdess|emodb|cremad|ckplus] [--out DIR] [--jobs N]
+Usage: python -m pipeline.evaluate ROOT [--corpus NAME] [--features NAME=SOURCE]... [--out DIR] [--jobs N]
 
 ROOT is read like a `fetch.corpora` root (folders, zip archives). Every labelled take is
 scored by every plain learner of each modality it carries and by the fused decisions
@@ -9,8 +9,10 @@ whose label a model was not trained on are counted and left out, never mapped on
 label. Takes a deployed learner was trained on (its out-of-fold table lists them) are also
 counted and left out, and a root holding nothing else is refused. Writes DIR/evaluation.md
 (default reports/evaluation) with accuracy, UAR, macro F1, top-3, the confusion matrix and
-per-speaker accuracy of each learner, its figures, and DIR/evaluation.json. RAVDESS actors
-21-24, withheld from every fold, are scored here.
+per-speaker accuracy of each learner, accuracy per vocal channel, its figures, and
+DIR/evaluation.json. RAVDESS actors 21-24, withheld from every fold, are scored here.
+`--features au=SOURCE` gives the takes' measurements for an `external_features` modality (as in
+predict): takes with a row are scored by that modality and fused with their voice.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pipeline import audio, ensemble, evaluation, face, io, manifest, report, so
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
 from pipeline.ensemble import ModelError
-from pipeline.predict import InputError, feature_settings
+from pipeline.predict import InputError, feature_settings, measured_features
 
 PATH_COLUMNS = {"audio": "audio_path", "face": "video_path"}
 
@@ -78,7 +80,19 @@ def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) ->
     return evaluation.metrics(y, proba[known], classes, groups, np.zeros(len(y), dtype=int)), left_out
 
 
-def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
+def by_channel(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> str:
+    """'speech 61.0% (120 takes), song ...' for the scored takes that have a vocal channel."""
+    scored = ~np.isnan(probabilities).any(axis=1) & takes["label"].isin(classes).to_numpy() & takes["channel"].notna().to_numpy()
+    if not scored.any():
+        return ""
+    correct = pd.Series(np.array(classes)[probabilities[scored].argmax(axis=1)] == takes.loc[scored, "label"].to_numpy())
+    channel = takes.loc[scored, "channel"].to_numpy()
+    return "Accuracy by vocal channel: " + ", ".join(
+        f"{c} {report.pct(correct[channel == c].mean())} ({int((channel == c).sum())} takes)" for c in sorted(set(channel))
+    ) + "."
+
+
+def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path, channels: str = "") -> str:
     png = out / f"confusion_{re.sub(r'[^A-Za-z0-9+]+', '_', name).strip('_')}.png"
     modality, _, learner = name.partition("/")
     report.confusion_figure(report.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
@@ -93,7 +107,7 @@ def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
         f"{figures['n_takes']} takes: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
         f"(over the emotions present), macro F1 {report.pct(figures['macro_f1'])}, "
         f"top-3 {report.pct(figures['top3_accuracy'])}; chance {report.pct(1 / len(present))} "
-        f"over the {len(present)} emotions present.",
+        f"over the {len(present)} emotions present. {channels}",
         "",
         ("Left out (labels this model was not trained on): "
          + ", ".join(f"{r.label} {r.takes}" for r in left_out.itertuples()) + ".") if len(left_out) else
@@ -133,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default="ravdess", choices=list(manifest.CORPORA))
     parser.add_argument("--out", default="reports/evaluation", type=Path)
     parser.add_argument("--jobs", default=2, type=int)
+    parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",
+                        help="the takes' measurements for external_features modality NAME (repeatable)")
     args = parser.parse_args(argv)
     params = io.load_params()
     settings = feature_settings(params)
@@ -140,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.root).exists():
             raise InputError(f"{args.root}: no such file or folder")
         predictor = ensemble.load(params, settings)
+        measured = measured_features(args.features, settings, predictor)
         takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"], args.jobs)
         takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
     except (ModelError, InputError) as error:
@@ -147,10 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     features = {}
-    for modality in predictor.modalities:
+    for modality in (m for m in predictor.modalities if m in PATH_COLUMNS):
         if takes[PATH_COLUMNS[modality]].notna().any():
             features[modality], failed = features_of_takes(takes, modality, settings[modality], args.jobs)
             rejects = pd.concat([rejects, failed], ignore_index=True)
+    for modality, rows in measured.items():
+        blank = np.full(len(predictor.columns(modality)), np.nan)  # rows are keyed by take: a take without one
+        features[modality] = np.vstack([rows.get(take, blank) for take in takes["take"]])
     lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
              f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
              "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
@@ -163,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if figures["n_takes"] == 0:
             continue
         summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
-        lines.append(section(name, figures, left_out, args.out))
+        lines.append(section(name, figures, left_out, args.out, by_channel(classes, probabilities, takes)))
     if len(rejects):
         lines += ["## Refused and caveated files", "", report.table(rejects)]
     io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")

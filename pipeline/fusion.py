@@ -178,8 +178,10 @@ class Group:
         return f"{'+'.join(self.modalities)}-{self.normalisation}"
 
 
-def groups(run: dict) -> list[Group]:
-    """Per normalisation: each modality's learners (when there are several), then all of them."""
+def groups(run: dict, kinds: dict[str, str]) -> list[Group]:
+    """Per normalisation: each modality's learners (when there are several), then every learner of
+    a voice modality with every learner of a face modality, pair by pair (`kinds` says which
+    modality is which): audio+face for videos, audio+au for action units measured elsewhere."""
     out = []
     for normalisation in run["normalisations"]:
         stem = {(m, learner): str(paths.model_stem(m, learner, normalisation))
@@ -187,8 +189,10 @@ def groups(run: dict) -> list[Group]:
         if len(run["learners"]) > 1:
             out += [Group((m,), normalisation, tuple(stem[m, learner] for learner in run["learners"]))
                     for m in run["modalities"]]
-        if len(run["modalities"]) > 1:
-            out.append(Group(tuple(run["modalities"]), normalisation, tuple(stem.values())))
+        voices = [m for m in run["modalities"] if kinds[m] == "voice"]
+        faces = [m for m in run["modalities"] if kinds[m] == "face"]
+        out += [Group((v, f), normalisation, tuple(stem[m, learner] for m in (v, f) for learner in run["learners"]))
+                for v, f in product(voices, faces)]
     return out
 
 

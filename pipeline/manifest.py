@@ -17,11 +17,12 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from pipeline import audio, sources
-from pipeline.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, ravdess
+from pipeline.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, mead, ravdess
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
 VIDEO_SUFFIX = ".mp4"
-NATIVE_RATES = {ravdess.CORPUS: (48000,), emodb.CORPUS: emodb.NATIVE_RATES, cremad.CORPUS: (16000, 44100)}
+NATIVE_RATES = {ravdess.CORPUS: (48000,), emodb.CORPUS: emodb.NATIVE_RATES, cremad.CORPUS: (16000, 44100),
+                mead.CORPUS: (48000,)}
 REJECT_COLUMNS = ["path", "reason", "outcome"]
 
 
@@ -187,6 +188,7 @@ _NO_TRACK = {"error": None}  # facts of a track the corpus does not have: unusab
 ONE_FILE_CORPORA = {
     emodb.CORPUS: (emodb.parse_name, (".wav", ".flac"), False),
     cremad.CORPUS: (cremad.parse_name, (".flv", ".mp4", ".wav"), True),
+    mead.CORPUS: (mead.parse_name, (".mp4",), True),
 }
 
 
@@ -194,7 +196,7 @@ def one_file_takes(
     corpus: str, files: list[str], silence_dbfs: float, n_jobs: int = 1
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Takes of a corpus whose every file is one take (EmoDB wavs, CREMA-D flv clips with both
-    tracks) and the rejects; a video file whose audio track fails is kept for its video."""
+    tracks, MEAD mp4s) and the rejects; a video file whose audio track fails is kept for its video."""
     parse, suffixes, with_video = ONE_FILE_CORPORA[corpus]
     rejects: list[dict[str, str]] = []
     named = []

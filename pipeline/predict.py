@@ -1,6 +1,6 @@
 """Label your own clips with the models `dvc repro` trained.
 
-Usage: python -m pipeline.predict PATH... [--json]
+Usage: python -m pipeline.predict PATH... [--features NAME=SOURCE]... [--json]
 
 A PATH is an audio file (wav, flac), a video (mp4, flv, mov, ...), an image, or a folder:
 every audio or video file in it is a clip, and the images of each folder together are one
@@ -8,6 +8,9 @@ clip (a sequence, as in CK+). Each clip is scored by every plain learner of each
 carries, and their probabilities are fused by the `fuse.deploy` rule the fuse stage fitted:
 per modality, and across modalities for a video with a voice and a face. The table shows
 the fused decisions (the last line of a clip is its decision); --json adds every learner.
+`--features au=SOURCE` gives the clips' measurements for an `external_features` modality (a
+table or a folder of OpenFace per-frame CSVs, read as that source's params say): a row joins a
+clip by take (RAVDESS names) or by file name, and its face then fuses with the clip's voice.
 Run from the project root; the feature settings come from params.yaml and must be the ones
 the models were trained with.
 """
@@ -15,16 +18,17 @@ the models were trained with.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import audio, ensemble, face, frames, io, sources
+from pipeline import audio, ensemble, face, frames, io, manifest, sources, tables
 from pipeline.ensemble import ModelError
 from pipeline.errors import ClipError
-from pipeline.stages import audio_features, face_features
+from pipeline.stages import audio_features, external_features, face_features
 
 
 class InputError(RuntimeError):
@@ -32,9 +36,39 @@ class InputError(RuntimeError):
 
 
 def feature_settings(params: dict) -> dict[str, object]:
-    """Each modality's feature settings, from params.yaml as it is now."""
+    """Each modality's feature settings, from params.yaml as it is now (for a modality measured
+    elsewhere, its `external_features` source)."""
+    external = [m for m in params["run"]["modalities"] if m in (params.get("external_features") or {})]
     return {"audio": audio_features.settings_from(params["audio_features"]),
-            "face": face_features.settings_from(params["face_features"])}
+            "face": face_features.settings_from(params["face_features"]),
+            **{m: external_features.source_from(m, params) for m in external}}
+
+
+Measured = dict[str, dict[str, np.ndarray]]  # modality -> clip key -> feature row
+
+
+def measured_features(options: list[str], settings: dict[str, object], predictor: ensemble.Predictor) -> Measured:
+    """The rows of each `NAME=SOURCE` option, read like `external_features.NAME` but from SOURCE,
+    keyed by clip; unusable rows are listed on stderr."""
+    out: Measured = {}
+    for option in options:
+        name, _, path = option.partition("=")
+        source = settings.get(name)
+        if not isinstance(source, tables.ExternalSource) or name not in predictor.modalities:
+            known = [m for m, s in settings.items() if isinstance(s, tables.ExternalSource)]
+            raise InputError(f"--features {option}: expected NAME=SOURCE with NAME one of the trained "
+                             f"external_features modalities ({', '.join(known) or 'none'})")
+        if not Path(path).exists():
+            raise InputError(f"--features {option}: {path}: no such file or folder")
+        rows = tables.read_rows(dataclasses.replace(source, path=path))
+        manifest.print_rejects(manifest.reject_table(rows.rejects))
+        try:
+            out[name] = tables.lookup(rows, source.corpus, predictor.columns(name))
+        except tables.TableError as error:
+            raise InputError(f"--features {option}: {error}") from None
+        if not out[name]:
+            raise InputError(f"--features {option}: no usable row")
+    return out
 
 
 def clip_features(modality: str, address: str, settings: object) -> np.ndarray:
@@ -77,7 +111,9 @@ def modalities_of(address: str) -> list[str]:
     return ["audio", "face"]
 
 
-def predict(address: str, predictor: ensemble.Predictor, settings: dict[str, object]) -> dict:
+def predict(
+    address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None
+) -> dict:
     """{'clip', 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors': [...]}."""
     result: dict = {"clip": address, "predictions": [], "errors": []}
     features = {}
@@ -86,6 +122,12 @@ def predict(address: str, predictor: ensemble.Predictor, settings: dict[str, obj
             features[modality] = clip_features(modality, address, settings[modality])[None, :]
         except ClipError as error:
             result["errors"].append(f"{modality}: {error}")
+    for modality, rows in (measured or {}).items():
+        key = tables.clip_key(settings[modality].corpus, address)
+        if key in rows:
+            features[modality] = rows[key][None, :]
+        else:
+            result["errors"].append(f"{modality}: no row of --features {modality} names this clip ({key})")
     if features:
         fused = {f.name for f in predictor.fused}
         for name, (classes, proba) in predictor.predict(features).items():
@@ -114,13 +156,16 @@ def render(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Predict the emotion of your own clips.")
     parser.add_argument("paths", nargs="+", help="audio, video or image files, or folders of them")
+    parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",
+                        help="the clips' measurements for external_features modality NAME (repeatable)")
     parser.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     args = parser.parse_args(argv)
     params = io.load_params()
     settings = feature_settings(params)
     try:
         predictor = ensemble.load(params, settings)
-        results = [predict(address, predictor, settings) for address in clips(args.paths)]
+        measured = measured_features(args.features, settings, predictor)
+        results = [predict(address, predictor, settings, measured) for address in clips(args.paths)]
     except (ModelError, InputError) as error:
         print(f"predict: {error}", file=sys.stderr)
         return 2

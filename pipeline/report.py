@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from pipeline import evaluation  # noqa: E402
 from pipeline.corpora import label_order  # noqa: E402
 
 REFERENCES = {  # modality -> published points or ranges (their own protocols and class sets)
@@ -28,6 +29,12 @@ REFERENCES = {  # modality -> published points or ranges (their own protocols an
         ("Published landmark geometry + SVM on full-resolution CK+, 7 classes", (0.85, 0.90)),
     ],
 }
+VOICE_FACE_REFERENCES = [  # RAVDESS speech, 8 classes, speaker-independent protocols of their own
+    ("RAVDESS raters, audio-visual (Livingstone & Russo 2018)", 0.80),
+    ("RAVDESS raters, audio only (Livingstone & Russo 2018)", 0.60),
+    ("Deep late fusion, subject-wise 5 folds (Luna-Jiménez et al. 2021)", 0.801),
+    ("wav2vec2 + facial action units (Luna-Jiménez et al. 2022)", 0.867),
+]
 TITLES = {"audio": "Audio (voice)", "face": "Face"}
 
 
@@ -410,6 +417,87 @@ def fusion_section(groups: list[dict[str, Any]], deploy: str, figures: Path) -> 
     ])
 
 
+def _subset_figures(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> dict[str, Any]:
+    """Metrics of one model's out-of-fold table (take, label, speaker, fold, p_<class>) on `takes`."""
+    rows = oof.set_index("take").loc[takes]
+    proba = np.column_stack([rows[f"p_{c}"] if f"p_{c}" in rows else np.zeros(len(rows)) for c in classes])
+    y = rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    return evaluation.metrics(y, proba, classes, rows["speaker"].to_numpy(), rows["fold"].to_numpy())
+
+
+def voice_face_section(
+    pair: tuple[str, str], models: dict[str, dict[str, pd.DataFrame]], fused: pd.DataFrame, classes: list[str],
+    deploy: str, figures: Path,
+) -> tuple[str, dict[str, Any]]:
+    """The voice alone, the face alone and each fusion rule on the takes that carry both, with and
+    without speaker normalisation, on the same outer folds; what the face adds per emotion; and
+    what happens to the takes without a face.
+
+    `models[normalisation][row name]` is an out-of-fold table; `fused` is the plain cross-modal
+    group's fused table (one rule), whose `carried` column says what each take had.
+    """
+    voice, face = pair
+    both = pd.Index(fused.loc[fused["carried"] == f"{voice}+{face}", "take"])
+    figures_of = {norm: {name: _subset_figures(oof, both, classes) for name, oof in rows.items()}
+                  for norm, rows in models.items()}
+    names = list(next(iter(models.values())))
+    frame = pd.DataFrame({"model": names})
+    for norm, scored in figures_of.items():
+        label = "" if norm == "none" else f" + {norm} norm"
+        frame[f"accuracy{label}"] = [f"{pct(scored[n]['accuracy'])} ± {pct(scored[n]['fold_accuracy_std'])}"
+                                     if n in scored else "–" for n in names]
+        frame[f"UAR{label}"] = [pct(scored[n]["uar"]) if n in scored else "–" for n in names]
+    plain = figures_of["none"]
+    shown = {f"{voice} (voice)": plain[f"{voice}/fused ({deploy})"], f"{face} (face)": plain[f"{face}/fused ({deploy})"],
+             "voice + face": plain[f"fused: {deploy}"]}
+    recall = pd.DataFrame({name: s["recall"] for name, s in shown.items()}).reindex(classes)
+    png = figures / f"recall_voice_face_{voice}+{face}.png"
+    grouped_bars(recall, "recall", f"{voice} + {face}: per-emotion recall on takes with both (outer folds)", png,
+                 1 / len(classes))
+    recall_table = recall.map(pct)
+    recall_table["face adds"] = [f"{100 * (f - v):+.1f}" for f, v in zip(recall["voice + face"], recall[f"{voice} (voice)"])]
+    recall_table.index.name = "emotion"
+    alone = fused[fused["carried"] != f"{voice}+{face}"]
+    alone_by = alone.groupby(["carried", "channel"], dropna=False).size()
+    alone_correct = (alone["label"] == alone["predicted"]).mean() if len(alone) else np.nan
+    references = pd.DataFrame([{"reference": name, "accuracy": pct(value)} for name, value in VOICE_FACE_REFERENCES])
+    markdown = "\n".join([
+        f"## Voice + face: {', '.join(sorted(set(fused['corpus'])))} ({voice} + {face})",
+        "",
+        f"The {len(both)} takes that carry both a voice ({voice}) and a face ({face}): every row is scored on "
+        "exactly these takes, on the same outer speaker-disjoint folds, so the rows compare directly. "
+        f"`{voice}/fused` and `{face}/fused` fuse one modality's learners with the deployed rule ({deploy}); "
+        "the `fused:` rows fuse all learners of both. `± x` is the standard deviation over outer folds; the "
+        "speaker-normalised columns z-score each speaker's features with that speaker's own unlabelled clips "
+        "(see the modality sections).",
+        "",
+        table(frame),
+        "",
+        "Per-emotion recall on the same takes (plain features, deployed rule); `face adds` is voice + face "
+        "minus the voice alone, in points:",
+        "",
+        f"![voice and face recall](figures/{png.name})",
+        "",
+        table(recall_table),
+        "",
+        f"Takes without one of the two ({len(alone)}) are fused from the modality they have (the voice falls "
+        "back to its own learners): "
+        + ", ".join(f"{n} {carried}-only {channel if isinstance(channel, str) else ''}".replace("  ", " ").strip()
+                    for (carried, channel), n in alone_by.items())
+        + (f"; the deployed rule's accuracy on them is {pct(alone_correct)}" if len(alone) else "")
+        + f"; on all {len(fused)} takes it is {pct((fused['label'] == fused['predicted']).mean())}.",
+        "",
+        "Reference points (their own protocols; compare with care):",
+        "",
+        table(references),
+        "",
+    ])
+    headline = {"n_takes_with_both": int(len(both)),
+                **{f"{name}{'' if norm == 'none' else f' + {norm} norm'}": {k: s[k] for k in ("accuracy", "uar")}
+                   for norm, scored in figures_of.items() for name, s in scored.items()}}
+    return markdown, headline
+
+
 def comparison_section(
     main: LearnerResult | None, variants: dict[str, tuple[dict[str, Any], LearnerResult]]
 ) -> str:
@@ -445,9 +533,10 @@ def comparison_section(
 def build(
     takes: pd.DataFrame, rejects: pd.DataFrame, results: list[LearnerResult], fusions: list[dict[str, Any]],
     comparisons: tuple[LearnerResult | None, dict[str, tuple[dict[str, Any], LearnerResult]]] | None,
-    figures: Path, settings: dict[str, Any], deploy: str,
+    figures: Path, settings: dict[str, Any], deploy: str, voice_face: dict[str, tuple[str, dict[str, Any]]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Return the report's Markdown and its headline metrics (for reports/metrics.json)."""
+    """Return the report's Markdown and its headline metrics (for reports/metrics.json); `voice_face`
+    maps a voice+face pair to its `voice_face_section`, shown first."""
     figures.mkdir(parents=True, exist_ok=True)
     modalities = list(dict.fromkeys(r.modality for r in results))
     sections = {m: modality_section(m, [r for r in results if r.modality == m], figures) for m in modalities}
@@ -463,6 +552,7 @@ def build(
             "",
             data_summary(takes, rejects),
             "",
+            *[markdown for markdown, _ in (voice_face or {}).values()],
             *[sections[m][0] for m in modalities],
             fusion_section(fusions, deploy, figures) if fusions else "",
             comparison_section(*comparisons) if comparisons else "",
@@ -471,6 +561,7 @@ def build(
     headline = {
         "n_takes": int(len(takes)),
         **{m: sections[m][1] for m in modalities},
+        "voice_face": {pair: figures for pair, (_, figures) in (voice_face or {}).items()},
         "fusion": {g["name"]: {rule: {k: s[k] for k in ("accuracy", "uar", "fold_accuracy_std")}
                                for rule, s in g["rules"].items()} for g in fusions if g["rules"]},
     }

@@ -76,9 +76,22 @@ def make_archive(path: Path, scratch: Path) -> None:
         zf.writestr("Actor_06/desktop.ini", "junk")
 
 
-def small_params(url: str, md5: str, videos: Path, ckplus: Path) -> dict:
+def make_au_table(path: Path) -> None:
+    """The real OpenFace action units of actors 1-7 (rows of takes the run does not select are
+    reported as such) with one row's value replaced by text."""
+    table = pd.read_csv(SHARED / "ravdess-openface" / "au_clip_means.csv")
+    table = table[table["take"].str[-2:].astype(int) <= 7].astype({"AU12_r": object})
+    table.loc[table["take"] == f"01-{AU_TEXT_ROW}", "AU12_r"] = "smile"
+    table.to_csv(path, index=False)
+
+
+AU_TEXT_ROW = "01-04-01-01-02-03"  # a take whose action units hold text: it falls back to the voice
+
+
+def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["fetch"]["corpora"] = {"ravdess": [str(videos)], "ckplus": [str(ckplus)]}
+    params["external_features"]["au"]["path"] = str(au_table)
     params["fetch"]["download"].update(
         enabled=True, url=url, dir="data/downloads", files={"Audio_Speech_Actors_01-24.zip": md5}
     )
@@ -141,6 +154,7 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert [p["model"] for p in results["*.png"]["predictions"]] == learners[3:] + fused[1:2]
     table = predict(project, str(video))
     assert table.returncode == 0 and "audio+face/fused (weighted)" in table.stdout and "audio/svm " not in table.stdout
+    check_predict_with_measured_faces(project, scratch, learners)
     no_face = predict(project, str(SHARED / "faces" / "videos" / "no_face.mp4"))  # its voice is still heard
     assert no_face.returncode == 0 and "error: face: no face detected" in no_face.stdout and "audio/" in no_face.stdout
     broken = scratch / "broken.wav"
@@ -154,6 +168,28 @@ def check_predict(project: Path, scratch: Path) -> None:
     (notes / "readme.txt").write_text("no clips here")
     nothing = predict(project, str(video), str(notes))
     assert nothing.returncode == 2 and "notes: no audio, video or images in this folder" in nothing.stderr
+
+
+def check_predict_with_measured_faces(project: Path, scratch: Path, learners: list[str]) -> None:
+    """--features au=TABLE joins a clip's row by take: the action units fuse with its voice and its own face.
+    The one real RAVDESS video take (no audio track) is scored by its face alone."""
+    video = scratch / "videos" / "Video_Speech_Actor_01" / "01-01-05-01-01-01-01.mp4"
+    done = predict(project, str(video), "--features", f"au={scratch / 'au.csv'}", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "column AU12_r holds text" in done.stderr  # the table's bad row, named as it is read
+    fused = ["audio/fused (weighted)", "face/fused (weighted)", "au/fused (weighted)",
+             "audio+face/fused (weighted)", "audio+au/fused (weighted)"]
+    assert [p["model"] for p in json.loads(done.stdout)[0]["predictions"]] == (
+        learners + ["au/svm", "au/rf", "au/xgb"] + fused)
+    elsewhere = predict(project, str(SHARED / "faces" / "videos" / "single_face.mp4"), "--features", f"au={scratch / 'au.csv'}")
+    assert elsewhere.returncode == 0 and "au: no row of --features au names this clip (single_face)" in elsewhere.stdout
+    wrong = predict(project, str(video), "--features", f"pose={scratch / 'au.csv'}")
+    assert wrong.returncode == 2 and "NAME one of the trained external_features modalities (au)" in wrong.stderr
+    real = predict(project, str(SHARED / "faces" / "ravdess" / "01-01-08-02-01-01-19.mp4"), "--json")
+    assert real.returncode == 0, real.stderr
+    result = json.loads(real.stdout)[0]
+    assert [p["model"] for p in result["predictions"]] == learners[3:] + fused[1:2]
+    assert len(result["errors"]) == 1 and result["errors"][0].startswith("audio: ")
 
 
 def check_fusion(project: Path, report: str) -> None:
@@ -180,6 +216,27 @@ def check_fusion(project: Path, report: str) -> None:
         assert heading in report
     assert "| speech_only |" in report and "| three_classes |" in report
     assert (project / "reports/figures/confusion_fused_audio-none.png").stat().st_size > 5000
+
+
+def check_voice_face(project: Path, voices: pd.DataFrame, report: str) -> None:
+    """The action units as a modality of their own, fused with the voice on the takes that have both."""
+    au = pd.read_parquet(project / "features/au.parquet")
+    assert set(au["take"]) == set(voices["take"]) - {AU_TEXT_ROW} and au.shape[1] == 36
+    au_rejects = pd.read_parquet(project / "features/au_rejects.parquet")
+    assert f"clip '01-{AU_TEXT_ROW}'): column AU12_r holds text, not a number" in " ".join(au_rejects["reason"])
+    assert au_rejects["reason"].str.contains("is not in the manifest").sum() == 7 * 60 - len(voices)
+    across = json.loads((project / "models/fusion/audio+au-none.json").read_text())
+    assert across["modalities_present"] == {"audio+au": len(voices) - 1, "audio": 1}
+    assert "## Voice + face: ravdess (audio + au)" in report
+    assert report.index("## Voice + face") < report.index("## Audio (voice)")  # the answer comes first
+    section = report[report.index("## Voice + face"):report.index("## Audio (voice)")]
+    for row in ("| audio/svm |", "| au/xgb |", "| audio/fused (weighted) |", "| au/fused (weighted) |", "| fused: stacked |"):
+        assert row in section
+    assert "accuracy + speaker norm" in section and "face adds" in section and "1 audio-only speech" in section
+    assert f"The {len(voices) - 1} takes that carry both" in section
+    assert (project / "reports/figures/recall_voice_face_audio+au.png").stat().st_size > 5000
+    metrics = json.loads((project / "reports/metrics.json").read_text())["voice_face"]["audio+au"]
+    assert metrics["n_takes_with_both"] == len(voices) - 1 and 0 <= metrics["fused: weighted"]["accuracy"] <= 1
 
 
 def check_evaluate(project: Path, scratch: Path) -> None:
@@ -215,11 +272,14 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     mixed = scratch / "mixed"
     write_clip(mixed / "Actor_01" / "03-01-05-01-01-01-01.wav", real_take(1, "03-01-05-01-01-01-01"))
     write_clip(mixed / "Actor_07" / "03-01-05-01-01-01-07.wav", real_take(7, "03-01-05-01-01-01-07"))
-    done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed), "--out", str(scratch / "mixed_out")],
+    done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed), "--out", str(scratch / "mixed_out"),
+                           "--features", f"au={scratch / 'au.csv'}"],
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "1 takes the models were trained on left out" in done.stdout, done.stderr
     summary = json.loads((scratch / "mixed_out" / "evaluation.json").read_text())
     assert {figures["n_takes"] for figures in summary.values()} == {1}
+    assert {"au/svm", "au/fused (weighted)", "audio+au/fused (weighted)"} <= set(summary)  # the new speaker's face
+    assert "Accuracy by vocal channel: speech " in (scratch / "mixed_out" / "evaluation.md").read_text()
     shutil.rmtree(mixed / "Actor_07")
     refused = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed)],
                              cwd=project, capture_output=True, text=True, timeout=300)
@@ -237,7 +297,9 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     shutil.copy(REPO / "dvc.yaml", project)
     n_sequences = make_ckplus(tmp_path / "ckplus")
     make_videos(tmp_path / "videos")
-    params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest(), tmp_path / "videos", tmp_path / "ckplus")
+    make_au_table(tmp_path / "au.csv")
+    params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest(), tmp_path / "videos", tmp_path / "ckplus",
+                          tmp_path / "au.csv")
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(project, "init", "-q", program="git")
     run(project, "init", "-q")
@@ -246,10 +308,11 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     first = run(project, "repro")
     trained = {
         f"train@{modality}-{learner}-{norm}"
-        for modality in ("audio", "face") for learner in ("svm", "rf", "xgb") for norm in ("none", "speaker")
+        for modality in ("audio", "face", "au") for learner in ("svm", "rf", "xgb") for norm in ("none", "speaker")
     }
     variants = {"compare@speech_only", "compare@three_classes"}
-    assert stages_run(first) == {"fetch", "ingest", "audio_features", "face_features", "fuse", "report"} | trained | variants
+    assert stages_run(first) == ({"fetch", "ingest", "audio_features", "face_features", "external_features@au", "fuse",
+                                  "report"} | trained | variants)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
@@ -280,6 +343,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
             for _, fold in oof.groupby("fold"):
                 assert not set(fold["speaker"]) & set(oof.loc[oof["fold"] != fold["fold"].iloc[0], "speaker"])
     check_fusion(project, report)
+    check_voice_face(project, voices, report)
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["n_takes"] == len(takes)
     assert {"audio/svm", "audio/rf + speaker norm"} <= set(metrics["audio"]["results"])
@@ -293,7 +357,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
 
     params["learners"]["svm"]["n_iter"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face") for n in ("none", "speaker")}
+    svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face", "au") for n in ("none", "speaker")}
     assert stages_run(run(project, "repro")) == {"fetch", "fuse", "report"} | svm_stages | variants
 
     run(project, "add", "-A", program="git")

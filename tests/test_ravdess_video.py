@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import real_take, write_av_clip, write_clip
+from conftest import SHARED, real_take, write_av_clip, write_clip
 from pipeline import audio, manifest, sources
 from test_manifest import ALL
 
@@ -61,3 +61,12 @@ def test_the_audio_track_of_an_mp4_matches_its_source(tmp_path):
     np.testing.assert_allclose(from_mp4[1:], from_wav[1:], atol=2.0)  # lossy AAC: close, not equal
     with pytest.raises(audio.AudioError, match="no audio track"):
         audio.decode(str(write_av_clip(tmp_path / "02-silent.mp4", None)))
+
+
+def test_the_real_ravdess_video_take_is_a_take_with_a_face_and_no_voice():
+    real = SHARED / "faces" / "ravdess" / "01-01-08-02-01-01-19.mp4"  # re-encoded by a third party, no audio track
+    takes, rejects = manifest.build({"ravdess": [str(real)]}, ALL, -60.0)
+    assert takes["take"].tolist() == ["01-08-02-01-01-19"] and takes["label"].tolist() == ["surprised"]
+    assert takes["video_path"].tolist() == [str(real)] and takes["audio_path"].isna().all()
+    assert takes["n_frames"].iloc[0] > 60
+    assert rejects[["outcome"]].values.ravel().tolist() == ["kept"] and "no audio track" in rejects["reason"].iloc[0]

@@ -2,8 +2,8 @@
 
 Usage: python -m pipeline.stages.fuse
 Groups (from `run`): the learners of one modality (an ensemble per modality and
-normalisation), and every learner of every modality (audio+face) on the corpora that have
-takes in more than one modality. For each group and rule (`fuse.rules`), the figures come
+normalisation), and every learner of a voice modality with every learner of a face modality
+(audio+face, audio+au: `fusion.groups`) on the corpora that have takes in both. For each group and rule (`fuse.rules`), the figures come
 from outer-fold probabilities fused by a rule fitted on inner out-of-fold rows of that
 fold's training part only. Writes models/fusion/<group>.json (figures, members, fallback
 counts), .oof.parquet (fused out-of-fold probabilities) and .joblib (each rule refitted on
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import fusion, io, paths
+from pipeline import fusion, io, paths, tables
 
 
 def main() -> None:
@@ -25,7 +25,8 @@ def main() -> None:
         raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(fusion.RULES)}")
     if deploy not in rules:
         raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
-    for group in fusion.groups(params["run"]):
+    run = params["run"]
+    for group in fusion.groups(run, tables.modality_kinds(run["modalities"], params.get("external_features"))):
         oofs = [pd.read_parquet(f"{stem}.oof.parquet") for stem in group.stems]
         inners = [pd.read_parquet(f"{stem}.inner.parquet") for stem in group.stems]
         result = fusion.fuse_group(group, oofs, inners, rules)

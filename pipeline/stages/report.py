@@ -8,12 +8,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import fusion, io, paths, report
+from pipeline import fusion, io, paths, report, tables
 
 
 def load_result(stem: str | Path, modality: str, learner: str, normalisation: str) -> report.LearnerResult:
     summary, oof = io.read_json(f"{stem}.json"), pd.read_parquet(f"{stem}.oof.parquet")
     return report.LearnerResult(modality, learner, normalisation, summary, oof)
+
+
+def voice_face(
+    pair: fusion.Group, all_groups: list[fusion.Group], results: list[report.LearnerResult], deploy: str,
+) -> tuple[str, dict]:
+    """`report.voice_face_section` of a voice+face pair, from the out-of-fold tables of its
+    learners, each modality's fused decision and each cross-modal rule, per normalisation."""
+    voice, face = pair.modalities
+    models: dict[str, dict[str, pd.DataFrame]] = {}
+    for group in (g for g in all_groups if g.modalities == pair.modalities):
+        rows = {r.name.removesuffix(f" + {group.normalisation} norm"): r.oof for r in results
+                if r.modality in pair.modalities and r.normalisation == group.normalisation}
+        for modality in (voice, face):
+            table = pd.read_parquet(f"{paths.fusion_stem(f'{modality}-{group.normalisation}')}.oof.parquet")
+            rows[f"{modality}/fused ({deploy})"] = table[table["rule"] == deploy]
+        fused = pd.read_parquet(f"{paths.fusion_stem(group.slug)}.oof.parquet")
+        rows.update({f"fused: {rule}": part for rule, part in fused.groupby("rule", sort=False)})
+        models[group.normalisation] = rows
+    plain = pd.read_parquet(f"{paths.fusion_stem(pair.slug)}.oof.parquet").query("rule == @deploy")
+    classes = io.read_json(f"{paths.fusion_stem(pair.slug)}.json")["classes"]
+    return report.voice_face_section(pair.modalities, models, plain, classes, deploy, Path("reports/figures"))
 
 
 def main() -> None:
@@ -28,7 +49,11 @@ def main() -> None:
     run = params["run"]
     for modality, normalisation, learner in product(run["modalities"], run["normalisations"], run["learners"]):
         results.append(load_result(paths.model_stem(modality, learner, normalisation), modality, learner, normalisation))
-    fusions = [io.read_json(f"{paths.fusion_stem(group.slug)}.json") for group in fusion.groups(run)]
+    groups = fusion.groups(run, tables.modality_kinds(run["modalities"], params.get("external_features")))
+    fusions = [io.read_json(f"{paths.fusion_stem(group.slug)}.json") for group in groups]
+    deploy = params["fuse"]["deploy"]
+    pairs = [g for g, f in zip(groups, fusions) if len(g.modalities) > 1 and g.normalisation == "none" and f["rules"]]
+    voice_faces = {"+".join(g.modalities): voice_face(g, groups, results, deploy) for g in pairs}
     compare = params["compare"]
     main_run = (compare["modality"], compare["learner"], compare["normalisation"])
     comparisons = None
@@ -39,7 +64,7 @@ def main() -> None:
              for name, selection in compare["variants"].items()},
         )
     markdown, headline = report.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
-                                      params["train"], params["fuse"]["deploy"])
+                                      params["train"], deploy, voice_faces)
     io.write_text(markdown + "\n", "reports/report.md")
     io.write_json(headline, "reports/metrics.json")
     best = ", ".join(headline[m]["best"] for m in params["run"]["modalities"])

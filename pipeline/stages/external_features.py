@@ -1,0 +1,50 @@
+"""Stage `external_features@<name>`: features measured by another tool -> features/<name>.parquet.
+
+Usage: python -m pipeline.stages.external_features NAME
+Reads `external_features.NAME` (a clip-level table or a folder of OpenFace per-frame CSVs, see
+pipeline/tables.py) and data/manifest.parquet; writes one row per take the source measured
+(features/<name>.parquet) and every file, column or row it could not use, with the reason
+(features/<name>_rejects.parquet). The modality trains, fuses and reports like `audio` and `face`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from pipeline import io, manifest, paths, tables
+
+
+def source_from(name: str, params: dict) -> tables.ExternalSource:
+    """The ExternalSource of `external_features.<name>` (openface sources pool with the face
+    features' functionals, so both face branches describe a clip the same way)."""
+    spec = params["external_features"].get(name)
+    if spec is None:
+        raise ValueError(f"external_features has no source {name!r} (it has: {', '.join(params['external_features'])})")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+    return tables.ExternalSource(name=name, functionals=tuple(params["face_features"]["functionals"]), **values)
+
+
+def main(name: str) -> None:
+    params = io.load_params()
+    source = source_from(name, params)
+    takes = pd.read_parquet(paths.MANIFEST)
+    rows = tables.read_rows(source, n_jobs=params["face_features"]["n_jobs"])
+    known = set(takes.loc[takes["corpus"] == source.corpus, "take"])
+    features, rejected = tables.match_takes(rows, source.corpus, known)
+    rejects = manifest.reject_table(rows.rejects + rejected)
+    manifest.print_rejects(rejects)
+    if features.empty:
+        raise SystemExit(f"external_features.{name}: no usable row matched a take of the manifest "
+                         f"({len(rejects)} rejects listed above)")
+    io.write_parquet(features, paths.features(name))
+    io.write_parquet(rejects, paths.feature_rejects(name))
+    print(f"external_features.{name}: {len(features)} takes x {len(rows.names)} features "
+          f"({len(known) - len(features)} {source.corpus} takes not measured), {len(rejects)} rejects")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Read externally measured features as a modality.")
+    parser.add_argument("name", help="a key of external_features in params.yaml")
+    main(parser.parse_args().name)

@@ -1,0 +1,161 @@
+"""Externally measured features: real OpenFace action units of RAVDESS takes (a clip-level table)
+and a real OpenFace per-frame CSV, plus the bad tables a user may bring, made here from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SHARED
+from pipeline import face, tables
+from pipeline.corpora import CorpusNameError
+
+AU_TABLE = SHARED / "ravdess-openface" / "au_clip_means.csv"
+OPENFACE_CSV = SHARED / "faces" / "landmarks" / "OpenFace_Test.csv"
+FUNCTIONALS = ("mean", "std", "min", "max", "range", "p10", "p50", "p90")
+
+
+def source(path, fmt: str = "table", **settings) -> tables.ExternalSource:
+    defaults = {"clip_column": "take"} if fmt == "table" else {"min_confidence": 0.88}
+    return tables.ExternalSource("au", "face", "ravdess", fmt, str(path), functionals=FUNCTIONALS,
+                                 **{**defaults, **settings})
+
+
+def reasons(rejects: list[dict[str, str]]) -> str:
+    return "\n".join(f"{r['outcome']}: {r['path']}: {r['reason']}" for r in rejects)
+
+
+def test_the_three_names_of_one_ravdess_performance_are_one_take():
+    takes = {tables.take_of("ravdess", f"{m}-01-05-02-01-01-07{suffix}")
+             for m, suffix in (("01", ".mp4"), ("02", ""), ("03", ".wav"))}
+    assert takes == {"01-05-02-01-01-07"}
+    assert tables.take_of("mead", "M030_front_sad_level3_001") == tables.take_of("mead", "M030_left_30_sad_level3_001.mp4")
+    with pytest.raises(CorpusNameError, match="not a RAVDESS name"):
+        tables.take_of("ravdess", "03a01Wa")
+
+
+def test_the_real_action_unit_table_joins_every_take():
+    rows = tables.read_rows(source(AU_TABLE))
+    assert rows.X.shape == (1200, 35) and not rows.rejects
+    assert rows.names[0] == "AU01_r" and rows.names[-1] == "AU45_c"
+    known = {tables.take_of("ravdess", clip) for clip in rows.clips}
+    features, rejects = tables.match_takes(rows, "ravdess", known)
+    assert len(features) == 1200 and not rejects
+    assert features.columns.tolist() == ["take", *rows.names]
+    expected = pd.read_csv(AU_TABLE).iloc[0]
+    assert features.iloc[0, 1:].to_numpy(dtype=float) == pytest.approx(expected.iloc[1:].to_numpy(dtype=float))
+
+
+def test_bad_rows_are_rejected_with_file_row_clip_and_reason_and_the_rest_is_used(tmp_path):
+    real = pd.read_csv(AU_TABLE).head(8)
+    bad = real.copy().astype(object)
+    bad.loc[1, "AU04_r"] = "n/a"  # text in a numeric column
+    bad.loc[2, "AU06_r"] = np.nan  # an empty cell
+    bad.loc[3, "AU07_r"] = np.inf
+    bad.loc[4, "take"] = "03a01Wa"  # an EmoDB name in a RAVDESS table
+    bad.loc[5, "take"] = "02" + bad.loc[0, "take"][2:]  # the video-only name of row 1's performance: a duplicate
+    bad.loc[6, "take"] = "01-01-01-01-01-01-23"  # a held-out actor: no take of the manifest
+    bad["notes"] = "by hand"  # a column of text only: left out, said so
+    path = tmp_path / "au.csv"
+    text = bad.to_csv(index=False)
+    path.write_text(text + real.iloc[7:8].to_csv(index=False, header=False)[:40])  # truncated mid-row
+    rows = tables.read_rows(source(path))
+    known = {tables.take_of("ravdess", clip) for clip in real["take"]} | {"01-01-01-01-01-23"[3:]}
+    features, rejected = tables.match_takes(rows, "ravdess", known)
+    said = reasons(rows.rejects + rejected)
+    assert f"{path}: row 2 (clip '{real.loc[1, 'take']}'): column AU04_r holds text, not a number" in said
+    assert "row 3" in said and "column AU06_r is empty, not a finite number" in said
+    assert "row 4" in said and "column AU07_r is inf, not a finite number" in said
+    assert f"{path} row 5: clip '03a01Wa': not a RAVDESS name" in said
+    assert f"duplicate of take {real.loc[0, 'take'][3:]} (kept {path} row 1)" in said
+    assert "take 01-01-01-01-01-23 is not in the manifest" in said
+    assert "dropped: " in said and "column 'notes' holds text, not numbers: left out" in said
+    assert "row 9" in said  # the truncated last row: its missing values
+    assert features["take"].tolist() == [real.loc[i, "take"][3:] for i in (0, 7)]
+    assert "notes" not in features.columns and features.shape[1] == 36
+
+
+def test_unusable_files_are_rejected_and_other_files_still_read(tmp_path):
+    real = pd.read_csv(AU_TABLE)
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    real.iloc[:5].to_parquet(folder / "a_first.parquet")
+    real.iloc[5:10].drop(columns=["AU01_r", "AU45_c"]).to_csv(folder / "b_missing.csv", index=False)
+    real.iloc[10:15].rename(columns={"take": "file"}).to_csv(folder / "c_no_clip_column.csv", index=False)
+    (folder / "d_empty.csv").write_text("")
+    (folder / "e_header_only.csv").write_text(",".join(real.columns) + "\n")
+    (folder / "f_broken.parquet").write_bytes(b"PAR1 not really parquet")
+    real.iloc[15:20].to_csv(folder / "g_good.csv", index=False)
+    rows = tables.read_rows(source(folder))
+    said = reasons(rows.rejects)
+    assert f"{folder / 'b_missing.csv'}: missing feature columns AU01_r, AU45_c (2 of 35)" in said
+    assert f"{folder / 'c_no_clip_column.csv'}: no clip-name column 'take'" in said
+    assert f"{folder / 'd_empty.csv'}: empty file" in said
+    assert f"{folder / 'e_header_only.csv'}: no rows under the header" in said
+    assert f"{folder / 'f_broken.parquet'}: unreadable table" in said
+    assert rows.clips == real["take"].iloc[list(range(5)) + list(range(15, 20))].tolist()
+
+
+def test_required_columns_are_named_in_params(tmp_path):
+    real = pd.read_csv(AU_TABLE).head(3)
+    path = tmp_path / "au.csv"
+    real.to_csv(path, index=False)
+    rows = tables.read_rows(source(path, columns=("AU12_r", "AU06_r")))
+    assert rows.names == ["AU12_r", "AU06_r"] and rows.X[:, 0] == pytest.approx(real["AU12_r"])
+    missing = tables.read_rows(source(path, columns=("AU12_r", "AU99_r")))
+    assert missing.X.shape == (0, 2) and "missing feature columns AU99_r (1 of 2)" in reasons(missing.rejects)
+
+
+def write_openface(path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(frame.to_csv(index=False).replace(",", ", "))  # OpenFace pads its separators
+
+
+def test_openface_per_frame_csvs_pool_action_units_and_feed_the_own_face_geometry(tmp_path):
+    frames = pd.read_csv(OPENFACE_CSV, skipinitialspace=True)
+    folder = tmp_path / "openface"
+    write_openface(folder / "01-01-03-01-01-01-01.csv", frames)
+    lost = frames.copy()
+    lost.loc[::2, "success"] = 0  # OpenFace lost the face on every other frame ...
+    lost.loc[1::6, "confidence"] = 0.5  # ... and was unsure on some others
+    write_openface(folder / "01-01-04-01-01-01-01.csv", lost)
+    rows = tables.read_rows(source(folder, "openface"), n_jobs=1)
+    assert not rows.rejects and rows.clips == ["01-01-03-01-01-01-01", "01-01-04-01-01-01-01"]
+    units = [c for c in frames.columns if c.startswith("AU")]
+    assert rows.names == tables.openface_names(sorted(units), FUNCTIONALS)
+    confident = (frames["confidence"] >= 0.88).to_numpy()
+    points = np.stack([frames[[f"x_{i}" for i in range(68)]].to_numpy(), frames[[f"y_{i}" for i in range(68)]].to_numpy()], -1)
+    points[~confident] = np.nan
+    own = face.clip_features(points, face.FaceSettings(functionals=FUNCTIONALS))
+    n_own = len(own)
+    assert rows.X[0, :n_own] == pytest.approx(own, nan_ok=True)  # the project's geometry of OpenFace's points
+    assert rows.X[0, 0] == pytest.approx(confident.mean())  # face_fraction: the confident frames
+    assert rows.X[1, 0] == pytest.approx(((lost["confidence"] >= 0.88) & (lost["success"] == 1)).mean())
+    mean_au12 = rows.names.index("AU12_r_mean")
+    assert rows.X[0, mean_au12] == pytest.approx(frames.loc[confident, "AU12_r"].mean())
+
+
+def test_bad_openface_files_are_rejected_by_name(tmp_path):
+    frames = pd.read_csv(OPENFACE_CSV, skipinitialspace=True)
+    folder = tmp_path / "openface"
+    write_openface(folder / "01-01-03-01-01-01-01.csv", frames)
+    write_openface(folder / "01-01-04-01-01-01-01.csv", frames.assign(success=0))
+    write_openface(folder / "01-01-05-01-01-01-01.csv", frames.drop(columns=["x_30", "y_30"]))
+    (folder / "01-01-06-01-01-01-01.csv").write_text("")
+    text = frames.to_csv(index=False)
+    (folder / "01-01-07-01-01-01-01.csv").write_text(text[: len(text) // 2])  # cut mid-row: the whole frames are used
+    rows = tables.read_rows(source(folder, "openface"), n_jobs=1)
+    said = reasons(rows.rejects)
+    assert f"{folder / '01-01-04-01-01-01-01.csv'}: no frame of 100 tracked with success 1 and confidence >= 0.88" in said
+    assert f"{folder / '01-01-05-01-01-01-01.csv'}: missing OpenFace columns x_30, y_30" in said
+    assert f"{folder / '01-01-06-01-01-01-01.csv'}: empty file" in said
+    assert rows.clips == ["01-01-03-01-01-01-01", "01-01-07-01-01-01-01"]
+
+
+def test_modalities_need_a_kind():
+    assert tables.modality_kinds(["audio", "au"], {"au": {"kind": "face"}}) == {"audio": "voice", "au": "face"}
+    with pytest.raises(ValueError, match="run.modalities: opensmile is neither audio, face nor a key"):
+        tables.modality_kinds(["audio", "opensmile"], {})
+    with pytest.raises(ValueError, match="external_features.au.kind: 'body'"):
+        tables.ExternalSource("au", "body", "ravdess", "table", "x.csv")
