@@ -255,7 +255,8 @@ def fuse_group(
     fold, speakers = takes["fold"].to_numpy(), takes["speaker"].to_numpy()
     modality_of = [Path(stem).parent.name for stem in group.stems]
     available = present(P)
-    carried = pd.Series(["+".join(sorted({modality_of[m] for m in np.flatnonzero(row)})) for row in available])
+    carried = pd.Series(["+".join(m for m in group.modalities if m in {modality_of[k] for k in np.flatnonzero(row)})
+                         for row in available])
     figures: dict[str, Any] = {**describe(group), "classes": classes,
                                "modalities_present": carried.value_counts().to_dict()}
     for m, stem in enumerate(group.stems):

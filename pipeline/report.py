@@ -451,6 +451,7 @@ def voice_face_section(
     shown = {f"{voice} (voice)": plain[f"{voice}/fused ({deploy})"], f"{face} (face)": plain[f"{face}/fused ({deploy})"],
              "voice + face": plain[f"fused: {deploy}"]}
     recall = pd.DataFrame({name: s["recall"] for name, s in shown.items()}).reindex(classes)
+    figures.mkdir(parents=True, exist_ok=True)
     png = figures / f"recall_voice_face_{voice}+{face}.png"
     grouped_bars(recall, "recall", f"{voice} + {face}: per-emotion recall on takes with both (outer folds)", png,
                  1 / len(classes))

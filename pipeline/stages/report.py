@@ -52,7 +52,8 @@ def main() -> None:
     groups = fusion.groups(run, tables.modality_kinds(run["modalities"], params.get("external_features")))
     fusions = [io.read_json(f"{paths.fusion_stem(group.slug)}.json") for group in groups]
     deploy = params["fuse"]["deploy"]
-    pairs = [g for g, f in zip(groups, fusions) if len(g.modalities) > 1 and g.normalisation == "none" and f["rules"]]
+    pairs = [g for g, f in zip(groups, fusions)  # the voice+face pairs that met on some take
+             if len(g.modalities) > 1 and g.normalisation == "none" and "+".join(g.modalities) in f.get("modalities_present", {})]
     voice_faces = {"+".join(g.modalities): voice_face(g, groups, results, deploy) for g in pairs}
     compare = params["compare"]
     main_run = (compare["modality"], compare["learner"], compare["normalisation"])
