@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -142,22 +143,51 @@ def _class_proba(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
     return proba
 
 
-RULES = {"mean": Mean, "weighted": Weighted, "product": Product, "stacked": Stacked}
-Rule = Mean | Weighted | Product | Stacked
+class Selected:
+    """Whichever of the other rules has the highest unweighted average recall on speaker-grouped
+    folds of the rows it is fitted on (ties go to the simpler rule), refitted on all of them: the
+    choice of rule is learnt like any other setting, never read off the test speakers' results."""
+
+    CANDIDATES = ("mean", "product", "weighted", "stacked")  # simplest first
+    chosen: str
+    rule: Mean | Weighted | Product | Stacked
+
+    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Selected:
+        k = min(STACKER_FOLDS, len(np.unique(speakers)))
+        folds = evaluation.inner_folds(speakers, k) if k > 1 else []
+
+        def uar(name: str) -> float:
+            predicted = np.empty(len(y), dtype=int)
+            for train, test in folds:
+                predicted[test] = RULES[name]().fit(P[train], y[train], speakers[train]).predict_proba(P[test]).argmax(1)
+            return float(balanced_accuracy_score(y, predicted))
+
+        scores = {name: uar(name) for name in self.CANDIDATES} if folds else {"mean": 0.0}
+        self.chosen = max(scores, key=lambda name: (round(scores[name], 4), -self.CANDIDATES.index(name)))
+        self.rule = RULES[self.chosen]().fit(P, y, speakers)
+        return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        return self.rule.predict_proba(P)
+
+
+RULES = {"mean": Mean, "weighted": Weighted, "product": Product, "stacked": Stacked, "selected": Selected}
+Rule = Mean | Weighted | Product | Stacked | Selected
 
 
 def cross_validate(
     rule: str, P_outer: np.ndarray, fold: np.ndarray, P_inner: np.ndarray, y_inner: np.ndarray,
     speakers_inner: np.ndarray, inner_fold: np.ndarray,
-) -> np.ndarray:
-    """Fused out-of-fold probabilities: for each outer fold, the rule is fitted on the inner
-    out-of-fold rows of that fold's training part (`inner_fold == f`) and applied to its test takes."""
+) -> tuple[np.ndarray, list[Rule]]:
+    """Fused out-of-fold probabilities, and the rule fitted for each outer fold: on the inner
+    out-of-fold rows of that fold's training part (`inner_fold == f`), applied to its test takes."""
     fused = np.full(P_outer.shape[::2], np.nan)
+    fitted = []
     for f in np.unique(fold):
         rows = inner_fold == f
-        fitted = RULES[rule]().fit(P_inner[rows], y_inner[rows], speakers_inner[rows])
-        fused[fold == f] = fitted.predict_proba(P_outer[fold == f])
-    return fused
+        fitted.append(RULES[rule]().fit(P_inner[rows], y_inner[rows], speakers_inner[rows]))
+        fused[fold == f] = fitted[-1].predict_proba(P_outer[fold == f])
+    return fused, fitted
 
 
 @dataclass(frozen=True)
@@ -265,7 +295,7 @@ def fuse_group(
     complete = available.all(axis=1)
     tables, deployable = [], {}
     for rule in rules:
-        fused = cross_validate(rule, P, fold, data.P_inner, data.y_inner, data.speakers_inner, data.inner_fold)
+        fused, per_fold = cross_validate(rule, P, fold, data.P_inner, data.y_inner, data.speakers_inner, data.inner_fold)
         figures["rules"][rule] = _figures(y, fused, classes, takes)
         if len(group.modalities) > 1 and complete.any():
             figures["rules"][rule]["accuracy_all_modalities"] = float(np.mean(fused[complete].argmax(1) == y[complete]))
@@ -275,6 +305,8 @@ def fuse_group(
             figures["rules"][rule]["weights"] = dict(zip(group.stems, map(float, deployable[rule].weights)))
         if rule == "stacked":
             figures["rules"][rule]["C"] = deployable[rule].C
+        if rule == "selected":
+            figures["rules"][rule].update(chosen=deployable[rule].chosen, chosen_per_fold=[r.chosen for r in per_fold])
     table = pd.concat(tables, ignore_index=True)
     table["predicted"] = [classes[i] for i in table[[f"p_{c}" for c in classes]].to_numpy().argmax(axis=1)]
     return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}

@@ -376,6 +376,7 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
     gain = group["rules"][deploy]["accuracy"] - members[best_stem]["accuracy"]
     weights = group["rules"].get("weighted", {}).get("weights", {})
     stacker_c = group["rules"].get("stacked", {}).get("C")
+    selected = group["rules"].get("selected")
     carried = group.get("modalities_present", {})
     return "\n".join([
         f"### {group['name']}",
@@ -387,6 +388,8 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
            + ", ".join(f"{_member(k)} {v:.2f}" for k, v in weights.items()) + ". "
            if weights else "")
         + (f"The stacker refitted on every take chose C = {stacker_c:g}. " if stacker_c else "")
+        + (f"`selected` chose {', '.join(selected['chosen_per_fold'])} in the outer folds and {selected['chosen']} "
+           "on every take. " if selected else "")
         + ("Modalities a take carried: " + ", ".join(f"{k} {v}" for k, v in carried.items()) + "."
            if len(carried) > 1 or "+" in "".join(carried) else ""),
         "",
@@ -411,7 +414,10 @@ def fusion_section(groups: list[dict[str, Any]], deploy: str, figures: Path) -> 
         "of that fold's training speakers only (the chosen learners refit on inner folds), never on "
         "its test takes. A take missing a modality is fused from the modalities it has. The columns "
         "on the right split the test takes by vocal channel and intensity, where the corpus has them. "
-        f"`{deploy}` is the rule `predict` and `evaluate` apply (`fuse.deploy`, chosen before any result).",
+        f"`{deploy}` is the rule `predict` and `evaluate` apply (`fuse.deploy`). `selected` is not a rule of its own "
+        "but a choice among the others, learnt like any other setting: for each outer fold, the rule with the best "
+        "UAR on speaker-grouped folds of that fold's training rows, so its figure is as honest as theirs; refitted "
+        "on every take for deployment.",
         "",
         *[fusion_group_section(g, deploy, figures) for g in groups],
     ])

@@ -212,14 +212,18 @@ def openface_frames(frame: pd.DataFrame, action_units: list[str], min_confidence
     if missing:
         raise TableError(f"missing OpenFace columns {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
     values, text = numeric(frame[required])
+    if "frame" in frame.columns:  # FaceLandmarkVidMulti writes a row per face: keep each frame's most confident
+        best = values.assign(frame=numeric(frame[["frame"]])[0]["frame"]).sort_values("confidence", ascending=False)
+        keep = best.drop_duplicates("frame").index.sort_values()
+        values, text = values.loc[keep].reset_index(drop=True), text.loc[keep].reset_index(drop=True)
     if text.any().any():
         column = text.any().idxmax()
         raise TableError(f"column {column} holds text, not numbers (row {int(text[column].to_numpy().argmax()) + 1})")
     tracked = (values["success"] == 1) & (values["confidence"] >= min_confidence)
     tracked &= np.isfinite(values[required[2:]].to_numpy()).all(axis=1)
     if not tracked.any():
-        raise TableError(f"no frame of {len(frame)} tracked with success 1 and confidence >= {min_confidence}")
-    points = values[OPENFACE_POINTS].to_numpy(copy=True).reshape(len(frame), 2, face.N_POINTS).transpose(0, 2, 1)
+        raise TableError(f"no frame of {len(values)} tracked with success 1 and confidence >= {min_confidence}")
+    points = values[OPENFACE_POINTS].to_numpy(copy=True).reshape(len(values), 2, face.N_POINTS).transpose(0, 2, 1)
     points[~tracked.to_numpy()] = np.nan
     units = values[action_units].to_numpy(copy=True)
     units[~tracked.to_numpy()] = np.nan

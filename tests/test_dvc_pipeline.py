@@ -22,6 +22,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from pipeline import fusion
+
 from conftest import FOOTAGE, REPO, SHARED, real_take, write_av_clip, write_clip
 
 ACTORS = range(1, 7)
@@ -144,7 +146,7 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert done.returncode == 0, done.stderr
     results = {Path(r["clip"]).name: r for r in json.loads(done.stdout)}
     learners = [f"{m}/{learner}" for m in ("audio", "face") for learner in ("svm", "rf", "xgb")]
-    fused = ["audio/fused (weighted)", "face/fused (weighted)", "audio+face/fused (weighted)"]
+    fused = ["audio/fused (selected)", "face/fused (selected)", "audio+face/fused (selected)"]
     assert [p["model"] for p in results[video.name]["predictions"]] == learners + fused
     assert [p["fused"] for p in results[video.name]["predictions"]] == [False] * 6 + [True] * 3
     for prediction in results[video.name]["predictions"] + results["*.png"]["predictions"]:
@@ -153,7 +155,7 @@ def check_predict(project: Path, scratch: Path) -> None:
     # a face sequence has no voice: the face learners and their fusion, no cross-modal decision
     assert [p["model"] for p in results["*.png"]["predictions"]] == learners[3:] + fused[1:2]
     table = predict(project, str(video))
-    assert table.returncode == 0 and "audio+face/fused (weighted)" in table.stdout and "audio/svm " not in table.stdout
+    assert table.returncode == 0 and "audio+face/fused (selected)" in table.stdout and "audio/svm " not in table.stdout
     check_predict_with_measured_faces(project, scratch, learners)
     no_face = predict(project, str(SHARED / "faces" / "videos" / "no_face.mp4"))  # its voice is still heard
     assert no_face.returncode == 0 and "error: face: no face detected" in no_face.stdout and "audio/" in no_face.stdout
@@ -177,8 +179,8 @@ def check_predict_with_measured_faces(project: Path, scratch: Path, learners: li
     done = predict(project, str(video), "--features", f"au={scratch / 'au.csv'}", "--json")
     assert done.returncode == 0, done.stderr
     assert "column AU12_r holds text" in done.stderr  # the table's bad row, named as it is read
-    fused = ["audio/fused (weighted)", "face/fused (weighted)", "au/fused (weighted)",
-             "audio+face/fused (weighted)", "audio+au/fused (weighted)"]
+    fused = ["audio/fused (selected)", "face/fused (selected)", "au/fused (selected)",
+             "audio+face/fused (selected)", "audio+au/fused (selected)"]
     assert [p["model"] for p in json.loads(done.stdout)[0]["predictions"]] == (
         learners + ["au/svm", "au/rf", "au/xgb"] + fused)
     elsewhere = predict(project, str(SHARED / "faces" / "videos" / "single_face.mp4"), "--features", f"au={scratch / 'au.csv'}")
@@ -196,7 +198,9 @@ def check_fusion(project: Path, report: str) -> None:
     """Fusion groups on the same outer folds as their members; audio+face on the RAVDESS takes."""
     for group in ("audio-none", "face-none", "audio+face-none", "audio-speaker"):
         figures = json.loads((project / f"models/fusion/{group}.json").read_text())
-        assert set(figures["rules"]) == {"mean", "weighted", "product", "stacked"}
+        assert set(figures["rules"]) == {"mean", "weighted", "product", "stacked", "selected"}
+        chosen = figures["rules"]["selected"]
+        assert len(chosen["chosen_per_fold"]) == 3 and set(chosen["chosen_per_fold"]) | {chosen["chosen"]} <= set(fusion.RULES)
         for rule in figures["rules"].values():
             assert 0 <= rule["accuracy"] <= 1 and len(rule["per_fold"]) == 3
         assert sum(figures["rules"]["weighted"]["weights"].values()) == pytest.approx(1)
@@ -230,13 +234,13 @@ def check_voice_face(project: Path, voices: pd.DataFrame, report: str) -> None:
     assert "## Voice + face: ravdess (audio + au)" in report
     assert report.index("## Voice + face") < report.index("## Audio (voice)")  # the answer comes first
     section = report[report.index("## Voice + face"):report.index("## Audio (voice)")]
-    for row in ("| audio/svm |", "| au/xgb |", "| audio/fused (weighted) |", "| au/fused (weighted) |", "| fused: stacked |"):
+    for row in ("| audio/svm |", "| au/xgb |", "| audio/fused (selected) |", "| au/fused (selected) |", "| fused: stacked |"):
         assert row in section
     assert "accuracy + speaker norm" in section and "face adds" in section and "1 audio-only speech" in section
     assert f"The {len(voices) - 1} takes that carry both" in section
     assert (project / "reports/figures/recall_voice_face_audio+au.png").stat().st_size > 5000
     metrics = json.loads((project / "reports/metrics.json").read_text())["voice_face"]["audio+au"]
-    assert metrics["n_takes_with_both"] == len(voices) - 1 and 0 <= metrics["fused: weighted"]["accuracy"] <= 1
+    assert metrics["n_takes_with_both"] == len(voices) - 1 and 0 <= metrics["fused: selected"]["accuracy"] <= 1
 
 
 def check_evaluate(project: Path, scratch: Path) -> None:
@@ -250,13 +254,13 @@ def check_evaluate(project: Path, scratch: Path) -> None:
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads((project / "reports/evaluation/evaluation.json").read_text())
-    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (weighted)"}  # EmoDB has no video
+    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (selected)"}  # EmoDB has no video
     n_scored = len(list(emodb.iterdir())) - 2  # disgust and boredom are not among the 4 trained classes
     assert all(figures["n_takes"] == n_scored for figures in summary.values())
     markdown = (project / "reports/evaluation/evaluation.md").read_text()
     assert "Left out (labels this model was not trained on): " in markdown and "boredom 1" in markdown
     assert (project / "reports/evaluation/confusion_audio_svm.png").stat().st_size > 5000
-    assert (project / "reports/evaluation/confusion_audio_fused_weighted.png").stat().st_size > 5000
+    assert (project / "reports/evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
     wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],
                            cwd=project, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "is --corpus right?" in wrong.stderr
@@ -278,7 +282,7 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     assert done.returncode == 0 and "1 takes the models were trained on left out" in done.stdout, done.stderr
     summary = json.loads((scratch / "mixed_out" / "evaluation.json").read_text())
     assert {figures["n_takes"] for figures in summary.values()} == {1}
-    assert {"au/svm", "au/fused (weighted)", "audio+au/fused (weighted)"} <= set(summary)  # the new speaker's face
+    assert {"au/svm", "au/fused (selected)", "audio+au/fused (selected)"} <= set(summary)  # the new speaker's face
     assert "Accuracy by vocal channel: speech " in (scratch / "mixed_out" / "evaluation.md").read_text()
     shutil.rmtree(mixed / "Actor_07")
     refused = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed)],

@@ -73,15 +73,26 @@ def test_the_stacker_regularises_hard_only_when_its_training_rows_carry_no_signa
     assert blind.predict_proba(P).max(axis=1).mean() < 0.35 < informed.predict_proba(P).max(axis=1).mean()
 
 
-@pytest.mark.parametrize("rule", ["weighted", "stacked"])
+@pytest.mark.parametrize("rule", ["weighted", "stacked", "selected"])
 def test_a_fold_is_fused_by_a_rule_fitted_on_its_own_training_rows_only(rule):
     P, y = simulated(n=400)
     fold = np.repeat([0, 1], 200)
     inner_P, inner_y = simulated(n=400, seed=3)
     inner_fold = np.repeat([1, 0], 200)  # training rows of fold 0 are labelled inner_fold == 0
-    fused = fusion.cross_validate(rule, P, fold, inner_P, inner_y, speakers(400), inner_fold)
+    fused, _ = fusion.cross_validate(rule, P, fold, inner_P, inner_y, speakers(400), inner_fold)
     corrupted_y = inner_y.copy()
     corrupted_y[inner_fold == 1] = (corrupted_y[inner_fold == 1] + 1) % 4  # fold 1's training rows
-    again = fusion.cross_validate(rule, P, fold, inner_P, corrupted_y, speakers(400), inner_fold)
+    again, _ = fusion.cross_validate(rule, P, fold, inner_P, corrupted_y, speakers(400), inner_fold)
     np.testing.assert_allclose(again[fold == 0], fused[fold == 0])
     assert not np.allclose(again[fold == 1], fused[fold == 1])
+
+
+def test_selected_picks_the_rule_that_generalises_across_speakers():
+    P, y = simulated(n=480, seed=6)
+    mislead = P.copy()
+    mislead[:, 2] = np.eye(4)[(y + 1) % 4] * 0.97 + 0.01  # a member confidently wrong: every rule must learn to ignore it
+    selected = fusion.Selected().fit(mislead, y, speakers(len(y)))
+    assert selected.chosen in ("weighted", "stacked")  # the plain rules cannot discount it
+    np.testing.assert_allclose(selected.predict_proba(mislead), selected.rule.predict_proba(mislead))
+    agreeing = np.repeat(P[:, :1], 3, axis=1)  # identical members: every rule fuses them alike ...
+    assert fusion.Selected().fit(agreeing, y, speakers(len(y))).chosen == "mean"  # ... and the simplest wins the tie

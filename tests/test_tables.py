@@ -120,8 +120,13 @@ def test_openface_per_frame_csvs_pool_action_units_and_feed_the_own_face_geometr
     lost.loc[::2, "success"] = 0  # OpenFace lost the face on every other frame ...
     lost.loc[1::6, "confidence"] = 0.5  # ... and was unsure on some others
     write_openface(folder / "01-01-04-01-01-01-01.csv", lost)
+    other = frames.copy()
+    other.loc[:, ["confidence", *[f"x_{i}" for i in range(68)]]] = 0.5
+    crowd = pd.concat([frames, other])
+    write_openface(folder / "01-01-05-01-01-01-01.csv", crowd.sort_values("frame"))  # a second, less sure face
     rows = tables.read_rows(source(folder, "openface"), n_jobs=1)
-    assert not rows.rejects and rows.clips == ["01-01-03-01-01-01-01", "01-01-04-01-01-01-01"]
+    assert not rows.rejects and rows.clips == ["01-01-03-01-01-01-01", "01-01-04-01-01-01-01", "01-01-05-01-01-01-01"]
+    np.testing.assert_array_equal(rows.X[2], rows.X[0])  # each frame's most confident face is the one used
     units = [c for c in frames.columns if c.startswith("AU")]
     assert rows.names == tables.openface_names(sorted(units), FUNCTIONALS)
     confident = (frames["confidence"] >= 0.88).to_numpy()
