@@ -5,7 +5,8 @@ Probabilities are stacked as an array `P` of shape (takes, members, classes), Na
 member has nothing for a take (an audio-only take has no face model output): every rule
 falls back to the members present. Rules that learn (weights, a stacked classifier) are
 fitted on probabilities their own test takes never influenced. A rule is `fit(P, y, speakers)`
-then `predict_proba(P)`; `speakers` groups the rows for a rule that validates its own settings.
+then `predict_proba(P)`; `speakers` groups the rows for a rule that validates its own settings
+(the stacker's C, and `Selected`'s choice among the other rules).
 """
 
 from __future__ import annotations

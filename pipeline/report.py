@@ -557,9 +557,9 @@ def build(
             f"{settings['inner_folds']} speaker-grouped inner folds (scored by {settings['scoring']}). "
             "Every figure below is from the outer test speakers only.",
             "",
+            *[markdown for markdown, _ in (voice_face or {}).values()],
             data_summary(takes, rejects),
             "",
-            *[markdown for markdown, _ in (voice_face or {}).values()],
             *[sections[m][0] for m in modalities],
             fusion_section(fusions, deploy, figures) if fusions else "",
             comparison_section(*comparisons) if comparisons else "",

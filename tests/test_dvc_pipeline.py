@@ -232,8 +232,9 @@ def check_voice_face(project: Path, voices: pd.DataFrame, report: str) -> None:
     across = json.loads((project / "models/fusion/audio+au-none.json").read_text())
     assert across["modalities_present"] == {"audio+au": len(voices) - 1, "audio": 1}
     assert "## Voice + face: ravdess (audio + au)" in report
-    assert report.index("## Voice + face") < report.index("## Audio (voice)")  # the answer comes first
-    section = report[report.index("## Voice + face"):report.index("## Audio (voice)")]
+    assert report.index("## Voice + face") < report.index("## Data")  # the answer comes first
+    start = report.index("## Voice + face: ravdess (audio + au)")
+    section = report[start:report.index("\n## ", start + 1)]
     for row in ("| audio/svm |", "| au/xgb |", "| audio/fused (selected) |", "| au/fused (selected) |", "| fused: stacked |"):
         assert row in section
     assert "accuracy + speaker norm" in section and "face adds" in section and "1 audio-only speech" in section
