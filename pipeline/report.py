@@ -459,7 +459,7 @@ def voice_face_section(
     recall = pd.DataFrame({name: s["recall"] for name, s in shown.items()}).reindex(classes)
     figures.mkdir(parents=True, exist_ok=True)
     png = figures / f"recall_voice_face_{voice}+{face}.png"
-    grouped_bars(recall, "recall", f"{voice} + {face}: per-emotion recall on takes with both (outer folds)", png,
+    grouped_bars(recall, "recall", f"{voice} + {face}: recall, takes with both", png,
                  1 / len(classes))
     recall_table = recall.map(pct)
     recall_table["face adds"] = [f"{100 * (f - v):+.1f}" for f, v in zip(recall["voice + face"], recall[f"{voice} (voice)"])]
