@@ -3,11 +3,15 @@ and a real OpenFace per-frame CSV, plus the bad tables a user may bring, made he
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import SHARED
+from conftest import REPO, SHARED
 from pipeline import face, tables
 from pipeline.corpora import CorpusNameError
 
@@ -164,3 +168,29 @@ def test_modalities_need_a_kind():
         tables.modality_kinds(["audio", "opensmile"], {})
     with pytest.raises(ValueError, match="external_features.au.kind: 'body'"):
         tables.ExternalSource("au", "body", "ravdess", "table", "x.csv")
+
+
+def test_the_stage_writes_the_modality_and_every_reject(tmp_path):
+    """`python -m pipeline.stages.external_features NAME` as dvc runs it, on a folder of real
+    OpenFace per-frame CSVs named after RAVDESS takes, against a manifest of two of them."""
+    frames = pd.read_csv(OPENFACE_CSV, skipinitialspace=True)
+    folder = tmp_path / "openface"
+    write_openface(folder / "01-01-03-01-01-01-01.csv", frames)
+    write_openface(folder / "01-01-04-01-01-01-01.csv", frames.assign(success=0))
+    write_openface(folder / "01-01-05-01-01-01-09.csv", frames)  # an actor the manifest does not hold
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["external_features"] = {"openface": {"kind": "face", "corpus": "ravdess", "format": "openface",
+                                                "path": str(folder), "min_confidence": 0.8}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"corpus": "ravdess", "take": ["01-03-01-01-01-01", "01-04-01-01-01-01"]}).to_parquet(
+        tmp_path / "data/manifest.parquet")
+    done = subprocess.run([sys.executable, "-m", "pipeline.stages.external_features", "openface"], cwd=tmp_path,
+                          env={"PYTHONPATH": str(REPO), "PATH": ""}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "external_features.openface: 1 takes x" in done.stdout
+    features = pd.read_parquet(tmp_path / "features/openface.parquet")
+    assert features["take"].tolist() == ["01-03-01-01-01-01"] and "AU12_r_mean" in features.columns
+    rejects = pd.read_parquet(tmp_path / "features/openface_rejects.parquet")
+    assert rejects["outcome"].tolist() == ["rejected", "dropped"]
+    assert "no frame of 100 tracked" in rejects["reason"].iloc[0] and "not in the manifest" in rejects["reason"].iloc[1]

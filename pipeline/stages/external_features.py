@@ -30,7 +30,7 @@ def main(name: str) -> None:
     params = io.load_params()
     source = source_from(name, params)
     takes = pd.read_parquet(paths.MANIFEST)
-    rows = tables.read_rows(source, n_jobs=params["face_features"]["n_jobs"])
+    rows = tables.read_rows(source, n_jobs=params["face_features"]["n_jobs"])  # speed only: not a declared param
     known = set(takes.loc[takes["corpus"] == source.corpus, "take"])
     features, rejected = tables.match_takes(rows, source.corpus, known)
     rejects = manifest.reject_table(rows.rejects + rejected)
