@@ -17,7 +17,8 @@ def load_result(stem: str | Path, modality: str, learner: str, normalisation: st
 
 
 def voice_face(
-    pair: fusion.Group, all_groups: list[fusion.Group], results: list[report.LearnerResult], deploy: str,
+    pair: fusion.Group, classes: list[str], all_groups: list[fusion.Group], results: list[report.LearnerResult],
+    deploy: str,
 ) -> tuple[str, dict]:
     """`report.voice_face_section` of a voice+face pair, from the out-of-fold tables of its
     learners, each modality's fused decision and each cross-modal rule, per normalisation."""
@@ -32,8 +33,7 @@ def voice_face(
         fused = pd.read_parquet(f"{paths.fusion_stem(group.slug)}.oof.parquet")
         rows.update({f"fused: {rule}": part for rule, part in fused.groupby("rule", sort=False)})
         models[group.normalisation] = rows
-    plain = pd.read_parquet(f"{paths.fusion_stem(pair.slug)}.oof.parquet").query("rule == @deploy")
-    classes = io.read_json(f"{paths.fusion_stem(pair.slug)}.json")["classes"]
+    plain = models["none"][f"fused: {deploy}"]
     return report.voice_face_section(pair.modalities, models, plain, classes, deploy, Path("reports/figures"))
 
 
@@ -52,9 +52,9 @@ def main() -> None:
     groups = fusion.groups(run, tables.modality_kinds(run["modalities"], params.get("external_features")))
     fusions = [io.read_json(f"{paths.fusion_stem(group.slug)}.json") for group in groups]
     deploy = params["fuse"]["deploy"]
-    pairs = [g for g, f in zip(groups, fusions)  # the voice+face pairs that met on some take
-             if len(g.modalities) > 1 and g.normalisation == "none" and "+".join(g.modalities) in f.get("modalities_present", {})]
-    voice_faces = {"+".join(g.modalities): voice_face(g, groups, results, deploy) for g in pairs}
+    met = [(g, f) for g, f in zip(groups, fusions)  # the voice+face pairs that met on some take
+           if len(g.modalities) > 1 and g.normalisation == "none" and "+".join(g.modalities) in f.get("modalities_present", {})]
+    voice_faces = {"+".join(g.modalities): voice_face(g, f["classes"], groups, results, deploy) for g, f in met}
     compare = params["compare"]
     main_run = (compare["modality"], compare["learner"], compare["normalisation"])
     comparisons = None
