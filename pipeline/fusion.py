@@ -209,6 +209,19 @@ class Group:
         return f"{'+'.join(self.modalities)}-{self.normalisation}"
 
 
+OWN_KINDS = {"audio": "voice", "face": "face"}
+
+
+def modality_kinds(modalities: list[str], external: dict[str, dict] | None) -> dict[str, str]:
+    """voice or face, for each of `modalities` (the own ones, or keys of `external_features`,
+    whose `kind` says it): what pairs them in `groups`."""
+    kinds = {**OWN_KINDS, **{name: spec["kind"] for name, spec in (external or {}).items()}}
+    unknown = [m for m in modalities if m not in kinds]
+    if unknown:
+        raise ValueError(f"run.modalities: {', '.join(unknown)} is neither audio, face nor a key of external_features")
+    return {m: kinds[m] for m in modalities}
+
+
 def groups(run: dict, kinds: dict[str, str]) -> list[Group]:
     """Per normalisation: each modality's learners (when there are several), then every learner of
     a voice modality with every learner of a face modality, pair by pair (`kinds` says which

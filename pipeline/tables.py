@@ -61,18 +61,6 @@ class ExternalSource:
                 raise ValueError(f"external_features.{self.name}.{what}: {given!r} is not one of {list(known)}")
 
 
-OWN_KINDS = {"audio": "voice", "face": "face"}
-
-
-def modality_kinds(modalities: list[str], external: dict[str, dict]) -> dict[str, str]:
-    """voice or face, for each of `modalities` (the own ones, or keys of `external_features`)."""
-    kinds = {**OWN_KINDS, **{name: spec["kind"] for name, spec in (external or {}).items()}}
-    unknown = [m for m in modalities if m not in kinds]
-    if unknown:
-        raise ValueError(f"run.modalities: {', '.join(unknown)} is neither audio, face nor a key of external_features")
-    return {m: kinds[m] for m in modalities}
-
-
 def take_of(corpus: str, clip: str) -> str:
     """The take a clip name belongs to (e.g. RAVDESS `01-…`, `02-…` and `03-…` names of one
     performance give one take); raise CorpusNameError if it is not a `corpus` name."""
@@ -291,13 +279,14 @@ def lookup(rows: Rows, corpus: str, columns: list[str]) -> dict[str, np.ndarray]
 
 
 def match_takes(rows: Rows, corpus: str, known: set[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
-    """Rows joined to takes: (`take` + feature columns, rejects). A clip that is not a `corpus`
-    name, whose take is not among `known`, or whose take an earlier row already gave, is refused."""
+    """Rows joined to takes: (`take` + feature columns, rejects). A clip is a `corpus` file name or
+    a take id of `known`; one that is neither, whose take is not among `known`, or whose take an
+    earlier row already gave, is refused."""
     rejects, takes, keep = [], [], []
     first: dict[str, str] = {}
     for i, (clip, where) in enumerate(zip(rows.clips, rows.where)):
         try:
-            take = take_of(corpus, clip)
+            take = clip if clip in known else take_of(corpus, clip)  # a take id names its take too
         except CorpusNameError as error:
             rejects.append(manifest.reject(where, f"clip {clip!r}: {error}"))
             continue

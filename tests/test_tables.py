@@ -3,6 +3,7 @@ and a real OpenFace per-frame CSV, plus the bad tables a user may bring, made he
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -46,6 +47,8 @@ def test_the_real_action_unit_table_joins_every_take():
     known = {tables.take_of("ravdess", clip) for clip in rows.clips}
     features, rejects = tables.match_takes(rows, "ravdess", known)
     assert len(features) == 1200 and not rejects
+    by_take = dataclasses.replace(rows, clips=[tables.take_of("ravdess", clip) for clip in rows.clips])
+    assert tables.match_takes(by_take, "ravdess", known)[0].equals(features)  # rows named by take id join alike
     assert features.columns.tolist() == ["take", *rows.names]
     expected = pd.read_csv(AU_TABLE).iloc[0]
     assert features.iloc[0, 1:].to_numpy(dtype=float) == pytest.approx(expected.iloc[1:].to_numpy(dtype=float))
@@ -162,10 +165,7 @@ def test_bad_openface_files_are_rejected_by_name(tmp_path):
     assert rows.clips == ["01-01-03-01-01-01-01", "01-01-07-01-01-01-01"]
 
 
-def test_modalities_need_a_kind():
-    assert tables.modality_kinds(["audio", "au"], {"au": {"kind": "face"}}) == {"audio": "voice", "au": "face"}
-    with pytest.raises(ValueError, match="run.modalities: opensmile is neither audio, face nor a key"):
-        tables.modality_kinds(["audio", "opensmile"], {})
+def test_a_source_is_a_voice_or_a_face():
     with pytest.raises(ValueError, match="external_features.au.kind: 'body'"):
         tables.ExternalSource("au", "body", "ravdess", "table", "x.csv")
 

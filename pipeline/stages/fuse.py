@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import fusion, io, paths, tables
+from pipeline import fusion, io, paths
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
     if deploy not in rules:
         raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
     run = params["run"]
-    for group in fusion.groups(run, tables.modality_kinds(run["modalities"], params.get("external_features"))):
+    for group in fusion.groups(run, fusion.modality_kinds(run["modalities"], params.get("external_features"))):
         oofs = [pd.read_parquet(f"{stem}.oof.parquet") for stem in group.stems]
         inners = [pd.read_parquet(f"{stem}.inner.parquet") for stem in group.stems]
         result = fusion.fuse_group(group, oofs, inners, rules)
