@@ -50,6 +50,9 @@ def decode(address: str) -> Decoded:
         return _decode_track(address)
     try:
         with sources.open_clip(address) as stream:
+            if stream.seek(0, 2) == 0:
+                raise AudioError("empty file (0 bytes)")
+            stream.seek(0)
             missing = _missing_wav_bytes(stream)
             with soundfile.SoundFile(stream) as clip:
                 expected = clip.frames
@@ -63,7 +66,31 @@ def decode(address: str) -> Decoded:
         raise AudioError("zero-length audio (no samples)")
     if samples.shape[0] < expected:
         raise AudioError(f"truncated: header promises {expected} frames, file holds {samples.shape[0]}")
-    return Decoded(samples=samples, sample_rate=sample_rate)
+    return Decoded(samples=_checked(samples), sample_rate=sample_rate)
+
+
+MAX_PEAK = 10.0  # float audio may overshoot full scale a little; 20 dB beyond it is corruption
+
+
+def _checked(samples: np.ndarray) -> np.ndarray:
+    """The samples, if every one is a finite number within MAX_PEAK of full scale."""
+    finite = np.isfinite(samples)
+    if not finite.all():
+        nan = int(np.isnan(samples).sum())
+        raise AudioError(f"{samples.size - int(finite.sum())} samples are not finite numbers "
+                         f"({nan} NaN, {samples.size - int(finite.sum()) - nan} infinite)")
+    peak = float(np.abs(samples).max())
+    if peak > MAX_PEAK:
+        raise AudioError(f"samples reach {peak:.3g}, {20 * np.log10(peak):.0f} dB beyond full scale: corrupt float audio")
+    return samples
+
+
+def check_level(samples: np.ndarray, silence_dbfs: float) -> float:
+    """The clip's peak level in dBFS; AudioError if it is below `silence_dbfs` (nothing to hear)."""
+    level = peak_dbfs(samples)
+    if level < silence_dbfs:
+        raise AudioError(f"silent: peak level {level:.1f} dBFS is below {silence_dbfs} dBFS")
+    return level
 
 
 def _decode_track(address: str) -> Decoded:
@@ -85,7 +112,7 @@ def _decode_track(address: str) -> Decoded:
         raise AudioError("zero-length audio (the audio track holds no samples)")
     if declared and samples.shape[0] < 0.9 * declared * sample_rate:
         raise AudioError(f"truncated: the audio track declares {declared:.2f} s, {samples.shape[0] / sample_rate:.2f} s decoded")
-    return Decoded(samples=np.ascontiguousarray(samples, dtype=np.float32), sample_rate=sample_rate)
+    return Decoded(samples=_checked(np.ascontiguousarray(samples, dtype=np.float32)), sample_rate=sample_rate)
 
 
 def _missing_wav_bytes(stream: BinaryIO) -> int:

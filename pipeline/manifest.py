@@ -50,11 +50,9 @@ def _probe(address: str, silence_dbfs: float) -> dict[str, object]:
     """Decode one clip in full; return its facts, or the reason it is unusable."""
     try:
         decoded = audio.decode(address)
+        level = audio.check_level(decoded.samples, silence_dbfs)
     except audio.AudioError as error:
         return {"error": str(error)}
-    level = audio.peak_dbfs(decoded.samples)
-    if level < silence_dbfs:
-        return {"error": f"silent: peak level {level:.1f} dBFS is below {silence_dbfs} dBFS"}
     return {
         "duration_s": decoded.duration_s,
         "sample_rate": decoded.sample_rate,

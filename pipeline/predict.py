@@ -71,10 +71,13 @@ def measured_features(options: list[str], settings: dict[str, object], predictor
     return out
 
 
-def clip_features(modality: str, address: str, settings: object) -> np.ndarray:
-    """One clip's feature vector; a clip where no face was found is an error for a user."""
+def clip_features(modality: str, address: str, settings: object, silence_dbfs: float) -> np.ndarray:
+    """One clip's feature vector; a clip where no face was found, or whose audio is silent (below
+    ingest.silence_dbfs, as in training), is an error for a user."""
     if modality == "audio":
-        return audio.file_features(address, settings)
+        decoded = audio.decode(address)
+        audio.check_level(decoded.samples, silence_dbfs)
+        return audio.clip_features(decoded, settings)
     features = face.file_features(address, settings)
     if features[0] == 0:  # face_fraction: training imputes such takes, a user needs to know
         raise frames.FrameError("no face detected in any sampled frame")
@@ -112,14 +115,15 @@ def modalities_of(address: str) -> list[str]:
 
 
 def predict(
-    address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None
+    address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None,
+    silence_dbfs: float = -60.0,
 ) -> dict:
     """{'clip', 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors': [...]}."""
     result: dict = {"clip": address, "predictions": [], "errors": []}
     features = {}
     for modality in (m for m in modalities_of(address) if m in predictor.modalities):
         try:
-            features[modality] = clip_features(modality, address, settings[modality])[None, :]
+            features[modality] = clip_features(modality, address, settings[modality], silence_dbfs)[None, :]
         except ClipError as error:
             result["errors"].append(f"{modality}: {error}")
     for modality, rows in (measured or {}).items():
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         predictor = ensemble.load(params, settings)
         measured = measured_features(args.features, settings, predictor)
-        results = [predict(address, predictor, settings, measured) for address in clips(args.paths)]
+        results = [predict(address, predictor, settings, measured, params["ingest"]["silence_dbfs"])
+                   for address in clips(args.paths)]
     except (ModelError, InputError) as error:
         print(f"predict: {error}", file=sys.stderr)
         return 2

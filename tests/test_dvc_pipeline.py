@@ -18,8 +18,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile
 import yaml
 
 from pipeline import fusion
@@ -163,6 +165,10 @@ def check_predict(project: Path, scratch: Path) -> None:
     broken.write_bytes(b"RIFF not really a wav")
     unreadable = predict(project, str(broken))
     assert unreadable.returncode == 1 and "broken.wav error: audio: unreadable audio" in unreadable.stdout
+    silent = scratch / "silent.wav"
+    soundfile.write(silent, np.zeros(48000, dtype=np.float32), 48000)  # refused as in training, not "sad 51%"
+    quiet = predict(project, str(silent))
+    assert quiet.returncode == 1 and "silent.wav error: audio: silent: peak level -inf dBFS" in quiet.stdout
     missing = predict(project, str(scratch / "absent.wav"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
     notes = scratch / "notes"

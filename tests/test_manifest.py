@@ -131,3 +131,25 @@ def test_fingerprint_changes_with_content_only(tmp_path, angry_take):
     write_clip(root / "03-01-05-02-01-02-01.wav", angry_take)
     assert sources.fingerprint(str(root))["digest"] != first["digest"]
     assert sources.fingerprint(str(tmp_path / "nowhere"))["kind"] == "missing"
+
+
+def test_float_audio_with_impossible_samples_is_rejected_for_what_it_holds(tmp_path):
+    """Real speech saved as float WAV, then spoiled: NaN, infinite or absurdly large samples, and
+    a zero-byte file. Each gets its own reason (not 'silent', not a crash later in features)."""
+    root = tmp_path / "ravdess" / "Actor_05"
+    root.mkdir(parents=True)
+    samples, rate = soundfile.read(real_take(5, "03-01-05-01-01-01-05"), dtype="float32")
+    good = root / "03-01-05-01-01-01-05.wav"
+    soundfile.write(good, samples, rate, subtype="FLOAT")
+    for name, value in (("03-01-05-01-01-02-05", np.nan), ("03-01-05-01-02-01-05", np.inf), ("03-01-05-01-02-02-05", 1e30)):
+        spoiled = samples.copy()
+        spoiled[rate : rate + 100] = value
+        soundfile.write(root / f"{name}.wav", spoiled, rate, subtype="FLOAT")
+    (root / "03-01-06-01-01-01-05.wav").write_bytes(b"")
+    takes, rejects = manifest.build({"ravdess": sources.scan_roots([str(tmp_path)]).clips}, ALL, silence_dbfs=-60.0)
+    why = reasons(rejects)
+    assert takes["take"].tolist() == ["01-05-01-01-01-05"]
+    assert why["03-01-05-01-01-02-05.wav"] == "100 samples are not finite numbers (100 NaN, 0 infinite)"
+    assert why["03-01-05-01-02-01-05.wav"] == "100 samples are not finite numbers (0 NaN, 100 infinite)"
+    assert why["03-01-05-01-02-02-05.wav"] == "samples reach 1e+30, 600 dB beyond full scale: corrupt float audio"
+    assert why["03-01-06-01-01-01-05.wav"] == "empty file (0 bytes)"
