@@ -141,12 +141,19 @@ def features_of_takes(
     return X, rejects
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Score the trained models on labelled takes they never saw.")
     parser.add_argument("root", help="a folder or zip archive of the corpus")
     parser.add_argument("--corpus", default="ravdess", choices=list(manifest.CORPORA))
     parser.add_argument("--out", default="reports/evaluation", type=Path)
-    parser.add_argument("--jobs", default=2, type=int)
+    parser.add_argument("--jobs", default=2, type=positive_int, help="worker processes (default: 2)")
     parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",
                         help="the takes' measurements for external_features modality NAME (repeatable)")
     args = parser.parse_args(argv)

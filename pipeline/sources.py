@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,8 +46,9 @@ def scan_roots(roots: list[str]) -> Found:
         if not path.exists():
             problems.append((root, "root does not exist"))
             continue
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        if not files:
+        files, unusable = _walk(path) if path.is_dir() else ([path], [])
+        problems += unusable
+        if not files and not unusable:
             problems.append((root, "root holds no files"))
         for file in files:
             if file.suffix.lower() != ".zip":
@@ -58,12 +61,38 @@ def scan_roots(roots: list[str]) -> Found:
     return Found(clips=sorted(set(clips)), problems=problems)
 
 
+def printable(path: str | Path) -> str:
+    """A path as text that can be written anywhere: bytes that are not UTF-8 become U+FFFD."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _walk(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Every file under `folder`, and what could not be listed or used, with the reason:
+    sub-folders that cannot be read, links to nothing, names that are not UTF-8."""
+    files: list[Path] = []
+    problems: list[tuple[str, str]] = []
+
+    def unreadable(error: OSError) -> None:
+        problems.append((printable(error.filename), f"folder cannot be read ({error.strerror}): its files are left out"))
+
+    for here, _, names in os.walk(folder, onerror=unreadable):
+        for name in names:
+            path = Path(here) / name
+            if printable(path) != str(path):
+                problems.append((printable(path), "file name is not valid UTF-8: left out (rename it)"))
+            elif not path.exists():
+                problems.append((str(path), f"broken link to {os.readlink(path)}: left out"))
+            elif path.is_file():
+                files.append(path)
+    return sorted(files), problems
+
+
 def _scan_zip(path: Path) -> tuple[list[str], str | None]:
     """Member addresses of one archive, or the reason it cannot be read."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m.filename for m in archive.infolist() if not m.is_dir()]
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
         return [], f"not a readable zip archive ({error})"
     return [f"{path}{ZIP_SEPARATOR}{member}" for member in members], None
 
@@ -82,8 +111,11 @@ def open_clip(address: str) -> BinaryIO:
     """Open a clip for reading, whether it sits in a folder or inside a zip archive."""
     if ZIP_SEPARATOR in address:
         archive_path, member = address.split(ZIP_SEPARATOR, 1)
-        with zipfile.ZipFile(archive_path) as archive:
-            return io.BytesIO(archive.read(member))
+        try:
+            with zipfile.ZipFile(archive_path) as archive:
+                return io.BytesIO(archive.read(member))
+        except (zipfile.BadZipFile, zlib.error) as error:  # e.g. "Bad CRC-32": as unreadable as a bad disk
+            raise OSError(f"corrupt in its zip archive: {error}") from error
     return open(address, "rb")
 
 
@@ -115,5 +147,5 @@ def fingerprint(root: str) -> dict[str, object]:
     for file in files:
         stat = file.stat()
         name = file.relative_to(path) if folder else file.name
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
     return {"path": root, "kind": "folder" if folder else "file", "files": len(files), "digest": digest.hexdigest()}

@@ -1,9 +1,15 @@
 """Late fusion rules: fallback to the members present, learnt weights, and fold isolation."""
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from conftest import REPO
 from pipeline import fusion
 
 
@@ -106,3 +112,14 @@ def test_voice_and_face_modalities_pair_up_and_every_modality_needs_a_kind():
                                                           "audio+face-none", "audio+au-none"]
     with pytest.raises(ValueError, match="run.modalities: opensmile is neither audio, face nor a key"):
         fusion.modality_kinds(["audio", "opensmile"], {})
+
+
+def test_the_fuse_stage_has_its_output_when_there_is_nothing_to_fuse(tmp_path):
+    """One learner of one modality: no group, and still models/fusion for DVC (not 'output does not exist')."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["run"].update(modalities=["audio"], learners=["svm"])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    done = subprocess.run([sys.executable, "-m", "pipeline.stages.fuse"], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(REPO), "PATH": ""}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "models/fusion/groups.json").read_text()) == {"groups": []}

@@ -1,8 +1,10 @@
 """Ingest on a folder of real RAVDESS cuts plus every kind of bad file: rejects named, rest kept."""
 
+import os
 import zipfile
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile
 
@@ -153,3 +155,50 @@ def test_float_audio_with_impossible_samples_is_rejected_for_what_it_holds(tmp_p
     assert why["03-01-05-01-02-01-05.wav"] == "100 samples are not finite numbers (0 NaN, 100 infinite)"
     assert why["03-01-05-01-02-02-05.wav"] == "samples reach 1e+30, 600 dB beyond full scale: corrupt float audio"
     assert why["03-01-06-01-01-01-05.wav"] == "empty file (0 bytes)"
+
+
+def test_links_to_nothing_names_that_are_not_utf8_and_corrupt_archives_are_reported(tmp_path):
+    """Each is a reject row naming the file and the reason; the good take beside them is used and
+    the tables can be written (a name that is not UTF-8 used to break the Parquet writer)."""
+    root = tmp_path / "ravdess"
+    good = write_clip(root / "Actor_02" / "03-01-03-01-01-01-02.wav", real_take(2, "03-01-03-01-01-01-02"))
+    (root / "Actor_02" / "03-01-04-01-01-01-02.wav").symlink_to(root / "gone.wav")
+    odd = os.fsencode(root / "Actor_02") + b"/03-01-05-01-01-01-02\xff.wav"
+    with open(odd, "wb") as handle:
+        handle.write(good.read_bytes())
+    crc = root / "crc.zip"
+    with zipfile.ZipFile(crc, "w", zipfile.ZIP_STORED) as archive:
+        archive.write(good, "Actor_02/03-01-06-01-01-01-02.wav")
+    data = bytearray(crc.read_bytes())
+    data[200] ^= 0xFF  # a flipped byte inside the member's audio: its CRC no longer matches
+    crc.write_bytes(bytes(data))
+    names = root / "names.zip"
+    with zipfile.ZipFile(names, "w") as archive:
+        archive.write(good, "Actor_02/03-01-07-01-01-01-0\u00e9.wav")
+    names.write_bytes(names.read_bytes().replace("\u00e9".encode(), b"\xc3\x28"))  # flagged UTF-8, but invalid
+
+    found = sources.scan_roots([str(root)])
+    takes, rejects = manifest.build({"ravdess": found.clips}, ALL, silence_dbfs=-60.0)
+    rejects = pd.concat([manifest.reject_table([manifest.reject(p, r) for p, r in found.problems]), rejects])
+    why = dict(zip(rejects["path"], rejects["reason"]))
+    assert takes["take"].tolist() == ["01-03-01-01-01-02"]
+    assert why[str(root / "Actor_02" / "03-01-04-01-01-01-02.wav")] == f"broken link to {root / 'gone.wav'}: left out"
+    assert why[str(root / "Actor_02" / "03-01-05-01-01-01-02\ufffd.wav")].startswith("file name is not valid UTF-8")
+    assert "corrupt in its zip archive: Bad CRC-32" in why[f"{crc}::Actor_02/03-01-06-01-01-01-02.wav"]
+    assert why[str(names)].startswith("not a readable zip archive")
+    rejects.to_parquet(tmp_path / "rejects.parquet")  # every path is writable text
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder, whatever its permissions")
+def test_a_folder_that_cannot_be_read_is_reported(tmp_path):
+    root = tmp_path / "ravdess"
+    write_clip(root / "Actor_02" / "03-01-03-01-01-01-02.wav", real_take(2, "03-01-03-01-01-01-02"))
+    locked = root / "Actor_03"
+    write_clip(locked / "03-01-03-01-01-01-03.wav", real_take(3, "03-01-03-01-01-01-03"))
+    locked.chmod(0)
+    try:
+        found = sources.scan_roots([str(root)])
+    finally:
+        locked.chmod(0o755)
+    assert found.problems == [(str(locked), "folder cannot be read (Permission denied): its files are left out")]
+    assert len(found.clips) == 1

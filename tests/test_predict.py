@@ -31,3 +31,8 @@ def test_predict_and_evaluate_without_models_exit_2_naming_the_model(tmp_path):
     assert "evaluate: models/learners/audio/svm-none.joblib is missing (run `dvc repro`)" in evaluated.stderr
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in project.iterdir()) == ["params.yaml"]
+
+
+def test_evaluate_refuses_a_worker_count_below_one_before_any_work(tmp_path):
+    done = run("pipeline.evaluate", tmp_path, str(tmp_path), "--jobs", "0")
+    assert done.returncode == 2 and "--jobs: '0' is not a whole number of at least 1" in done.stderr
