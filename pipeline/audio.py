@@ -7,9 +7,10 @@ descriptor matrix is `(n_frames, n_descriptors)`.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-import struct
 from typing import BinaryIO
 
 import av
@@ -115,10 +116,15 @@ def _decode_track(address: str) -> Decoded:
     return Decoded(samples=_checked(np.ascontiguousarray(samples, dtype=np.float32)), sample_rate=sample_rate)
 
 
+STREAMING_SIZES = (0, 0xFFFFFFFF)
+
+
 def _missing_wav_bytes(stream: BinaryIO) -> int:
     """Bytes a RIFF/WAVE `data` chunk declares beyond the end of the file (0 if whole or not WAV).
 
-    libsndfile silently shortens a truncated WAV to what is there; this check catches it.
+    libsndfile silently shortens a truncated WAV to what is there; this check catches it. A
+    streaming writer's placeholder size (0xFFFFFFFF, or 0: "until the end of the file") promises
+    nothing, and libsndfile reads such a file to its end.
     """
     start = stream.tell()
     try:
@@ -127,6 +133,8 @@ def _missing_wav_bytes(stream: BinaryIO) -> int:
         while len(header := stream.read(8)) == 8:
             size = struct.unpack("<I", header[4:])[0]
             if header[:4] == b"data":
+                if size in STREAMING_SIZES:
+                    return 0
                 here = stream.tell()
                 end = stream.seek(0, 2)
                 return max(0, here + size - end)
@@ -350,11 +358,48 @@ class AudioSettings:
     functionals: tuple[str, ...] = ("mean", "std", "min", "max", "p10", "p50", "p90", "slope")
 
     def __post_init__(self) -> None:
-        """Refuse unknown descriptor groups and functionals before any clip is read."""
+        """Refuse, before any clip is read, settings that would fail on the first clip or quietly
+        change what the features mean (an empty MFCC set, a mel band above Nyquist, ...)."""
         unknown = sorted(set(self.descriptors) - set(DESCRIPTOR_GROUPS))
         if unknown:
             raise ValueError(f"unknown descriptor groups {unknown}; known: {list(DESCRIPTOR_GROUPS)}")
         check_functionals(self.functionals)
+        for setting, allowed, ok in _SETTING_RULES:  # in order: a rule may rely on the ones before it
+            if not ok(self):
+                raise ValueError(f"audio_features.{setting}: {getattr(self, setting)!r} is not allowed; "
+                                 f"it must be {allowed}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+_SETTING_RULES: list[tuple[str, str, Callable[[AudioSettings], bool]]] = [
+    ("sample_rate", "a whole number of Hz from 4000 to 192000", lambda s: _is_int(s.sample_rate)
+     and 4000 <= s.sample_rate <= 192000),
+    ("n_fft", "a whole number >= 16", lambda s: _is_int(s.n_fft) and s.n_fft >= 16),
+    ("hop_length", "a whole number from 1 to n_fft", lambda s: _is_int(s.hop_length) and 1 <= s.hop_length <= s.n_fft),
+    ("n_mels", "a whole number >= 1", lambda s: _is_int(s.n_mels) and s.n_mels >= 1),
+    ("n_mfcc", "a whole number from 1 to n_mels", lambda s: _is_int(s.n_mfcc) and 1 <= s.n_mfcc <= s.n_mels),
+    ("fmin", "from 0 to below sample_rate / 2", lambda s: _is_number(s.fmin) and 0 <= s.fmin < s.sample_rate / 2),
+    ("fmax", "above fmin and at most sample_rate / 2", lambda s: _is_number(s.fmax)
+     and s.fmin < s.fmax <= s.sample_rate / 2),
+    ("delta_width", "an odd whole number >= 3", lambda s: _is_int(s.delta_width) and s.delta_width >= 3
+     and s.delta_width % 2 == 1),
+    ("mel_top_db", "a positive number of dB", lambda s: _is_number(s.mel_top_db) and s.mel_top_db > 0),
+    ("trim_top_db", "a positive number of dB", lambda s: _is_number(s.trim_top_db) and s.trim_top_db > 0),
+    ("pitch_frame_length", "a whole number >= 64", lambda s: _is_int(s.pitch_frame_length)
+     and s.pitch_frame_length >= 64),
+    ("pitch_fmin", "a positive number of Hz", lambda s: _is_number(s.pitch_fmin) and s.pitch_fmin > 0),
+    ("pitch_fmax", "above pitch_fmin and at most sample_rate / 2", lambda s: _is_number(s.pitch_fmax)
+     and s.pitch_fmin < s.pitch_fmax <= s.sample_rate / 2),
+    ("voicing_threshold", "a number from 0 to 1", lambda s: _is_number(s.voicing_threshold)
+     and 0 <= s.voicing_threshold <= 1),
+]
 
 
 def active_span(frame_rms: np.ndarray, top_db: float) -> slice:

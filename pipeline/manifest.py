@@ -44,6 +44,10 @@ class Selection:
             unknown = sorted(set(given) - set(known))
             if unknown or not given:
                 raise ValueError(f"ingest.{field}: unknown or empty {unknown or given}; choose from {list(known)}")
+        actors = [a for a in self.holdout_actors if not (isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= 24)]
+        if actors:  # a string such as '21' would hold no actor out at all
+            raise ValueError(f"ingest.holdout_actors: {actors} are not RAVDESS actor numbers; "
+                             "give whole numbers from 1 to 24, e.g. [21, 22, 23, 24]")
 
 
 def _probe(address: str, silence_dbfs: float) -> dict[str, object]:

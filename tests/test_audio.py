@@ -1,5 +1,7 @@
 """Audio features: known answers on synthetic signals, and librosa's own results on real speech."""
 
+import re
+
 import numpy as np
 import pytest
 import soundfile
@@ -210,3 +212,32 @@ def test_mel_filterbank_matches_librosa(rate, n_fft, n_mels, fmin, fmax):
     librosa = pytest.importorskip("librosa")
     expected = librosa.filters.mel(sr=rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
     np.testing.assert_allclose(audio.mel_filterbank(rate, n_fft, n_mels, fmin, fmax), expected, rtol=1e-5, atol=1e-8)
+
+
+def test_a_streamed_wav_with_placeholder_sizes_is_read_to_its_end(tmp_path, angry_take):
+    """Recorders that stream write 0xFFFFFFFF for the sizes they do not know yet: all the audio is there."""
+    samples, rate = soundfile.read(angry_take, dtype="float32")
+    whole = tmp_path / "whole.wav"
+    soundfile.write(whole, samples, rate, subtype="PCM_16")
+    data = bytearray(whole.read_bytes())
+    start = data.index(b"data")
+    data[4:8] = data[start + 4 : start + 8] = (0xFFFFFFFF).to_bytes(4, "little")
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(bytes(data))
+    decoded = audio.decode(str(streamed))
+    np.testing.assert_array_equal(decoded.samples, audio.decode(str(whole)).samples)
+    assert decoded.samples.shape[0] == len(samples)
+
+
+@pytest.mark.parametrize(("setting", "value", "allowed"), [
+    ("fmax", -1.0, "above fmin and at most sample_rate / 2"),
+    ("fmin", 9000.0, "from 0 to below sample_rate / 2"),
+    ("delta_width", -9, "an odd whole number >= 3"),
+    ("n_mfcc", 0, "a whole number from 1 to n_mels"),
+    ("sample_rate", "sixteen", "a whole number of Hz from 4000 to 192000"),
+    ("hop_length", 0, "a whole number from 1 to n_fft"),
+    ("voicing_threshold", float("nan"), "a number from 0 to 1"),
+])
+def test_settings_that_would_fail_later_or_change_the_features_quietly_are_refused_first(setting, value, allowed):
+    with pytest.raises(ValueError, match=f"audio_features.{setting}: .* is not allowed; it must be {re.escape(allowed)}"):
+        audio.AudioSettings(**{setting: value})

@@ -1,14 +1,17 @@
 """Ingest on a folder of real RAVDESS cuts plus every kind of bad file: rejects named, rest kept."""
 
 import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile
+import yaml
 
-from conftest import real_take, write_clip
+from conftest import REPO, real_take, write_clip
 from pipeline import manifest, sources
 
 ALL = manifest.Selection(
@@ -202,3 +205,21 @@ def test_a_folder_that_cannot_be_read_is_reported(tmp_path):
         locked.chmod(0o755)
     assert found.problems == [(str(locked), "folder cannot be read (Permission denied): its files are left out")]
     assert len(found.clips) == 1
+
+
+@pytest.mark.parametrize(("holdout", "message"), [
+    (("21",), "ingest.holdout_actors: ['21'] are not RAVDESS actor numbers"),
+    ((21, 30), "ingest.holdout_actors: [30] are not RAVDESS actor numbers"),
+])
+def test_a_holdout_that_would_hold_no_actor_out_is_refused(holdout, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        manifest.Selection(ALL.channels, ALL.emotions, ALL.intensities, holdout)
+
+
+def test_the_ingest_stage_refuses_a_setting_that_is_not_a_list_before_any_work(tmp_path):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["ingest"]["holdout_actors"] = "21"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    done = subprocess.run([sys.executable, "-m", "pipeline.stages.ingest"], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(REPO), "PATH": ""}, timeout=120)
+    assert done.returncode == 1 and "ingest.holdout_actors: '21' must be a list in brackets" in done.stderr

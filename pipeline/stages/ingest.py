@@ -9,14 +9,13 @@ from pipeline import io, manifest, paths, sources
 
 def main() -> None:
     params = io.load_params()["ingest"]
+    lists = {key: params[key] for key in ("channels", "emotions", "intensities", "holdout_actors")}
+    for key, value in lists.items():
+        if not isinstance(value, list):  # tuple('21') would be ('2', '1'): a list of what was meant is needed
+            raise SystemExit(f"ingest.{key}: {value!r} must be a list in brackets, e.g. {key}: [{value}]")
+    selection = manifest.Selection(**{key: tuple(value) for key, value in lists.items()})
     roots = {corpus: [root["path"] for root in found] for corpus, found in io.read_json(paths.SOURCES)["corpora"].items()}
     scanned = {corpus: sources.scan_roots(corpus_roots) for corpus, corpus_roots in roots.items()}
-    selection = manifest.Selection(
-        channels=tuple(params["channels"]),
-        emotions=tuple(params["emotions"]),
-        intensities=tuple(params["intensities"]),
-        holdout_actors=tuple(params["holdout_actors"]),
-    )
     takes, rejects = manifest.build(
         {corpus: found.clips for corpus, found in scanned.items()}, selection, params["silence_dbfs"], params["n_jobs"]
     )
