@@ -34,7 +34,9 @@ from pipeline.predict import InputError, feature_settings, measured_features
 PATH_COLUMNS = {"audio": "audio_path", "face": "video_path"}
 
 
-def labelled_takes(root: str, corpus: str, silence_dbfs: float, n_jobs: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def labelled_takes(
+    root: str, corpus: str, silence_dbfs: float, n_jobs: int, max_take_mb: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every labelled take of `corpus` under `root` (no selection, no hold-out) and the rejects."""
     found = sources.scan_roots([root])
     if not found.clips:
@@ -42,7 +44,7 @@ def labelled_takes(root: str, corpus: str, silence_dbfs: float, n_jobs: int) -> 
     everything = manifest.Selection(
         tuple(ravdess.CHANNELS.values()), KNOWN_LABELS, tuple(ravdess.INTENSITIES.values()), ()
     )
-    takes, rejects = manifest.build({corpus: found.clips}, everything, silence_dbfs, n_jobs)
+    takes, rejects = manifest.build({corpus: found.clips}, everything, silence_dbfs, n_jobs, max_take_mb)
     if takes.empty:
         examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
         raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
@@ -164,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"{args.root}: no such file or folder")
         predictor = ensemble.load(params, settings)
         measured = measured_features(args.features, settings, predictor)
-        takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"], args.jobs)
+        takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"], args.jobs,
+                                        params["ingest"]["max_take_mb"])
         takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
     except (ModelError, InputError) as error:
         print(f"evaluate: {error}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import sys
+import zipfile
 from dataclasses import dataclass
 
 import cv2
@@ -50,8 +51,18 @@ class Selection:
                              "give whole numbers from 1 to 24, e.g. [21, 22, 23, 24]")
 
 
-def _probe(address: str, silence_dbfs: float) -> dict[str, object]:
-    """Decode one clip in full; return its facts, or the reason it is unusable."""
+MAX_TAKE_MB = 200.0  # ingest.max_take_mb: a RAVDESS take is under 1 MB, ten minutes of 48 kHz stereo 115 MB
+
+
+def _probe(address: str, silence_dbfs: float, max_take_mb: float = MAX_TAKE_MB) -> dict[str, object]:
+    """Decode one clip in full; return its facts, or the reason it is unusable (a clip larger than
+    `max_take_mb` once unpacked is refused before it is read: decoding it could exhaust memory)."""
+    try:
+        size_mb = sources.unpacked_size(address) / 1e6
+    except (OSError, zipfile.BadZipFile, KeyError) as error:
+        return {"error": f"unreadable ({error})"}
+    if size_mb > max_take_mb:
+        return {"error": f"{size_mb:.0f} MB once unpacked, above ingest.max_take_mb ({max_take_mb:g} MB): not read"}
     try:
         decoded = audio.decode(address)
         level = audio.check_level(decoded.samples, silence_dbfs)
@@ -108,7 +119,8 @@ def _caveats(facts: dict[str, object], corpus: str) -> list[str]:
 
 
 def build(
-    corpora: dict[str, list[str]], selection: Selection, silence_dbfs: float, n_jobs: int = 1
+    corpora: dict[str, list[str]], selection: Selection, silence_dbfs: float, n_jobs: int = 1,
+    max_take_mb: float = MAX_TAKE_MB,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Takes of every corpus from its scanned files ({corpus: files}): (manifest of the selected
     takes, rejects table)."""
@@ -118,18 +130,20 @@ def build(
     tables, rejects = [], []
     for corpus, files in corpora.items():
         if corpus == ravdess.CORPUS:
-            takes, corpus_rejects = ravdess_takes(files, silence_dbfs, n_jobs)
+            takes, corpus_rejects = ravdess_takes(files, silence_dbfs, n_jobs, max_take_mb)
         elif corpus == ckplus.CORPUS:
             takes, corpus_rejects = ckplus_takes(files)
         else:
-            takes, corpus_rejects = one_file_takes(corpus, files, silence_dbfs, n_jobs)
+            takes, corpus_rejects = one_file_takes(corpus, files, silence_dbfs, n_jobs, max_take_mb)
         tables.append(takes)
         rejects += corpus_rejects
     takes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_COLUMNS)
     return _select(takes.astype(_NULLABLE), selection), reject_table(rejects)
 
 
-def ravdess_takes(clips: list[str], silence_dbfs: float, n_jobs: int = 1) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+def ravdess_takes(
+    clips: list[str], silence_dbfs: float, n_jobs: int = 1, max_take_mb: float = MAX_TAKE_MB
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """RAVDESS takes and the rejects. A take's audio comes from its audio-only wav/flac or,
     failing that, from the full-AV mp4's track; its video from the full-AV or video-only mp4.
     Every candidate is probed (audio decoded in full, video opened and its first frame read)."""
@@ -151,10 +165,10 @@ def ravdess_takes(clips: list[str], silence_dbfs: float, n_jobs: int = 1) -> tup
             continue
         (videos if suffix == VIDEO_SUFFIX else audio_only).append((address, name))
 
-    audio_facts = _parallel(_probe, audio_only, n_jobs, "probe audio", silence_dbfs)
+    audio_facts = _parallel(_probe, audio_only, n_jobs, "probe audio", silence_dbfs, max_take_mb)
     with_audio = {name.take for (_, name), facts in zip(audio_only, audio_facts) if "error" not in facts}
     av_tracks = [(a, n) for a, n in videos if n.modality == "audio-video" and n.take not in with_audio]
-    track_facts = _parallel(_probe, av_tracks, n_jobs, "probe audio tracks", silence_dbfs)
+    track_facts = _parallel(_probe, av_tracks, n_jobs, "probe audio tracks", silence_dbfs, max_take_mb)
     video_facts = _parallel(_probe_video, videos, n_jobs, "probe video")
 
     audio_choice = _choose(
@@ -195,7 +209,7 @@ ONE_FILE_CORPORA = {
 
 
 def one_file_takes(
-    corpus: str, files: list[str], silence_dbfs: float, n_jobs: int = 1
+    corpus: str, files: list[str], silence_dbfs: float, n_jobs: int = 1, max_take_mb: float = MAX_TAKE_MB
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Takes of a corpus whose every file is one take (EmoDB wavs, CREMA-D flv clips with both
     tracks, MEAD mp4s) and the rejects; a video file whose audio track fails is kept for its video."""
@@ -210,7 +224,7 @@ def one_file_takes(
             named.append((address, parse(sources.name(address))))
         except CorpusNameError as error:
             rejects.append(reject(address, str(error)))
-    audio_facts = _parallel(_probe, named, n_jobs, f"probe {corpus} audio", silence_dbfs)
+    audio_facts = _parallel(_probe, named, n_jobs, f"probe {corpus} audio", silence_dbfs, max_take_mb)
     video_facts = (_parallel(_probe_video, named, n_jobs, f"probe {corpus} video") if with_video
                    else [_NO_TRACK] * len(named))
     rows = []

@@ -107,6 +107,16 @@ def name(address: str) -> str:
     return Path(address.split(ZIP_SEPARATOR)[-1]).name
 
 
+def unpacked_size(address: str) -> int:
+    """Bytes a clip takes once read: its file size, or a zip member's declared uncompressed size
+    (known before anything is inflated, so a 1 GiB member of a 1 MB archive can be refused)."""
+    if ZIP_SEPARATOR in address:
+        archive_path, member = address.split(ZIP_SEPARATOR, 1)
+        with zipfile.ZipFile(archive_path) as archive:
+            return archive.getinfo(member).file_size
+    return os.path.getsize(address)
+
+
 def open_clip(address: str) -> BinaryIO:
     """Open a clip for reading, whether it sits in a folder or inside a zip archive."""
     if ZIP_SEPARATOR in address:

@@ -223,3 +223,21 @@ def test_the_ingest_stage_refuses_a_setting_that_is_not_a_list_before_any_work(t
     done = subprocess.run([sys.executable, "-m", "pipeline.stages.ingest"], cwd=tmp_path, capture_output=True,
                           text=True, env={"PYTHONPATH": str(REPO), "PATH": ""}, timeout=120)
     assert done.returncode == 1 and "ingest.holdout_actors: '21' must be a list in brackets" in done.stderr
+
+
+def test_an_archive_member_that_unpacks_beyond_the_limit_is_refused_unread(tmp_path):
+    """A few kB of zip holding a 30 MB WAV of zeros (the shape of a zip bomb): refused from its
+    declared size, before any byte of it is inflated; the real take beside it is used."""
+    good = write_clip(tmp_path / "good.wav", real_take(2, "03-01-03-01-01-01-02"))
+    bomb = tmp_path / "ravdess" / "Audio_Speech_Actors_01-24.zip"
+    bomb.parent.mkdir()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(good, "Actor_02/03-01-03-01-01-01-02.wav")
+        header = good.read_bytes()[:44]
+        archive.writestr("Actor_02/03-01-04-01-01-01-02.wav", header + bytes(30_000_000))
+    assert bomb.stat().st_size < 500_000
+    takes, rejects = manifest.build({"ravdess": sources.scan_roots([str(bomb.parent)]).clips}, ALL, -60.0,
+                                    max_take_mb=10)
+    assert takes["take"].tolist() == ["01-03-01-01-01-02"]
+    assert reasons(rejects)["03-01-04-01-01-01-02.wav"] == \
+        "30 MB once unpacked, above ingest.max_take_mb (10 MB): not read"

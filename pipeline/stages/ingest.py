@@ -14,10 +14,14 @@ def main() -> None:
         if not isinstance(value, list):  # tuple('21') would be ('2', '1'): a list of what was meant is needed
             raise SystemExit(f"ingest.{key}: {value!r} must be a list in brackets, e.g. {key}: [{value}]")
     selection = manifest.Selection(**{key: tuple(value) for key, value in lists.items()})
+    if isinstance(params["max_take_mb"], bool) or not isinstance(params["max_take_mb"], (int, float)) \
+            or not params["max_take_mb"] > 0:
+        raise SystemExit(f"ingest.max_take_mb: {params['max_take_mb']!r} must be a positive number of megabytes")
     roots = {corpus: [root["path"] for root in found] for corpus, found in io.read_json(paths.SOURCES)["corpora"].items()}
     scanned = {corpus: sources.scan_roots(corpus_roots) for corpus, corpus_roots in roots.items()}
     takes, rejects = manifest.build(
-        {corpus: found.clips for corpus, found in scanned.items()}, selection, params["silence_dbfs"], params["n_jobs"]
+        {corpus: found.clips for corpus, found in scanned.items()}, selection, params["silence_dbfs"], params["n_jobs"],
+        params["max_take_mb"],
     )
     root_problems = manifest.reject_table(
         [manifest.reject(path, reason) for found in scanned.values() for path, reason in found.problems]
