@@ -8,7 +8,6 @@ descriptor matrix is `(n_frames, n_descriptors)`.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import BinaryIO
@@ -19,7 +18,7 @@ import soundfile
 import soxr
 from scipy import fft, ndimage, signal
 
-from pipeline import sources
+from pipeline import checks, sources
 from pipeline.errors import ClipError
 from pipeline.functionals import check as check_functionals, pool, pooled_names
 
@@ -364,40 +363,29 @@ class AudioSettings:
         if unknown:
             raise ValueError(f"unknown descriptor groups {unknown}; known: {list(DESCRIPTOR_GROUPS)}")
         check_functionals(self.functionals)
-        for setting, allowed, ok in _SETTING_RULES:  # in order: a rule may rely on the ones before it
-            if not ok(self):
-                raise ValueError(f"audio_features.{setting}: {getattr(self, setting)!r} is not allowed; "
-                                 f"it must be {allowed}")
+        checks.check("audio_features", self, _SETTING_RULES)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
-
-
-_SETTING_RULES: list[tuple[str, str, Callable[[AudioSettings], bool]]] = [
-    ("sample_rate", "a whole number of Hz from 4000 to 192000", lambda s: _is_int(s.sample_rate)
+_SETTING_RULES: list[checks.Rule] = [
+    ("sample_rate", "a whole number of Hz from 4000 to 192000", lambda s: checks.is_int(s.sample_rate)
      and 4000 <= s.sample_rate <= 192000),
-    ("n_fft", "a whole number >= 16", lambda s: _is_int(s.n_fft) and s.n_fft >= 16),
-    ("hop_length", "a whole number from 1 to n_fft", lambda s: _is_int(s.hop_length) and 1 <= s.hop_length <= s.n_fft),
-    ("n_mels", "a whole number >= 1", lambda s: _is_int(s.n_mels) and s.n_mels >= 1),
-    ("n_mfcc", "a whole number from 1 to n_mels", lambda s: _is_int(s.n_mfcc) and 1 <= s.n_mfcc <= s.n_mels),
-    ("fmin", "from 0 to below sample_rate / 2", lambda s: _is_number(s.fmin) and 0 <= s.fmin < s.sample_rate / 2),
-    ("fmax", "above fmin and at most sample_rate / 2", lambda s: _is_number(s.fmax)
+    ("n_fft", "a whole number >= 16", lambda s: checks.is_int(s.n_fft) and s.n_fft >= 16),
+    ("hop_length", "a whole number from 1 to n_fft", lambda s: checks.is_int(s.hop_length) and 1 <= s.hop_length <= s.n_fft),
+    ("n_mels", "a whole number >= 1", lambda s: checks.is_int(s.n_mels) and s.n_mels >= 1),
+    ("n_mfcc", "a whole number from 1 to n_mels", lambda s: checks.is_int(s.n_mfcc) and 1 <= s.n_mfcc <= s.n_mels),
+    ("fmin", "from 0 to below sample_rate / 2", lambda s: checks.is_number(s.fmin) and 0 <= s.fmin < s.sample_rate / 2),
+    ("fmax", "above fmin and at most sample_rate / 2", lambda s: checks.is_number(s.fmax)
      and s.fmin < s.fmax <= s.sample_rate / 2),
-    ("delta_width", "an odd whole number >= 3", lambda s: _is_int(s.delta_width) and s.delta_width >= 3
+    ("delta_width", "an odd whole number >= 3", lambda s: checks.is_int(s.delta_width) and s.delta_width >= 3
      and s.delta_width % 2 == 1),
-    ("mel_top_db", "a positive number of dB", lambda s: _is_number(s.mel_top_db) and s.mel_top_db > 0),
-    ("trim_top_db", "a positive number of dB", lambda s: _is_number(s.trim_top_db) and s.trim_top_db > 0),
-    ("pitch_frame_length", "a whole number >= 64", lambda s: _is_int(s.pitch_frame_length)
+    ("mel_top_db", "a positive number of dB", lambda s: checks.is_number(s.mel_top_db) and s.mel_top_db > 0),
+    ("trim_top_db", "a positive number of dB", lambda s: checks.is_number(s.trim_top_db) and s.trim_top_db > 0),
+    ("pitch_frame_length", "a whole number >= 64", lambda s: checks.is_int(s.pitch_frame_length)
      and s.pitch_frame_length >= 64),
-    ("pitch_fmin", "a positive number of Hz", lambda s: _is_number(s.pitch_fmin) and s.pitch_fmin > 0),
-    ("pitch_fmax", "above pitch_fmin and at most sample_rate / 2", lambda s: _is_number(s.pitch_fmax)
+    ("pitch_fmin", "a positive number of Hz", lambda s: checks.is_number(s.pitch_fmin) and s.pitch_fmin > 0),
+    ("pitch_fmax", "above pitch_fmin and at most sample_rate / 2", lambda s: checks.is_number(s.pitch_fmax)
      and s.pitch_fmin < s.pitch_fmax <= s.sample_rate / 2),
-    ("voicing_threshold", "a number from 0 to 1", lambda s: _is_number(s.voicing_threshold)
+    ("voicing_threshold", "a number from 0 to 1", lambda s: checks.is_number(s.voicing_threshold)
      and 0 <= s.voicing_threshold <= 1),
 ]
 

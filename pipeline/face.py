@@ -18,7 +18,7 @@ import cv2
 import dlib
 import numpy as np
 
-from pipeline import frames
+from pipeline import checks, frames
 from pipeline.functionals import check as check_functionals, pool, pooled_names
 
 N_POINTS = 68
@@ -46,12 +46,26 @@ class FaceSettings:
 
     def __post_init__(self) -> None:
         check_functionals(self.functionals)
-        if self.every_nth < 1 or self.max_frames < 0 or self.min_frame_side < 0:
-            raise ValueError("face_features: every_nth >= 1, max_frames >= 0 and min_frame_side >= 0 are required")
+        checks.check("face_features", self, _SETTING_RULES)
 
     @property
     def sampling(self) -> frames.Sampling:
         return frames.Sampling(self.every_nth, self.max_frames, self.skip_start_s)
+
+
+_SETTING_RULES: list[checks.Rule] = [
+    ("min_frame_side", "a whole number of pixels >= 0 (0: never enlarge)",
+     lambda s: checks.is_int(s.min_frame_side) and s.min_frame_side >= 0),
+    ("detect_width", "a whole number of pixels >= 32", lambda s: checks.is_int(s.detect_width) and s.detect_width >= 32),
+    ("min_face_fraction", "a number above 0 and at most 1",
+     lambda s: checks.is_number(s.min_face_fraction) and 0 < s.min_face_fraction <= 1),
+    ("scale_factor", "a number above 1 (the cascade's step between scales)",
+     lambda s: checks.is_number(s.scale_factor) and s.scale_factor > 1),
+    ("min_neighbors", "a whole number >= 0", lambda s: checks.is_int(s.min_neighbors) and s.min_neighbors >= 0),
+    ("every_nth", "a whole number >= 1", lambda s: checks.is_int(s.every_nth) and s.every_nth >= 1),
+    ("max_frames", "a whole number >= 0 (0: all)", lambda s: checks.is_int(s.max_frames) and s.max_frames >= 0),
+    ("skip_start_s", "a number of seconds >= 0", lambda s: checks.is_number(s.skip_start_s) and s.skip_start_s >= 0),
+]
 
 
 def predictor_path() -> Path:

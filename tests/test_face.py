@@ -1,6 +1,7 @@
 """Face branch: the real dlib model against reference landmarks, known answers for the geometry,
 real videos for detection and bad input."""
 
+import re
 import xml.etree.ElementTree as ET
 
 import cv2
@@ -178,3 +179,15 @@ def test_only_frames_smaller_than_min_frame_side_are_enlarged():
     video_frame = frames.read(str(VIDEOS / "single_face.mp4"), frames.Sampling(max_frames=1)).images[0]
     np.testing.assert_array_equal(face.frame_points(video_frame, face.FaceSettings(min_frame_side=96)),
                                   face.frame_points(video_frame, face.FaceSettings()))
+
+
+@pytest.mark.parametrize(("setting", "value", "allowed"), [
+    ("scale_factor", 1.0, "a number above 1"),
+    ("min_face_fraction", 0, "a number above 0 and at most 1"),
+    ("every_nth", 0, "a whole number >= 1"),
+    ("max_frames", "all", "a whole number >= 0"),
+    ("detect_width", 2.5, "a whole number of pixels >= 32"),
+])
+def test_face_settings_that_would_fail_later_are_refused_first(setting, value, allowed):
+    with pytest.raises(ValueError, match=f"face_features.{setting}: .* is not allowed; it must be {re.escape(allowed)}"):
+        face.FaceSettings(**{setting: value})

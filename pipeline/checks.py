@@ -1,0 +1,27 @@
+"""Checks of a params block's values, run when its settings object is made: a bad value fails
+before any clip is read, naming the setting, the value and what is allowed (not with a library
+traceback after the first clip, nor silently changing what the features mean)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Rule = tuple[str, str, Callable[[Any], bool]]  # (setting, what is allowed, test on the settings object)
+
+
+def is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def check(block: str, settings: object, rules: list[Rule]) -> None:
+    """Apply `rules` in order (a rule may rely on the ones before it having passed)."""
+    for setting, allowed, ok in rules:
+        if not ok(settings):
+            raise ValueError(f"{block}.{setting}: {getattr(settings, setting)!r} is not allowed; it must be {allowed}")
