@@ -10,5 +10,10 @@ def label_order(labels: set[str]) -> list[str]:
     return [e for e in CANONICAL_EMOTIONS if e in labels] + sorted(labels - set(CANONICAL_EMOTIONS))
 
 
+def code_of(table: dict[str, str], name: str) -> str:
+    """The file-name code a corpus's `{code: name}` table gives `name` (e.g. RAVDESS '05' for angry)."""
+    return next(code for code, named in table.items() if named == name)
+
+
 class CorpusNameError(ValueError):
     """A file name that does not follow its corpus's naming scheme (the message says why)."""

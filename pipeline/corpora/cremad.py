@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError
+from pipeline.corpora import CorpusNameError, code_of
 
 CORPUS = "cremad"
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
@@ -28,8 +28,7 @@ class CremadName:
 
     @property
     def take(self) -> str:
-        emotion = next(code for code, name in EMOTIONS.items() if name == self.label)
-        return f"{CORPUS}-{self.actor}_{self.sentence}_{emotion}_{self.level}"
+        return f"{CORPUS}-{self.actor}_{self.sentence}_{code_of(EMOTIONS, self.label)}_{self.level}"
 
     @property
     def speaker(self) -> str:

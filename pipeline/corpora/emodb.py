@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError
+from pipeline.corpora import CorpusNameError, code_of
 
 CORPUS = "emodb"
 EMOTIONS = {"W": "angry", "L": "boredom", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}
@@ -29,7 +29,7 @@ class EmodbName:
 
     @property
     def take(self) -> str:
-        return f"{CORPUS}-{self.speaker_code}{self.text}{_letter(self.label)}{self.version}"
+        return f"{CORPUS}-{self.speaker_code}{self.text}{code_of(EMOTIONS, self.label)}{self.version}"
 
     @property
     def speaker(self) -> str:
@@ -38,10 +38,6 @@ class EmodbName:
     @property
     def gender(self) -> str:
         return GENDERS[self.speaker_code]
-
-
-def _letter(label: str) -> str:
-    return next(letter for letter, name in EMOTIONS.items() if name == label)
 
 
 def parse_name(path: str | PurePath) -> EmodbName:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError
+from pipeline.corpora import CorpusNameError, code_of
 
 CORPUS = "mead"
 EMOTIONS = {"angry": "angry", "contempt": "contempt", "disgusted": "disgust", "fear": "fearful",
@@ -30,8 +30,7 @@ class MeadName:
 
     @property
     def take(self) -> str:
-        emotion = next(code for code, name in EMOTIONS.items() if name == self.label)
-        return f"{CORPUS}-{self.speaker_code}_{emotion}_level{self.level}_{self.number}"
+        return f"{CORPUS}-{self.speaker_code}_{code_of(EMOTIONS, self.label)}_level{self.level}_{self.number}"
 
     @property
     def speaker(self) -> str:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError
+from pipeline.corpora import CorpusNameError, code_of
 
 CORPUS = "ravdess"
 
@@ -53,8 +53,8 @@ class RavdessName:
     def take(self) -> str:
         """Fields 2-7, shared by every file of one performance."""
         return (
-            f"{_code(CHANNELS, self.channel)}-{_code(EMOTIONS, self.label)}-"
-            f"{_code(INTENSITIES, self.intensity)}-{_code(STATEMENTS, self.statement)}-"
+            f"{code_of(CHANNELS, self.channel)}-{code_of(EMOTIONS, self.label)}-"
+            f"{code_of(INTENSITIES, self.intensity)}-{code_of(STATEMENTS, self.statement)}-"
             f"{self.repetition:02d}-{self.actor:02d}"
         )
 
@@ -65,10 +65,6 @@ class RavdessName:
     @property
     def gender(self) -> str:
         return "male" if self.actor % 2 else "female"
-
-
-def _code(table: dict[str, str], value: str) -> str:
-    return next(code for code, name in table.items() if name == value)
 
 
 def _field(table: dict[str, str], code: str, what: str) -> str:
