@@ -130,6 +130,5 @@ def load(params: dict, settings: dict[str, object]) -> Predictor:
     run = params["run"]
     learners = {str(paths.model_stem(m, learner, "none")): load_learner(m, learner, settings[m])
                 for m in run["modalities"] for learner in run["learners"]}
-    kinds = fusion.modality_kinds(run["modalities"], params.get("external_features"))
-    plain = [g for g in fusion.groups(run, kinds) if g.normalisation == "none"]
+    plain = [g for g in fusion.groups(run, params.get("external_features")) if g.normalisation == "none"]
     return Predictor(learners, [load_fused(g, learners, params["fuse"]["deploy"]) for g in plain])

@@ -222,10 +222,11 @@ def modality_kinds(modalities: list[str], external: dict[str, dict] | None) -> d
     return {m: kinds[m] for m in modalities}
 
 
-def groups(run: dict, kinds: dict[str, str]) -> list[Group]:
+def groups(run: dict, external: dict[str, dict] | None) -> list[Group]:
     """Per normalisation: each modality's learners (when there are several), then every learner of
-    a voice modality with every learner of a face modality, pair by pair (`kinds` says which
-    modality is which): audio+face for videos, audio+au for action units measured elsewhere."""
+    a voice modality with every learner of a face modality, pair by pair (`modality_kinds` of the
+    `run` and `external_features` blocks): audio+face for videos, audio+au for action units."""
+    kinds = modality_kinds(run["modalities"], external)
     out = []
     for normalisation in run["normalisations"]:
         stem = {(m, learner): str(paths.model_stem(m, learner, normalisation))

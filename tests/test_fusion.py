@@ -106,10 +106,10 @@ def test_selected_picks_the_rule_that_generalises_across_speakers():
 
 def test_voice_and_face_modalities_pair_up_and_every_modality_needs_a_kind():
     run = {"modalities": ["audio", "face", "au"], "learners": ["svm", "xgb"], "normalisations": ["none"]}
-    kinds = fusion.modality_kinds(run["modalities"], {"au": {"kind": "face"}})
-    assert kinds == {"audio": "voice", "face": "face", "au": "face"}
-    assert [g.slug for g in fusion.groups(run, kinds)] == ["audio-none", "face-none", "au-none",
-                                                          "audio+face-none", "audio+au-none"]
+    external = {"au": {"kind": "face"}}
+    assert fusion.modality_kinds(run["modalities"], external) == {"audio": "voice", "face": "face", "au": "face"}
+    assert [g.slug for g in fusion.groups(run, external)] == ["audio-none", "face-none", "au-none",
+                                                             "audio+face-none", "audio+au-none"]
     with pytest.raises(ValueError, match="run.modalities: opensmile is neither audio, face nor a key"):
         fusion.modality_kinds(["audio", "opensmile"], {})
 

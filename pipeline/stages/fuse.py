@@ -3,12 +3,13 @@
 Usage: python -m pipeline.stages.fuse
 Groups (from `run`): the learners of one modality (an ensemble per modality and
 normalisation), and every learner of a voice modality with every learner of a face modality
-(audio+face, audio+au: `fusion.groups`) on the corpora that have takes in both. For each group and rule (`fuse.rules`), the figures come
-from outer-fold probabilities fused by a rule fitted on inner out-of-fold rows of that
-fold's training part only. Writes models/fusion/<group>.json (figures, members, fallback
-counts), .oof.parquet (fused out-of-fold probabilities) and .joblib (each rule refitted on
-every take's outer out-of-fold probabilities, for predict/evaluate), and groups.json naming
-the groups (none with one learner and one modality: the stage still has its output).
+(audio+face, audio+au: `fusion.groups`) on the corpora that have takes in both. For each
+group and rule (`fuse.rules`), the figures come from outer-fold probabilities fused by a rule
+fitted on inner out-of-fold rows of that fold's training part only. Writes
+models/fusion/<group>.json (figures, members, fallback counts), .oof.parquet (fused
+out-of-fold probabilities) and .joblib (each rule refitted on every take's outer out-of-fold
+probabilities, for predict/evaluate), and groups.json naming the groups (none with one learner
+and one modality: the stage still has its output).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def main() -> None:
     if deploy not in rules:
         raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
     run = params["run"]
-    groups = fusion.groups(run, fusion.modality_kinds(run["modalities"], params.get("external_features")))
+    groups = fusion.groups(run, params.get("external_features"))
     io.write_json({"groups": [g.slug for g in groups]}, paths.FUSION / "groups.json")  # the output, even with none
     for group in groups:
         oofs = [pd.read_parquet(f"{stem}.oof.parquet") for stem in group.stems]

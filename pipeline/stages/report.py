@@ -49,7 +49,7 @@ def main() -> None:
     run = params["run"]
     for modality, normalisation, learner in product(run["modalities"], run["normalisations"], run["learners"]):
         results.append(load_result(paths.model_stem(modality, learner, normalisation), modality, learner, normalisation))
-    groups = fusion.groups(run, fusion.modality_kinds(run["modalities"], params.get("external_features")))
+    groups = fusion.groups(run, params.get("external_features"))
     fusions = [io.read_json(f"{paths.fusion_stem(group.slug)}.json") for group in groups]
     deploy = params["fuse"]["deploy"]
     met = [(g, f) for g, f in zip(groups, fusions)  # the voice+face pairs that met on some take
