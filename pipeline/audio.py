@@ -74,11 +74,10 @@ MAX_PEAK = 10.0  # float audio may overshoot full scale a little; 20 dB beyond i
 
 def _checked(samples: np.ndarray) -> np.ndarray:
     """The samples, if every one is a finite number within MAX_PEAK of full scale."""
-    finite = np.isfinite(samples)
-    if not finite.all():
+    bad = samples.size - int(np.isfinite(samples).sum())
+    if bad:
         nan = int(np.isnan(samples).sum())
-        raise AudioError(f"{samples.size - int(finite.sum())} samples are not finite numbers "
-                         f"({nan} NaN, {samples.size - int(finite.sum()) - nan} infinite)")
+        raise AudioError(f"{bad} samples are not finite numbers ({nan} NaN, {bad - nan} infinite)")
     peak = float(np.abs(samples).max())
     if peak > MAX_PEAK:
         raise AudioError(f"samples reach {peak:.3g}, {20 * np.log10(peak):.0f} dB beyond full scale: corrupt float audio")

@@ -71,30 +71,22 @@ def unseen(takes: pd.DataFrame, seen: set[tuple[str, str]], root: str) -> tuple[
 
 
 def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
-    """Figures on the takes a model gave probabilities for and whose label it knows, and the counts
-    of labels it does not know."""
+    """Figures on the takes a model gave probabilities for and whose label it knows (with accuracy
+    per vocal channel, where the takes have one), and the counts of labels it does not know."""
     rows = ~np.isnan(probabilities).any(axis=1)
     given, proba = takes[rows], probabilities[rows]
     known = given["label"].isin(classes).to_numpy()
     left_out = given.loc[~known, "label"].value_counts().rename("takes").rename_axis("label").reset_index()
     y = given.loc[known, "label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     groups = given.loc[known, "speaker"].to_numpy()
-    return evaluation.metrics(y, proba[known], classes, groups, np.zeros(len(y), dtype=int)), left_out
+    figures = evaluation.metrics(y, proba[known], classes, groups, np.zeros(len(y), dtype=int))
+    correct = pd.Series(proba[known].argmax(axis=1) == y)
+    by = correct.groupby(given.loc[known, "channel"].to_numpy()).agg(["mean", "size"])
+    figures["accuracy_by_channel"] = {channel: (float(r["mean"]), int(r["size"])) for channel, r in by.iterrows()}
+    return figures, left_out
 
 
-def by_channel(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> str:
-    """'speech 61.0% (120 takes), song ...' for the scored takes that have a vocal channel."""
-    scored = ~np.isnan(probabilities).any(axis=1) & takes["label"].isin(classes).to_numpy() & takes["channel"].notna().to_numpy()
-    if not scored.any():
-        return ""
-    correct = pd.Series(np.array(classes)[probabilities[scored].argmax(axis=1)] == takes.loc[scored, "label"].to_numpy())
-    channel = takes.loc[scored, "channel"].to_numpy()
-    return "Accuracy by vocal channel: " + ", ".join(
-        f"{c} {report.pct(correct[channel == c].mean())} ({int((channel == c).sum())} takes)" for c in sorted(set(channel))
-    ) + "."
-
-
-def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path, channels: str = "") -> str:
+def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
     png = out / f"confusion_{re.sub(r'[^A-Za-z0-9+]+', '_', name).strip('_')}.png"
     modality, _, learner = name.partition("/")
     report.confusion_figure(report.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
@@ -103,13 +95,14 @@ def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path, channel
     confusion = confusion.iloc[present]
     confusion.index.name = "true \\ predicted"
     speakers = pd.Series(figures["per_speaker_accuracy"]).map(report.pct).rename("accuracy").rename_axis("speaker")
+    channels = ", ".join(f"{c} {report.pct(a)} ({n} takes)" for c, (a, n) in figures["accuracy_by_channel"].items())
     return "\n".join([
         f"### {name}",
         "",
         f"{figures['n_takes']} takes: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
         f"(over the emotions present), macro F1 {report.pct(figures['macro_f1'])}, "
         f"top-3 {report.pct(figures['top3_accuracy'])}; chance {report.pct(1 / len(present))} "
-        f"over the {len(present)} emotions present. {channels}",
+        f"over the {len(present)} emotions present." + (f" Accuracy by vocal channel: {channels}." if channels else ""),
         "",
         ("Left out (labels this model was not trained on): "
          + ", ".join(f"{r.label} {r.takes}" for r in left_out.itertuples()) + ".") if len(left_out) else
@@ -193,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if figures["n_takes"] == 0:
             continue
         summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
-        lines.append(section(name, figures, left_out, args.out, by_channel(classes, probabilities, takes)))
+        lines.append(section(name, figures, left_out, args.out))
     if len(rejects):
         lines += ["## Refused and caveated files", "", report.table(rejects)]
     io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")

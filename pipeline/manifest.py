@@ -17,7 +17,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from pipeline import audio, sources
+from pipeline import audio, checks, sources
 from pipeline.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, mead, ravdess
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
@@ -45,7 +45,7 @@ class Selection:
             unknown = sorted(set(given) - set(known))
             if unknown or not given:
                 raise ValueError(f"ingest.{field}: unknown or empty {unknown or given}; choose from {list(known)}")
-        actors = [a for a in self.holdout_actors if not (isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= 24)]
+        actors = [a for a in self.holdout_actors if not (checks.is_int(a) and 1 <= a <= 24)]
         if actors:  # a string such as '21' would hold no actor out at all
             raise ValueError(f"ingest.holdout_actors: {actors} are not RAVDESS actor numbers; "
                              "give whole numbers from 1 to 24, e.g. [21, 22, 23, 24]")

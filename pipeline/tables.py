@@ -61,11 +61,15 @@ class ExternalSource:
                 raise ValueError(f"external_features.{self.name}.{what}: {given!r} is not one of {list(known)}")
 
 
+def _stem(clip: str) -> str:
+    """A clip's file name without its folder and media suffix."""
+    return MEDIA_SUFFIXES.sub("", PurePath(str(clip).strip()).name)
+
+
 def take_of(corpus: str, clip: str) -> str:
     """The take a clip name belongs to (e.g. RAVDESS `01-…`, `02-…` and `03-…` names of one
     performance give one take); raise CorpusNameError if it is not a `corpus` name."""
-    stem = MEDIA_SUFFIXES.sub("", PurePath(str(clip).strip()).name)
-    return CLIP_NAMES[corpus](stem).take
+    return CLIP_NAMES[corpus](_stem(clip)).take
 
 
 def clip_key(corpus: str, clip: str) -> str:
@@ -74,7 +78,12 @@ def clip_key(corpus: str, clip: str) -> str:
     try:
         return take_of(corpus, clip)
     except CorpusNameError:
-        return MEDIA_SUFFIXES.sub("", PurePath(str(clip).strip()).name)
+        return _stem(clip)
+
+
+def _listed(columns: list[str]) -> str:
+    """The first few of many column names, for a message."""
+    return ", ".join(columns[:5]) + (" ..." if len(columns) > 5 else "")
 
 
 def source_files(path: str | Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -166,8 +175,8 @@ def table_rows(source: ExternalSource) -> Rows:
             names = [c for c in features.columns if c not in words]
         missing = [c for c in names if c not in features.columns]
         if missing:
-            rejects.append(manifest.reject(str(path), f"missing feature columns {', '.join(missing[:5])}"
-                                                      f"{' ...' if len(missing) > 5 else ''} ({len(missing)} of {len(names)})"))
+            rejects.append(manifest.reject(str(path), f"missing feature columns {_listed(missing)} "
+                                                      f"({len(missing)} of {len(names)})"))
             continue
         reasons = _first_problem(values[names], text[names])
         clip_names = frame[source.clip_column].astype(str).str.strip()
@@ -198,7 +207,7 @@ def openface_frames(frame: pd.DataFrame, action_units: list[str], min_confidence
     required = ["success", "confidence", *OPENFACE_POINTS, *action_units]
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise TableError(f"missing OpenFace columns {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+        raise TableError(f"missing OpenFace columns {_listed(missing)}")
     values, text = numeric(frame[required])
     if "frame" in frame.columns:  # FaceLandmarkVidMulti writes a row per face: keep each frame's most confident
         best = values.assign(frame=numeric(frame[["frame"]])[0]["frame"]).sort_values("confidence", ascending=False)
@@ -270,7 +279,7 @@ def lookup(rows: Rows, corpus: str, columns: list[str]) -> dict[str, np.ndarray]
     missing = [c for c in columns if c not in rows.names]
     if missing and rows.clips:
         raise TableError(f"the measured features lack {len(missing)} columns the models were trained on "
-                         f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''})")
+                         f"({_listed(missing)})")
     order = [rows.names.index(c) for c in columns]
     found: dict[str, np.ndarray] = {}
     for clip, values in zip(rows.clips, rows.X):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import io, manifest, paths, sources
+from pipeline import checks, io, manifest, paths, sources
 
 
 def main() -> None:
@@ -14,8 +14,7 @@ def main() -> None:
         if not isinstance(value, list):  # tuple('21') would be ('2', '1'): a list of what was meant is needed
             raise SystemExit(f"ingest.{key}: {value!r} must be a list in brackets, e.g. {key}: [{value}]")
     selection = manifest.Selection(**{key: tuple(value) for key, value in lists.items()})
-    if isinstance(params["max_take_mb"], bool) or not isinstance(params["max_take_mb"], (int, float)) \
-            or not params["max_take_mb"] > 0:
+    if not (checks.is_number(params["max_take_mb"]) and params["max_take_mb"] > 0):
         raise SystemExit(f"ingest.max_take_mb: {params['max_take_mb']!r} must be a positive number of megabytes")
     roots = {corpus: [root["path"] for root in found] for corpus, found in io.read_json(paths.SOURCES)["corpora"].items()}
     scanned = {corpus: sources.scan_roots(corpus_roots) for corpus, corpus_roots in roots.items()}
