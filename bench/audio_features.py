@@ -69,14 +69,15 @@ def reference(paths: list[str]) -> np.ndarray:
 
 
 def project(paths: list[str], full: bool) -> np.ndarray:
-    from pipeline import audio
+    from pipeline import audio, compute
     from pipeline.batch import extract
 
     settings = audio.AudioSettings(functionals=STATISTICS) if full else audio.AudioSettings(
         descriptors=tuple(SAME_AS_REFERENCE["descriptors"]), trim_top_db=SAME_AS_REFERENCE["trim_top_db"],
         functionals=STATISTICS,
     )
-    matrix, failures = extract(audio.file_features, paths, settings, len(audio.feature_names(settings)), 2, "project")
+    with compute.engine(compute.Compute(n_jobs=2)):
+        matrix, failures = extract(audio.file_features, paths, settings, len(audio.feature_names(settings)), "project")
     assert not failures, failures
     return matrix
 

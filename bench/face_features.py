@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from pipeline import face  # noqa: E402
+from pipeline import compute, face  # noqa: E402
 from pipeline.batch import extract  # noqa: E402
 from pipeline.stages.face_features import settings_from  # noqa: E402
 
@@ -118,7 +118,8 @@ def main() -> None:
         copies = [str(hd)] * args.copies
         names = face.feature_names(settings)
         started = time.perf_counter()
-        extract(face.file_features, copies, settings, len(names), n_jobs=2, desc="face")
+        with compute.engine(compute.Compute(n_jobs=2)):
+            extract(face.file_features, copies, settings, len(names), desc="face")
         per_clip = (time.perf_counter() - started) / len(copies)
         frames_in_clip = len(decoded_frames(hd, 10_000))
         scaled = per_clip * RAVDESS_FRAMES_PER_CLIP / frames_in_clip

@@ -33,14 +33,15 @@ def _extract_batch(
 
 def extract(
     features_of: Callable[[str, Settings], np.ndarray], addresses: list[str], settings: Settings,
-    n_features: int, n_jobs: int, desc: str,
+    n_features: int, desc: str,
 ) -> tuple[np.ndarray, dict[int, str]]:
     """`features_of(address, settings)` for every clip: matrix `(n_clips, n_features)` (NaN
-    rows for failures) and {row index: reason} for the clips that raised ClipError."""
+    rows for failures) and {row index: reason} for the clips that raised ClipError. Runs where
+    the caller's `compute.engine` says (sequentially outside one)."""
     batches = [addresses[i : i + _BATCH] for i in range(0, len(addresses), _BATCH)]
     results: list[np.ndarray | str] = []
     with tqdm(total=len(addresses), desc=desc, unit="clip") as bar:
-        for batch in Parallel(n_jobs=n_jobs, return_as="generator")(
+        for batch in Parallel(return_as="generator")(
             delayed(_extract_batch)(features_of, batch, settings) for batch in batches
         ):
             results += batch

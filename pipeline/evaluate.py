@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import audio, ensemble, evaluation, face, io, manifest, report, sources
+from pipeline import audio, compute, ensemble, evaluation, face, io, manifest, report, sources
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
 from pipeline.ensemble import ModelError
@@ -35,7 +35,7 @@ PATH_COLUMNS = {"audio": "audio_path", "face": "video_path"}
 
 
 def labelled_takes(
-    root: str, corpus: str, silence_dbfs: float, n_jobs: int, max_take_mb: float
+    root: str, corpus: str, silence_dbfs: float, max_take_mb: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every labelled take of `corpus` under `root` (no selection, no hold-out) and the rejects."""
     found = sources.scan_roots([root])
@@ -44,7 +44,7 @@ def labelled_takes(
     everything = manifest.Selection(
         tuple(ravdess.CHANNELS.values()), KNOWN_LABELS, tuple(ravdess.INTENSITIES.values()), ()
     )
-    takes, rejects = manifest.build({corpus: found.clips}, everything, silence_dbfs, n_jobs, max_take_mb)
+    takes, rejects = manifest.build({corpus: found.clips}, everything, silence_dbfs, max_take_mb)
     if takes.empty:
         examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
         raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
@@ -118,7 +118,7 @@ def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
 
 
 def features_of_takes(
-    takes: pd.DataFrame, modality: str, settings: object, n_jobs: int
+    takes: pd.DataFrame, modality: str, settings: object
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """(takes, features) for one modality, all-NaN rows where a take lacks it or extraction failed,
     and the failures as rejects."""
@@ -127,7 +127,7 @@ def features_of_takes(
     n_features = len(ensemble.feature_names(modality, settings))
     X = np.full((len(takes), n_features), np.nan)
     features_of = audio.file_features if modality == "audio" else face.file_features
-    found, failures = extract(features_of, takes[column].iloc[carrying].tolist(), settings, n_features, n_jobs,
+    found, failures = extract(features_of, takes[column].iloc[carrying].tolist(), settings, n_features,
                               f"{modality} features")
     X[carrying] = found
     X[carrying[list(failures)]] = np.nan
@@ -154,51 +154,52 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     params = io.load_params()
     settings = feature_settings(params)
-    try:
-        if not Path(args.root).exists():
-            raise InputError(f"{args.root}: no such file or folder")
-        predictor = ensemble.load(params, settings)
-        measured = measured_features(args.features, settings, predictor)
-        takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"], args.jobs,
-                                        params["ingest"]["max_take_mb"])
-        takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
-    except (ModelError, InputError) as error:
-        print(f"evaluate: {error}", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    features = {}
-    for modality in (m for m in predictor.modalities if m in PATH_COLUMNS):
-        if takes[PATH_COLUMNS[modality]].notna().any():
-            features[modality], failed = features_of_takes(takes, modality, settings[modality], args.jobs)
-            rejects = pd.concat([rejects, failed], ignore_index=True)
-    for modality, rows in measured.items():
-        blank = np.full(len(predictor.columns(modality)), np.nan)  # rows are keyed by take: a take without one
-        features[modality] = np.vstack([rows.get(take, blank) for take in takes["take"]])
-    lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
-             f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
-             "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
-             f"{n_trained} takes the models were trained on left out. "
-             f"{len(rejects)} files refused or caveated. Fused decisions apply the `fuse.deploy` rule to the "
-             "learners present for each take.", ""]
-    summary: dict[str, dict] = {}
-    for name, (classes, probabilities) in predictor.predict(features).items():
-        figures, left_out = score(classes, probabilities, takes)
-        if figures["n_takes"] == 0:
-            continue
-        summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
-        lines.append(section(name, figures, left_out, args.out))
-    if len(rejects):
-        lines += ["## Refused and caveated files", "", report.table(rejects)]
-    io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")
-    io.write_json(summary, args.out / "evaluation.json")
-    manifest.print_rejects(rejects)
-    if n_trained:
-        print(f"evaluate: {n_trained} takes the models were trained on left out")
-    for name, figures in summary.items():
-        print(f"{name}: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
-              f"on {figures['n_takes']} takes")
-    print(f"evaluate: {args.out / 'evaluation.md'}")
-    return 0
+    with compute.engine(compute.Compute(n_jobs=args.jobs)):
+        try:
+            if not Path(args.root).exists():
+                raise InputError(f"{args.root}: no such file or folder")
+            predictor = ensemble.load(params, settings)
+            measured = measured_features(args.features, settings, predictor)
+            takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
+                                            params["ingest"]["max_take_mb"])
+            takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
+        except (ModelError, InputError) as error:
+            print(f"evaluate: {error}", file=sys.stderr)
+            return 2
+        args.out.mkdir(parents=True, exist_ok=True)
+        features = {}
+        for modality in (m for m in predictor.modalities if m in PATH_COLUMNS):
+            if takes[PATH_COLUMNS[modality]].notna().any():
+                features[modality], failed = features_of_takes(takes, modality, settings[modality])
+                rejects = pd.concat([rejects, failed], ignore_index=True)
+        for modality, rows in measured.items():
+            blank = np.full(len(predictor.columns(modality)), np.nan)  # rows are keyed by take: a take without one
+            features[modality] = np.vstack([rows.get(take, blank) for take in takes["take"]])
+        lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
+                 f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
+                 "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
+                 f"{n_trained} takes the models were trained on left out. "
+                 f"{len(rejects)} files refused or caveated. Fused decisions apply the `fuse.deploy` rule to the "
+                 "learners present for each take.", ""]
+        summary: dict[str, dict] = {}
+        for name, (classes, probabilities) in predictor.predict(features).items():
+            figures, left_out = score(classes, probabilities, takes)
+            if figures["n_takes"] == 0:
+                continue
+            summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
+            lines.append(section(name, figures, left_out, args.out))
+        if len(rejects):
+            lines += ["## Refused and caveated files", "", report.table(rejects)]
+        io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")
+        io.write_json(summary, args.out / "evaluation.json")
+        manifest.print_rejects(rejects)
+        if n_trained:
+            print(f"evaluate: {n_trained} takes the models were trained on left out")
+        for name, figures in summary.items():
+            print(f"{name}: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
+                  f"on {figures['n_takes']} takes")
+        print(f"evaluate: {args.out / 'evaluation.md'}")
+        return 0
 
 
 if __name__ == "__main__":

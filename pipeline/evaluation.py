@@ -8,18 +8,28 @@ either. Reported figures come from the outer folds only.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
-from sklearn.model_selection import GridSearchCV, GroupKFold, RandomizedSearchCV
+from sklearn.model_selection import GroupKFold, ParameterGrid, ParameterSampler
 from sklearn.pipeline import Pipeline
 
-from pipeline import learners
+from pipeline import calibration, checks, learners
 
 Split = tuple[np.ndarray, np.ndarray]
+
+# What the inner folds choose by (`train.scoring`), from true and predicted labels.
+SCORERS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "balanced_accuracy": balanced_accuracy_score,
+    "accuracy": accuracy_score,
+    "f1_macro": partial(f1_score, average="macro"),
+}
 
 
 def speaker_folds(speakers: pd.DataFrame, n_folds: int, seed: int) -> dict[str, int]:
@@ -44,8 +54,32 @@ def inner_folds(groups: np.ndarray, n_folds: int) -> list[Split]:
 
 
 @dataclass(frozen=True)
+class TrainSettings:
+    """The `train` params block, checked before any fit (`checks`)."""
+
+    seed: int
+    outer_folds: int
+    inner_folds: int
+    scoring: str
+    permutation_check: bool
+
+    def __post_init__(self) -> None:
+        checks.check("train", self, _TRAIN_RULES)
+
+
+_TRAIN_RULES: list[checks.Rule] = [
+    ("seed", "a whole number >= 0", lambda t: checks.is_int(t.seed) and t.seed >= 0),
+    ("outer_folds", "a whole number >= 2", lambda t: checks.is_int(t.outer_folds) and t.outer_folds >= 2),
+    ("inner_folds", "a whole number >= 2", lambda t: checks.is_int(t.inner_folds) and t.inner_folds >= 2),
+    ("scoring", "one of " + ", ".join(SCORERS), lambda t: t.scoring in SCORERS),
+    ("permutation_check", "true or false", lambda t: isinstance(t.permutation_check, bool)),
+]
+
+
+@dataclass(frozen=True)
 class SearchSpec:
-    """How one learner is tuned: its random space, refinement grid and fixed settings."""
+    """How one learner is tuned: its random space, refinement grid and fixed settings (checked
+    when made: a space or grid that cannot be searched fails before any fit)."""
 
     learner: str
     space: dict[str, dict[str, Any]]
@@ -53,128 +87,286 @@ class SearchSpec:
     grid: dict[str, dict[str, float]]
     fixed: dict[str, Any] = field(default_factory=dict)
 
-
-@dataclass
-class SearchResult:
-    best_params: dict[str, Any]
-    best_score: float
-    log: pd.DataFrame  # one row per candidate, both phases
-
-
-def nested_search(
-    spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
-    inner_k: int, scoring: str, seed: int, n_jobs: int,
-) -> SearchResult:
-    """Randomized search, then a grid around its best point, on speaker-grouped inner folds."""
-    base = learners.build(spec.learner, seed, spec.fixed)
-    folds = inner_folds(groups, inner_k)
-    randomized = RandomizedSearchCV(
-        base, learners.distributions(spec.space), n_iter=spec.n_iter, scoring=scoring,
-        cv=folds, random_state=seed, n_jobs=n_jobs, refit=False,
-    ).fit(X, y)
-    grid = learners.refinement_grid(randomized.best_params_, spec.grid, spec.space)
-    refined = GridSearchCV(base, grid, scoring=scoring, cv=folds, n_jobs=n_jobs, refit=False).fit(X, y)
-    log = pd.concat(
-        [_log(randomized.cv_results_, "random"), _log(refined.cv_results_, "grid")], ignore_index=True
-    )
-    # The grid contains the random search's best point, so its best is at least as good.
-    return SearchResult(refined.best_params_, float(refined.best_score_), log)
+    def __post_init__(self) -> None:
+        block = f"learners.{self.learner}"
+        if not (checks.is_int(self.n_iter) and self.n_iter >= 1):
+            raise ValueError(f"{block}.n_iter: {self.n_iter!r} is not allowed; it must be a whole number >= 1")
+        if not isinstance(self.space, dict) or not self.space:
+            raise ValueError(f"{block}.space: {self.space!r} is not allowed; it must map parameters to distributions")
+        try:
+            learners.distributions(self.space)
+            known = learners.build(self.learner, 0, self.fixed).get_params()
+        except ValueError as error:
+            raise ValueError(f"{block}: {error}") from None
+        unknown = sorted(set(self.space) - set(known))
+        if unknown:
+            raise ValueError(f"{block}.space: {', '.join(unknown)} is not a parameter of the {self.learner} pipeline "
+                             f"(e.g. {', '.join(k for k in sorted(known) if k.startswith('clf__'))[:120]}...)")
+        for parameter, rule in (self.grid or {}).items():
+            if parameter not in self.space:
+                raise ValueError(f"{block}.grid.{parameter}: not in {block}.space (a grid refines searched parameters)")
+            if not (isinstance(rule, dict) and len(rule) == 1 and (
+                    (checks.is_number(rule.get("factor")) and rule["factor"] > 1)
+                    or (checks.is_number(rule.get("step")) and rule["step"] > 0))):
+                raise ValueError(f"{block}.grid.{parameter}: {rule!r} is not allowed; it must be "
+                                 "{factor: F} with F > 1 or {step: S} with S > 0")
 
 
-def _log(cv_results: dict[str, Any], phase: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "phase": phase,
-            "params": [repr(p) for p in cv_results["params"]],
-            "mean_score": cv_results["mean_test_score"],
-            "std_score": cv_results["std_test_score"],
-            "mean_fit_s": cv_results["mean_fit_time"],
-        }
-    )
-
-
-def fit_best(spec: SearchSpec, best: dict[str, Any], X: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
-    """Refit the chosen point on a whole training part, able to give class probabilities."""
-    model = learners.with_probabilities(learners.build(spec.learner, seed, spec.fixed).set_params(**best), y)
-    return model.fit(X, y)
+FINAL = -1  # the part holding every take: its search chooses the deployed model
 
 
 @dataclass
-class CrossValidated:
-    """What the outer loop produced: out-of-fold probabilities and per-fold records."""
+class Trained:
+    """What nested cross-validation and the final refit produced."""
 
-    probabilities: np.ndarray  # (n_takes, n_classes), each row from the fold that held it out
-    folds: list[dict[str, Any]]  # best params, inner score, timing, permutation accuracy
-    search_log: pd.DataFrame
-    # Inner out-of-fold probabilities of each outer training part (the chosen point refit on
-    # inner folds): what fusion weights are fitted on without touching that fold's test takes.
+    probabilities: np.ndarray  # (n_takes, n_classes), each row from the outer fold that held it out
+    folds: list[dict[str, Any]]  # per outer fold: test speakers, best params, inner score, fit time, permutation
+    search_log: pd.DataFrame  # one row per candidate of every search (outer folds and "final")
+    # Inner out-of-fold probabilities of each outer training part (the chosen point on its inner
+    # folds): what fusion is fitted on without touching that fold's test takes.
     inner_take: np.ndarray  # (n_rows,) take index
     inner_fold: np.ndarray  # (n_rows,) the outer fold whose training part the row belongs to
     inner_probabilities: np.ndarray  # (n_rows, n_classes)
+    model: Any  # the chosen point of the final search, refit on every take, with predict_proba
+    final_params: dict[str, Any]
 
 
-def cross_validate(
+@dataclass
+class _Candidate:
+    """One point of one search, scored on that part's inner folds."""
+
+    params: dict[str, Any]
+    phase: str
+    scores: list[float]
+    fit_s: list[float]
+    outputs: dict[int, np.ndarray] = field(default_factory=dict)  # inner split -> scores of its test takes
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+
+def train(
     spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, fold: np.ndarray, n_classes: int,
-    inner_k: int, scoring: str, seed: int, n_jobs: int, permutation_check: bool, progress: Any = None,
-) -> CrossValidated:
-    """Nested, speaker-grouped cross-validation of one learner over the outer folds in `fold`.
+    inner_k: int, scoring: str, seed: int, permutation_check: bool, progress: Any = None,
+) -> Trained:
+    """Nested, speaker-grouped cross-validation over the outer folds in `fold`, and the final model.
 
-    The permutation check refits each fold's chosen point on training labels shuffled
-    (seeded) and scores it on the untouched test fold: it should land near chance.
+    Every outer training part, and the whole table for the final model, gets the same search:
+    the randomized candidates, then a grid around each part's best, scored on its inner
+    speaker-grouped folds. All fits of a phase, over every part, go out as one batch of tasks
+    (joblib: local processes or Dask, see `compute`); a grid point already scored is not fitted
+    again. The chosen point's inner out-of-fold outputs are kept: they are the fusion rows, and
+    an SVM's sigmoids are fitted on them (`calibration`). The permutation check refits each
+    fold's chosen point on training labels shuffled (seeded); it should land near chance.
     """
-    if len(np.unique(fold)) < 2:
-        raise ValueError(f"the takes fill {len(np.unique(fold))} outer fold(s); at least 2 are needed")
+    outer = [int(i) for i in np.unique(fold)]
+    if len(outer) < 2:
+        raise ValueError(f"the takes fill {len(outer)} outer fold(s); at least 2 are needed")
+    parts = {i: np.flatnonzero(fold != i) for i in outer} | {FINAL: np.arange(len(y))}
+    splits = {p: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for p, rows in parts.items()}
+    job = _Job(spec, X, y, n_classes, seed, scoring, progress)
+    random = list(ParameterSampler(learners.distributions(spec.space), spec.n_iter, random_state=seed))
+    searched = job.score({p: random for p in parts}, splits, "random")
+    grids = {p: _refinement(spec, searched[p]) for p in parts}
+    fresh = job.score({p: [g for g in grid if _find(searched[p], g) is None] for p, grid in grids.items()},
+                      splits, "grid")
+    chosen: dict[int, _Candidate] = {}
+    log = []
+    for p, grid in grids.items():
+        candidates = [_find(searched[p], g) or _find(fresh[p], g) for g in grid]
+        chosen[p] = candidates[int(np.argmax([c.mean for c in candidates]))]  # ties: the first, as scikit-learn
+        log.append(_log(searched[p] + [replace(c, phase="grid") for c in candidates], "final" if p == FINAL else p))
+    permuted = _permuted_labels(y, parts, outer, seed) if permutation_check else {}
+    refits = job.refit(chosen, parts, fold, permuted)
     probabilities = np.full((len(y), n_classes), np.nan)
-    records, logs, inner = [], [], []
-    rng = np.random.default_rng(seed)
-    for index in np.unique(fold):
-        train, test = np.flatnonzero(fold != index), np.flatnonzero(fold == index)
-        started = time.perf_counter()
-        search = nested_search(spec, X[train], y[train], groups[train], inner_k, scoring, seed, n_jobs)
-        model = fit_best(spec, search.best_params, X[train], y[train], seed)
-        probabilities[test] = _full_proba(model, X[test], n_classes)
-        inner.append((train, index, inner_probabilities(spec, search.best_params, X[train], y[train],
-                                                        groups[train], inner_k, n_classes, seed)))
+    records, inner = [], []
+    for p in outer:
+        test = np.flatnonzero(fold == p)
+        oof = _inner_outputs(chosen[p], splits[p], len(y), n_classes)
+        probabilities[test] = job.probabilities(refits[p].outputs, oof, parts[p])
+        inner.append((parts[p], p, job.cross_fitted(oof, splits[p])))
         record = {
-            "fold": int(index),
+            "fold": p,
             "test_speakers": sorted(map(str, np.unique(groups[test]))),
-            "best_params": {k: to_plain(v) for k, v in search.best_params.items()},
-            "inner_score": search.best_score,
-            "seconds": time.perf_counter() - started,
+            "best_params": {k: to_plain(v) for k, v in chosen[p].params.items()},
+            "inner_score": chosen[p].mean,
+            "fit_seconds": float(sum(sum(c.fit_s) for c in searched[p] + fresh[p]) + refits[p].fit_s),
         }
         if permutation_check:
-            shuffled = fit_best(spec, search.best_params, X[train], rng.permutation(y[train]), seed)
-            record["permuted_accuracy"] = float(
-                accuracy_score(y[test], _full_proba(shuffled, X[test], n_classes).argmax(axis=1))
-            )
+            record["permuted_accuracy"] = float(accuracy_score(y[test], predicted(spec, refits[("permuted", p)].outputs)))
         records.append(record)
-        logs.append(search.log.assign(fold=index))
-        if progress is not None:
-            progress.update(1)
-    return CrossValidated(
-        probabilities, records, pd.concat(logs, ignore_index=True),
+    model = refits[FINAL].model
+    if spec.learner == "svm":
+        oof = _inner_outputs(chosen[FINAL], splits[FINAL], len(y), n_classes)
+        model = calibration.PlattScaled(model, calibration.fit_sigmoids(oof, y))
+    return Trained(
+        probabilities, records, pd.concat(log, ignore_index=True).astype({"fold": str}),
         np.concatenate([rows for rows, _, _ in inner]),
-        np.concatenate([np.full(len(rows), index) for rows, index, _ in inner]),
-        np.vstack([proba for _, _, proba in inner]),
+        np.concatenate([np.full(len(rows), p) for rows, p, _ in inner]),
+        np.vstack([proba[rows] for rows, _, proba in inner]),
+        model, chosen[FINAL].params,
     )
 
 
-def inner_probabilities(
-    spec: SearchSpec, best: dict[str, Any], X: np.ndarray, y: np.ndarray, groups: np.ndarray,
-    inner_k: int, n_classes: int, seed: int,
-) -> np.ndarray:
-    """Out-of-fold probabilities of one training part, from the chosen point refit on its inner folds."""
-    proba = np.full((len(y), n_classes), np.nan)
-    for train, test in inner_folds(groups, inner_k):
-        proba[test] = _full_proba(fit_best(spec, best, X[train], y[train], seed), X[test], n_classes)
-    return proba
+def _refinement(spec: SearchSpec, scored: list[_Candidate]) -> list[dict[str, Any]]:
+    """The grid around a part's best random candidate (the first best, as scikit-learn ranks)."""
+    best = scored[int(np.argmax([c.mean for c in scored]))]
+    return list(ParameterGrid(learners.refinement_grid(best.params, spec.grid, spec.space)))
 
 
-def _full_proba(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
-    """Class probabilities over all `n_classes`, even if a class was absent from training."""
+def _find(candidates: list[_Candidate], params: dict[str, Any]) -> _Candidate | None:
+    return next((c for c in candidates if c.params == params), None)
+
+
+def _permuted_labels(y: np.ndarray, parts: dict[int, np.ndarray], outer: list[int], seed: int) -> dict[int, np.ndarray]:
+    """Per outer fold, the labels with that fold's training part shuffled (one seeded stream, fold order)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in outer:
+        labels = y.copy()
+        labels[parts[p]] = rng.permutation(y[parts[p]])
+        out[p] = labels
+    return out
+
+
+def _inner_outputs(chosen: _Candidate, splits: list[Split], n_rows: int, n_classes: int) -> np.ndarray:
+    """The chosen candidate's out-of-fold outputs on its part (NaN rows outside the part)."""
+    out = np.full((n_rows, n_classes), np.nan)
+    for index, (_, test) in enumerate(splits):
+        out[test] = chosen.outputs[index]
+    return out
+
+
+@dataclass
+class _Refit:
+    outputs: np.ndarray | None
+    fit_s: float
+    model: Any = None
+
+
+class _Job:
+    """The fits of one learner on one table, sent out in batches through joblib."""
+
+    def __init__(self, spec: SearchSpec, X: np.ndarray, y: np.ndarray, n_classes: int, seed: int,
+                 scoring: str, progress: Any) -> None:
+        self.spec, self.X, self.y, self.n_classes, self.seed = spec, X, y, n_classes, seed
+        self.scoring, self.progress = scoring, progress
+
+    def _run(self, tasks: list) -> list:
+        if self.progress is not None:
+            self.progress.total = (self.progress.total or 0) + len(tasks)
+            self.progress.refresh()
+        results = []
+        for result in Parallel(return_as="generator")(tasks):
+            results.append(result)
+            if self.progress is not None:
+                self.progress.update(1)
+        return results
+
+    def score(self, candidates: dict[int, list[dict[str, Any]]], splits: dict[int, list[Split]],
+              phase: str) -> dict[int, list[_Candidate]]:
+        """Every candidate of every part on each of that part's inner splits."""
+        keys = [(p, c, s) for p, points in candidates.items() for c in range(len(points)) for s in range(len(splits[p]))]
+        results = self._run([
+            delayed(_fit_and_score)(self.spec, candidates[p][c], self.X, self.y, *splits[p][s], self.seed,
+                                    self.scoring, self.n_classes) for p, c, s in keys
+        ])
+        out = {p: [_Candidate(point, phase, [], []) for point in points] for p, points in candidates.items()}
+        for (p, c, s), (score, fit_s, outputs) in zip(keys, results):
+            candidate = out[p][c]
+            candidate.scores.append(score)
+            candidate.fit_s.append(fit_s)
+            candidate.outputs[s] = outputs
+        return out
+
+    def refit(self, chosen: dict[int, _Candidate], parts: dict[int, np.ndarray], fold: np.ndarray,
+              permuted: dict[int, np.ndarray]) -> dict[Any, _Refit]:
+        """Each part's chosen point refit on the whole part (scored on its outer test takes; the
+        final one kept as the model), and on the part with shuffled labels."""
+        keys: list[Any] = list(parts) + [("permuted", p) for p in permuted]
+        results = self._run([
+            delayed(_refit)(self.spec, chosen[p].params, self.X, labels, parts[p], np.flatnonzero(fold == p),
+                            self.seed, self.n_classes, keep_model=p == FINAL)
+            for p, labels in [(p, self.y) for p in parts] + [(p, permuted[p]) for p in permuted]
+        ])
+        return dict(zip(keys, results))
+
+    def probabilities(self, outputs: np.ndarray, inner_oof: np.ndarray, part: np.ndarray) -> np.ndarray:
+        """Class probabilities from a refit's outputs: an SVM's decision values through sigmoids
+        fitted on its part's inner out-of-fold decision values; the others' as they are."""
+        if self.spec.learner != "svm":
+            return outputs
+        return calibration.probabilities(calibration.fit_sigmoids(inner_oof[part], self.y[part]), outputs)
+
+    def cross_fitted(self, inner_oof: np.ndarray, splits: list[Split]) -> np.ndarray:
+        """Inner out-of-fold probabilities; an SVM's rows of each inner fold through sigmoids
+        fitted on the other inner folds' rows only."""
+        if self.spec.learner != "svm":
+            return inner_oof
+        out = np.full_like(inner_oof, np.nan)
+        for train, test in splits:
+            out[test] = self.probabilities(inner_oof[test], inner_oof, train)
+        return out
+
+
+def _fit_and_score(
+    spec: SearchSpec, params: dict[str, Any], X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray,
+    seed: int, scoring: str, n_classes: int,
+) -> tuple[float, float, np.ndarray]:
+    """One candidate on one inner split: (score, fit seconds, outputs on the split's test takes).
+    The score comes from the learner's prediction read off those outputs (`predicted`), so the
+    test takes go through the model once, not twice."""
+    model = learners.build(spec.learner, seed, spec.fixed).set_params(**params)
+    started = time.perf_counter()
+    model.fit(X[train], y[train])
+    fit_s = time.perf_counter() - started
+    outputs = _outputs(spec, model, X[test], n_classes)
+    return SCORERS[scoring](y[test], predicted(spec, outputs)), fit_s, outputs
+
+
+def predicted(spec: SearchSpec, outputs: np.ndarray) -> np.ndarray:
+    """What the model's `predict` gives, from its `_outputs`: an SVM's one-vs-one vote winner,
+    the others' most probable class."""
+    if spec.learner == "svm":
+        return calibration.votes_winner(outputs)
+    return outputs.argmax(axis=1)
+
+
+def _refit(
+    spec: SearchSpec, params: dict[str, Any], X: np.ndarray, labels: np.ndarray, train: np.ndarray,
+    test: np.ndarray, seed: int, n_classes: int, keep_model: bool,
+) -> _Refit:
+    model = learners.build(spec.learner, seed, spec.fixed).set_params(**params)
+    started = time.perf_counter()
+    model.fit(X[train], labels[train])
+    fit_s = time.perf_counter() - started
+    if keep_model:
+        return _Refit(None, fit_s, model)
+    return _Refit(_outputs(spec, model, X[test], n_classes), fit_s)
+
+
+def _outputs(spec: SearchSpec, model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """An SVM's one-vs-rest decision values (calibrated later), the others' class probabilities;
+    over all `n_classes`, even those absent from training (NaN decisions, zero probability)."""
+    if spec.learner == "svm":
+        return calibration.decisions(model, X, n_classes)
     proba = np.zeros((len(X), n_classes))
     proba[:, model.classes_] = model.predict_proba(X)
     return proba
+
+
+def _log(candidates: list[_Candidate], fold: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "phase": [c.phase for c in candidates],
+            "params": [repr(c.params) for c in candidates],
+            "mean_score": [c.mean for c in candidates],
+            "std_score": [float(np.std(c.scores)) for c in candidates],
+            "mean_fit_s": [float(np.mean(c.fit_s)) for c in candidates],
+            "fold": fold,
+        }
+    )
 
 
 def to_plain(value: Any) -> Any:

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from xgboost import XGBClassifier
+
+from pipeline import checks
 
 
 def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline:
@@ -31,7 +32,7 @@ def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline
         steps = [
             ("impute", SimpleImputer(strategy="median")),
             ("scale", StandardScaler()),
-            ("clf", SVC(kernel="rbf", class_weight="balanced", random_state=seed)),
+            ("clf", SVC(kernel="rbf", class_weight="balanced", decision_function_shape="ovo", random_state=seed)),
         ]
     elif name == "rf":
         steps = [
@@ -46,37 +47,33 @@ def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline
     return pipeline.set_params(**(fixed or {}))
 
 
-def with_probabilities(pipeline: Pipeline, y: np.ndarray) -> Pipeline:
-    """The same pipeline, able to give class probabilities: an SVM gets sigmoid (Platt)
-    calibration of its decision function, fitted on internal stratified folds of the training
-    labels `y` (integer codes): 5, or fewer when a class has fewer takes."""
-    if isinstance(pipeline.named_steps["clf"], SVC):
-        counts = np.bincount(y)
-        smallest = int(counts[counts > 0].min())
-        if smallest < 2:
-            raise ValueError("a class has a single training take: the SVM's probabilities cannot be calibrated")
-        calibrated = CalibratedClassifierCV(
-            pipeline.named_steps["clf"], method="sigmoid", ensemble=False, cv=min(5, smallest)
-        )
-        pipeline.steps[-1] = ("clf", calibrated)
-    return pipeline
-
-
 def distributions(space: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Turn a search-space spec into scikit-learn's param_distributions."""
+    """Turn a search-space spec into scikit-learn's param_distributions (a malformed spec is
+    refused, naming its parameter)."""
     out = {}
     for parameter, spec in space.items():
+        if not (isinstance(spec, dict) and len(spec) == 1):
+            raise ValueError(f"{parameter}: {spec!r} is not a distribution; e.g. {{log_uniform: [0.1, 10]}}")
         (kind, args), = spec.items()
+        if kind == "choice":
+            if not (isinstance(args, list) and args):
+                raise ValueError(f"{parameter}: choice needs a non-empty list, got {args!r}")
+            out[parameter] = list(args)
+            continue
+        if kind not in ("log_uniform", "uniform", "int_uniform"):
+            raise ValueError(f"{parameter}: unknown distribution {kind!r}; known: log_uniform, uniform, int_uniform, choice")
+        number = checks.is_int if kind == "int_uniform" else checks.is_number
+        if not (isinstance(args, list) and len(args) == 2 and all(map(number, args)) and args[0] < args[1]
+                and (kind != "log_uniform" or args[0] > 0)):
+            raise ValueError(f"{parameter}: {kind} needs [low, high] with low < high"
+                             f"{' and low > 0' if kind == 'log_uniform' else ''}"
+                             f"{', whole numbers' if kind == 'int_uniform' else ''}; got {args!r}")
         if kind == "log_uniform":
             out[parameter] = stats.loguniform(args[0], args[1])
         elif kind == "uniform":
             out[parameter] = stats.uniform(args[0], args[1] - args[0])
-        elif kind == "int_uniform":
-            out[parameter] = stats.randint(args[0], args[1] + 1)
-        elif kind == "choice":
-            out[parameter] = list(args)
         else:
-            raise ValueError(f"{parameter}: unknown distribution {kind!r}")
+            out[parameter] = stats.randint(args[0], args[1] + 1)
     return out
 
 

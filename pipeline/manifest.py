@@ -91,10 +91,10 @@ def _probe_video(address: str) -> dict[str, object]:
     return facts if ok else {"error": "unreadable video (no frame could be decoded)"}
 
 
-def _parallel(probe, named: list[tuple[str, object]], n_jobs: int, desc: str, *args: object) -> list[dict[str, object]]:
-    """`probe(address, *args)` for every file, in parallel, with a progress bar."""
+def _parallel(probe, named: list[tuple[str, object]], desc: str, *args: object) -> list[dict[str, object]]:
+    """`probe(address, *args)` for every file, where the caller's `compute.engine` says, with a progress bar."""
     return list(tqdm(
-        Parallel(n_jobs=n_jobs, return_as="generator")(delayed(probe)(address, *args) for address, _ in named),
+        Parallel(return_as="generator")(delayed(probe)(address, *args) for address, _ in named),
         total=len(named), desc=desc, unit="file", disable=not named,
     ))
 
@@ -119,7 +119,7 @@ def _caveats(facts: dict[str, object], corpus: str) -> list[str]:
 
 
 def build(
-    corpora: dict[str, list[str]], selection: Selection, silence_dbfs: float, n_jobs: int = 1,
+    corpora: dict[str, list[str]], selection: Selection, silence_dbfs: float,
     max_take_mb: float = MAX_TAKE_MB,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Takes of every corpus from its scanned files ({corpus: files}): (manifest of the selected
@@ -130,11 +130,11 @@ def build(
     tables, rejects = [], []
     for corpus, files in corpora.items():
         if corpus == ravdess.CORPUS:
-            takes, corpus_rejects = ravdess_takes(files, silence_dbfs, n_jobs, max_take_mb)
+            takes, corpus_rejects = ravdess_takes(files, silence_dbfs, max_take_mb)
         elif corpus == ckplus.CORPUS:
             takes, corpus_rejects = ckplus_takes(files)
         else:
-            takes, corpus_rejects = one_file_takes(corpus, files, silence_dbfs, n_jobs, max_take_mb)
+            takes, corpus_rejects = one_file_takes(corpus, files, silence_dbfs, max_take_mb)
         tables.append(takes)
         rejects += corpus_rejects
     takes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_COLUMNS)
@@ -142,7 +142,7 @@ def build(
 
 
 def ravdess_takes(
-    clips: list[str], silence_dbfs: float, n_jobs: int = 1, max_take_mb: float = MAX_TAKE_MB
+    clips: list[str], silence_dbfs: float, max_take_mb: float = MAX_TAKE_MB
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """RAVDESS takes and the rejects. A take's audio comes from its audio-only wav/flac or,
     failing that, from the full-AV mp4's track; its video from the full-AV or video-only mp4.
@@ -165,11 +165,11 @@ def ravdess_takes(
             continue
         (videos if suffix == VIDEO_SUFFIX else audio_only).append((address, name))
 
-    audio_facts = _parallel(_probe, audio_only, n_jobs, "probe audio", silence_dbfs, max_take_mb)
+    audio_facts = _parallel(_probe, audio_only, "probe audio", silence_dbfs, max_take_mb)
     with_audio = {name.take for (_, name), facts in zip(audio_only, audio_facts) if "error" not in facts}
     av_tracks = [(a, n) for a, n in videos if n.modality == "audio-video" and n.take not in with_audio]
-    track_facts = _parallel(_probe, av_tracks, n_jobs, "probe audio tracks", silence_dbfs, max_take_mb)
-    video_facts = _parallel(_probe_video, videos, n_jobs, "probe video")
+    track_facts = _parallel(_probe, av_tracks, "probe audio tracks", silence_dbfs, max_take_mb)
+    video_facts = _parallel(_probe_video, videos, "probe video")
 
     audio_choice = _choose(
         [(n.take, AUDIO_SUFFIXES.index(sources.suffix(a)), a, f) for (a, n), f in zip(audio_only, audio_facts)]
@@ -209,7 +209,7 @@ ONE_FILE_CORPORA = {
 
 
 def one_file_takes(
-    corpus: str, files: list[str], silence_dbfs: float, n_jobs: int = 1, max_take_mb: float = MAX_TAKE_MB
+    corpus: str, files: list[str], silence_dbfs: float, max_take_mb: float = MAX_TAKE_MB
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Takes of a corpus whose every file is one take (EmoDB wavs, CREMA-D flv clips with both
     tracks, MEAD mp4s) and the rejects; a video file whose audio track fails is kept for its video."""
@@ -224,8 +224,8 @@ def one_file_takes(
             named.append((address, parse(sources.name(address))))
         except CorpusNameError as error:
             rejects.append(reject(address, str(error)))
-    audio_facts = _parallel(_probe, named, n_jobs, f"probe {corpus} audio", silence_dbfs, max_take_mb)
-    video_facts = (_parallel(_probe_video, named, n_jobs, f"probe {corpus} video") if with_video
+    audio_facts = _parallel(_probe, named, f"probe {corpus} audio", silence_dbfs, max_take_mb)
+    video_facts = (_parallel(_probe_video, named, f"probe {corpus} video") if with_video
                    else [_NO_TRACK] * len(named))
     rows = []
     for (address, name), heard, seen in zip(named, audio_facts, video_facts):

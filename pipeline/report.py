@@ -200,7 +200,7 @@ def learner_section(result: LearnerResult, figures: Path) -> str:
                 "UAR": pct(p["uar"]),
                 "inner score": pct(f["inner_score"]),
                 "chosen hyperparameters": _params(f["best_params"]),
-                "time": duration(f["seconds"]),
+                "fit time (CPU)": duration(f["fit_seconds"]),
             }
             for f, p in zip(s["folds"], s["per_fold"])
         ]

@@ -241,7 +241,7 @@ def openface_features(address: str, settings: OpenFaceSettings) -> np.ndarray:
     return np.concatenate([own, pool(units[~np.isnan(units).any(axis=1)], settings.functionals)])
 
 
-def openface_rows(source: ExternalSource, n_jobs: int) -> Rows:
+def openface_rows(source: ExternalSource) -> Rows:
     """One row per per-frame CSV under `source.path` (the clip is the file name); a file that
     cannot be used (unreadable, missing columns, no tracked frame) is a reject."""
     files = source_files(source.path, (".csv",))
@@ -250,7 +250,7 @@ def openface_rows(source: ExternalSource, n_jobs: int) -> Rows:
     action_units = _action_units(files)
     settings = OpenFaceSettings(tuple(action_units), source.min_confidence, source.functionals)
     names = openface_names(action_units, source.functionals)
-    X, failures = extract(openface_features, [str(f) for f in files], settings, len(names), n_jobs,
+    X, failures = extract(openface_features, [str(f) for f in files], settings, len(names),
                           f"{source.name} per-frame CSVs")
     good = [i for i in range(len(files)) if i not in failures]
     return Rows([files[i].stem for i in good], [str(files[i]) for i in good], X[good], names,
@@ -268,9 +268,9 @@ def _action_units(files: list[Path]) -> list[str]:
     return []
 
 
-def read_rows(source: ExternalSource, n_jobs: int = 1) -> Rows:
+def read_rows(source: ExternalSource) -> Rows:
     """The source's clip rows, whatever its format."""
-    return table_rows(source) if source.format == "table" else openface_rows(source, n_jobs)
+    return table_rows(source) if source.format == "table" else openface_rows(source)
 
 
 def lookup(rows: Rows, corpus: str, columns: list[str]) -> dict[str, np.ndarray]:

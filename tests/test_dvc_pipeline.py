@@ -99,11 +99,11 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path)
     params["fetch"]["download"].update(
         enabled=True, url=url, dir="data/downloads", files={"Audio_Speech_Actors_01-24.zip": md5}
     )
-    params["ingest"].update(emotions=FOUR_CLASSES, n_jobs=1)
+    params["ingest"].update(emotions=FOUR_CLASSES)
+    params["compute"]["n_jobs"] = 1
     params["compare"]["variants"] = {"speech_only": {"channels": ["speech"]},
                                      "three_classes": {"emotions": ["happy", "sad", "angry"]}}
-    params["audio_features"]["n_jobs"] = params["face_features"]["n_jobs"] = 1
-    params["train"].update(outer_folds=3, inner_folds=2, n_jobs=1)
+    params["train"].update(outer_folds=3, inner_folds=2)
     learners = params["learners"]
     learners["svm"]["n_iter"] = 2
     for name in ("rf", "xgb"):

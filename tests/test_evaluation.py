@@ -66,38 +66,61 @@ def blobs(n_speakers: int = 8, per_class: int = 6, n_classes: int = 3, seed: int
     return np.vstack(X), np.array(y), np.array(groups)
 
 
+SPACES = {
+    "svm": ({"clf__C": {"log_uniform": [0.1, 10.0]}}, {"clf__C": {"factor": 2.0}}, {}),
+    "rf": ({"clf__max_features": {"uniform": [0.2, 1.0]}}, {"clf__max_features": {"factor": 1.5}},
+           {"clf__n_estimators": 20}),
+    "xgb": ({"clf__max_depth": {"int_uniform": [1, 3]}}, {"clf__max_depth": {"step": 1}},
+            {"clf__n_estimators": 20}),
+}
+
+
+def train_on_blobs(learner: str, n_iter: int = 2) -> tuple[evaluation.Trained, np.ndarray, np.ndarray, np.ndarray]:
+    X, y, groups = blobs()
+    space, grid, fixed = SPACES[learner]
+    spec = evaluation.SearchSpec(learner, space, n_iter=n_iter, grid=grid, fixed=fixed)
+    fold = fold_per_take(groups, {}, 4, seed=3)
+    trained = evaluation.train(
+        spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="balanced_accuracy", seed=3, permutation_check=True,
+    )
+    return trained, X, y, fold
+
+
 @pytest.mark.parametrize("learner", ["svm", "rf", "xgb"])
 def test_nested_cross_validation_learns_and_the_permutation_check_does_not(learner):
-    X, y, groups = blobs()
-    spaces = {
-        "svm": ({"clf__C": {"log_uniform": [0.1, 10.0]}}, {"clf__C": {"factor": 2.0}}, {}),
-        "rf": ({"clf__max_features": {"uniform": [0.2, 1.0]}}, {"clf__max_features": {"factor": 1.5}},
-               {"clf__n_estimators": 20}),
-        "xgb": ({"clf__max_depth": {"int_uniform": [1, 3]}}, {"clf__max_depth": {"step": 1}},
-                {"clf__n_estimators": 20}),
-    }
-    space, grid, fixed = spaces[learner]
-    spec = evaluation.SearchSpec(learner, space, n_iter=2, grid=grid, fixed=fixed)
-    fold = fold_per_take(groups, {}, 4, seed=3)
-    cv = evaluation.cross_validate(
-        spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="balanced_accuracy",
-        seed=3, n_jobs=1, permutation_check=True,
-    )
-    assert not np.isnan(cv.probabilities).any()
-    np.testing.assert_allclose(cv.probabilities.sum(axis=1), 1.0, atol=1e-6)
-    figures = evaluation.metrics(y, cv.probabilities, ["a", "b", "c"], groups, fold)
+    trained, X, y, fold = train_on_blobs(learner)
+    groups = blobs()[2]
+    assert not np.isnan(trained.probabilities).any()
+    np.testing.assert_allclose(trained.probabilities.sum(axis=1), 1.0, atol=1e-6)
+    figures = evaluation.metrics(y, trained.probabilities, ["a", "b", "c"], groups, fold)
     assert figures["accuracy"] > 0.9
-    permuted = np.mean([f["permuted_accuracy"] for f in cv.folds])
+    permuted = np.mean([f["permuted_accuracy"] for f in trained.folds])
     assert permuted < 0.6  # chance is 1/3; the real labels give > 0.9
-    assert set(cv.search_log["phase"]) == {"random", "grid"}
-    assert len(cv.folds) == 4 and all(f["inner_score"] > 0.5 for f in cv.folds)
+    assert set(trained.search_log["phase"]) == {"random", "grid"}
+    assert set(trained.search_log["fold"]) == {"0", "1", "2", "3", "final"}
+    assert len(trained.folds) == 4 and all(f["inner_score"] > 0.5 for f in trained.folds)
     # inner out-of-fold rows: every training take of every fold once, never a take of that fold's test part
-    assert len(cv.inner_take) == 3 * len(y)
+    assert len(trained.inner_take) == 3 * len(y)
     for index in range(4):
-        rows = cv.inner_take[cv.inner_fold == index]
+        rows = trained.inner_take[trained.inner_fold == index]
         assert sorted(rows) == sorted(np.flatnonzero(fold != index))
-    assert not np.isnan(cv.inner_probabilities).any()
-    assert np.mean(cv.inner_probabilities.argmax(axis=1) == y[cv.inner_take]) > 0.8
+    assert not np.isnan(trained.inner_probabilities).any()
+    assert np.mean(trained.inner_probabilities.argmax(axis=1) == y[trained.inner_take]) > 0.8
+    # the deployed model: refit on every take, probabilities over the three classes
+    proba = trained.model.predict_proba(X)
+    assert proba.shape == (len(y), 3) and np.mean(proba.argmax(axis=1) == y) > 0.9
+    assert set(trained.final_params) == set(SPACES[learner][0])
+
+
+def test_a_grid_point_the_random_search_scored_is_not_fitted_again():
+    trained, *_ = train_on_blobs("rf", n_iter=3)
+    log = trained.search_log
+    for _, search in log.groupby("fold"):
+        random, grid = search[search["phase"] == "random"], search[search["phase"] == "grid"]
+        best = random.loc[random["mean_score"].idxmax()]
+        again = grid[grid["params"] == best["params"]]
+        assert len(again) == 1 and again["mean_score"].item() == best["mean_score"]  # the same score, reused
+        assert again["mean_fit_s"].item() == best["mean_fit_s"]
 
 
 def test_metrics_on_known_predictions():
@@ -121,3 +144,35 @@ def test_metrics_on_known_predictions():
     proba4 = np.column_stack([proba, np.full(6, 0.05)])
     proba4[5] = [0.5, 0.3, 0.01, 0.19]  # true class 2 now ranks fourth
     assert evaluation.metrics(y, proba4, list("wxyz"), groups, fold)["top3_accuracy"] == pytest.approx(5 / 6)
+
+
+GOOD_TRAIN = {"seed": 1, "outer_folds": 5, "inner_folds": 4, "scoring": "balanced_accuracy", "permutation_check": True}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"outer_folds": 1}, "train.outer_folds: 1 is not allowed; it must be a whole number >= 2"),
+    ({"inner_folds": "4"}, "train.inner_folds: '4' is not allowed"),
+    ({"scoring": "roc_auc"}, "train.scoring: 'roc_auc' is not allowed; it must be one of balanced_accuracy, accuracy"),
+    ({"permutation_check": "yes"}, "train.permutation_check: 'yes' is not allowed; it must be true or false"),
+    ({"seed": -3}, "train.seed: -3 is not allowed"),
+])
+def test_bad_train_settings_are_refused_naming_the_setting(change, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation.TrainSettings(**{**GOOD_TRAIN, **change})
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"n_iter": 0}, r"learners.svm.n_iter: 0 is not allowed"),
+    ({"space": {"clf__C": {"log_uniform": [0, 10]}}}, r"learners.svm: clf__C: log_uniform needs \[low, high\] with low < high and low > 0"),
+    ({"space": {"clf__C": {"log_uniform": [10, 1]}}}, r"low < high"),
+    ({"space": {"clf__C": {"normal": [0, 1]}}}, r"unknown distribution 'normal'"),
+    ({"space": {"clf__Cee": {"uniform": [0, 1]}}}, r"learners.svm.space: clf__Cee is not a parameter of the svm pipeline"),
+    ({"grid": {"clf__gamma": {"factor": 2}}}, r"learners.svm.grid.clf__gamma: not in learners.svm.space"),
+    ({"grid": {"clf__C": {"factor": 1}}}, r"learners.svm.grid.clf__C: \{'factor': 1\} is not allowed"),
+    ({"fixed": {"clf__kernels": "linear"}}, r"learners.svm: Invalid parameter"),
+])
+def test_bad_search_spaces_are_refused_before_any_fit(spec, message):
+    good = {"learner": "svm", "space": {"clf__C": {"log_uniform": [0.1, 10.0]}}, "n_iter": 2,
+            "grid": {"clf__C": {"factor": 2.0}}, "fixed": {}}
+    with pytest.raises(ValueError, match=message):
+        evaluation.SearchSpec(**{**good, **spec})

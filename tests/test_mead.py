@@ -27,7 +27,7 @@ def test_mead_clips_train_the_face_branch_on_speakers_held_out(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["fetch"]["corpora"] = {"mead": [str(MEAD)]}  # with original/: the same take in its 1080p form
     params["external_features"] = {}
-    params["train"].update(outer_folds=3, inner_folds=2, permutation_check=False, n_jobs=2)
+    params["train"].update(outer_folds=3, inner_folds=2, permutation_check=False)
     params["learners"]["rf"].update(n_iter=2, fixed={"clf__n_estimators": 60})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     for stage in ("fetch", "ingest", "face_features"):

@@ -131,7 +131,7 @@ def test_openface_per_frame_csvs_pool_action_units_and_feed_the_own_face_geometr
     other.loc[:, ["confidence", *[f"x_{i}" for i in range(68)]]] = 0.5
     crowd = pd.concat([frames, other])
     write_openface(folder / "01-01-05-01-01-01-01.csv", crowd.sort_values("frame"))  # a second, less sure face
-    rows = tables.read_rows(source(folder, "openface"), n_jobs=1)
+    rows = tables.read_rows(source(folder, "openface"))
     assert not rows.rejects and rows.clips == ["01-01-03-01-01-01-01", "01-01-04-01-01-01-01", "01-01-05-01-01-01-01"]
     np.testing.assert_array_equal(rows.X[2], rows.X[0])  # each frame's most confident face is the one used
     units = [c for c in frames.columns if c.startswith("AU")]
@@ -157,7 +157,7 @@ def test_bad_openface_files_are_rejected_by_name(tmp_path):
     (folder / "01-01-06-01-01-01-01.csv").write_text("")
     text = frames.to_csv(index=False)
     (folder / "01-01-07-01-01-01-01.csv").write_text(text[: len(text) // 2])  # cut mid-row: the whole frames are used
-    rows = tables.read_rows(source(folder, "openface"), n_jobs=1)
+    rows = tables.read_rows(source(folder, "openface"))
     said = reasons(rows.rejects)
     assert f"{folder / '01-01-04-01-01-01-01.csv'}: no frame of 100 tracked with success 1 and confidence >= 0.88" in said
     assert f"{folder / '01-01-05-01-01-01-01.csv'}: missing OpenFace columns x_30, y_30" in said

@@ -7,23 +7,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import audio, io, paths
+from pipeline import audio, compute, io, paths
 from pipeline.stages.features import extract_and_write
 
 
 def settings_from(params: dict) -> audio.AudioSettings:
     """AudioSettings from the `audio_features` params block (lists become tuples)."""
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items() if k != "n_jobs"}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     return audio.AudioSettings(**values)
 
 
 def main() -> None:
-    params = io.load_params()["audio_features"]
+    params = io.load_params()
+    where = compute.from_params(params.get("compute"))
+    settings = settings_from(params["audio_features"])
     takes = pd.read_parquet(paths.MANIFEST)
-    settings = settings_from(params)
-    extract_and_write(
-        "audio", takes, "audio_path", audio.file_features, settings, audio.feature_names(settings), params["n_jobs"]
-    )
+    with compute.engine(where):
+        extract_and_write("audio", takes, "audio_path", audio.file_features, settings, audio.feature_names(settings))
 
 
 if __name__ == "__main__":

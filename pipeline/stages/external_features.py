@@ -13,7 +13,7 @@ import argparse
 
 import pandas as pd
 
-from pipeline import io, manifest, paths, tables
+from pipeline import compute, io, manifest, paths, tables
 
 
 def source_from(name: str, params: dict) -> tables.ExternalSource:
@@ -28,9 +28,11 @@ def source_from(name: str, params: dict) -> tables.ExternalSource:
 
 def main(name: str) -> None:
     params = io.load_params()
+    where = compute.from_params(params.get("compute"))
     source = source_from(name, params)
     takes = pd.read_parquet(paths.MANIFEST)
-    rows = tables.read_rows(source, n_jobs=params["face_features"]["n_jobs"])  # speed only: not a declared param
+    with compute.engine(where):
+        rows = tables.read_rows(source)
     known = set(takes.loc[takes["corpus"] == source.corpus, "take"])
     features, rejected = tables.match_takes(rows, source.corpus, known)
     rejects = manifest.reject_table(rows.rejects + rejected)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import face, io, manifest, paths
+from pipeline import compute, face, io, manifest, paths
 from pipeline.stages.features import extract_and_write
 
 
 def settings_from(params: dict) -> face.FaceSettings:
     """FaceSettings from the `face_features` params block (lists become tuples)."""
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items() if k not in ("n_jobs", "warn_below")}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items() if k != "warn_below"}
     return face.FaceSettings(**values)
 
 
@@ -34,13 +34,14 @@ def face_notes(features: pd.DataFrame, warn_below: float) -> list[dict[str, str]
 
 
 def main() -> None:
-    params = io.load_params()["face_features"]
+    params = io.load_params()
+    where = compute.from_params(params.get("compute"))
+    block = params["face_features"]
+    settings = settings_from(block)
     takes = pd.read_parquet(paths.MANIFEST)
-    settings = settings_from(params)
-    extract_and_write(
-        "face", takes, "video_path", face.file_features, settings, face.feature_names(settings), params["n_jobs"],
-        notes=lambda features: face_notes(features, params["warn_below"]),
-    )
+    with compute.engine(where):
+        extract_and_write("face", takes, "video_path", face.file_features, settings, face.feature_names(settings),
+                          notes=lambda features: face_notes(features, block["warn_below"]))
 
 
 if __name__ == "__main__":

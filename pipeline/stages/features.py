@@ -14,13 +14,13 @@ from pipeline.batch import extract
 
 def extract_and_write(
     modality: str, takes: pd.DataFrame, path_column: str, features_of: Callable[[str, Any], np.ndarray],
-    settings: Any, names: list[str], n_jobs: int, notes: Callable[[pd.DataFrame], list[dict[str, str]]] | None = None,
+    settings: Any, names: list[str], notes: Callable[[pd.DataFrame], list[dict[str, str]]] | None = None,
 ) -> pd.DataFrame:
     """features/<modality>.parquet (one row per take that has a `path_column` and did not fail)
     and features/<modality>_rejects.parquet (failures, plus any `notes` on the kept rows)."""
     takes = takes[takes[path_column].notna()].reset_index(drop=True)
     addresses = takes[path_column].tolist()
-    matrix, failures = extract(features_of, addresses, settings, len(names), n_jobs, f"{modality} features")
+    matrix, failures = extract(features_of, addresses, settings, len(names), f"{modality} features")
     ok = np.ones(len(takes), dtype=bool)
     ok[list(failures)] = False
     features = pd.concat(

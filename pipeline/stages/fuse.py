@@ -15,8 +15,9 @@ and one modality: the stage still has its output).
 from __future__ import annotations
 
 import pandas as pd
+from joblib import Parallel, delayed
 
-from pipeline import fusion, io, paths
+from pipeline import compute, fusion, io, paths
 
 
 def main() -> None:
@@ -28,12 +29,15 @@ def main() -> None:
     if deploy not in rules:
         raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
     run = params["run"]
+    where = compute.from_params(params.get("compute"))
     groups = fusion.groups(run, params.get("external_features"))
     io.write_json({"groups": [g.slug for g in groups]}, paths.FUSION / "groups.json")  # the output, even with none
-    for group in groups:
-        oofs = [pd.read_parquet(f"{stem}.oof.parquet") for stem in group.stems]
-        inners = [pd.read_parquet(f"{stem}.inner.parquet") for stem in group.stems]
-        result = fusion.fuse_group(group, oofs, inners, rules)
+    members = [([pd.read_parquet(f"{stem}.oof.parquet") for stem in g.stems],
+                [pd.read_parquet(f"{stem}.inner.parquet") for stem in g.stems]) for g in groups]
+    with compute.engine(where):  # the groups are independent: fused side by side
+        results = Parallel()(delayed(fusion.fuse_group)(group, oofs, inners, rules)
+                             for group, (oofs, inners) in zip(groups, members))
+    for group, result in zip(groups, results):
         stem = paths.fusion_stem(group.slug)
         if result is None:
             io.write_json(fusion.describe(group), f"{stem}.json")
@@ -44,7 +48,6 @@ def main() -> None:
         io.write_parquet(table, f"{stem}.oof.parquet")
         io.write_joblib(deployable, f"{stem}.joblib")
         print(f"{group.name}: " + ", ".join(f"{r} {figures['rules'][r]['accuracy']:.3f}" for r in figures["rules"]))
-
 
 if __name__ == "__main__":
     main()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import checks, io, manifest, paths, sources
+from pipeline import checks, compute, io, manifest, paths, sources
 
 
 def main() -> None:
-    params = io.load_params()["ingest"]
+    everything = io.load_params()
+    where = compute.from_params(everything.get("compute"))
+    params = everything["ingest"]
     lists = {key: params[key] for key in ("channels", "emotions", "intensities", "holdout_actors")}
     for key, value in lists.items():
         if not isinstance(value, list):  # tuple('21') would be ('2', '1'): a list of what was meant is needed
@@ -18,10 +20,9 @@ def main() -> None:
         raise SystemExit(f"ingest.max_take_mb: {params['max_take_mb']!r} must be a positive number of megabytes")
     roots = {corpus: [root["path"] for root in found] for corpus, found in io.read_json(paths.SOURCES)["corpora"].items()}
     scanned = {corpus: sources.scan_roots(corpus_roots) for corpus, corpus_roots in roots.items()}
-    takes, rejects = manifest.build(
-        {corpus: found.clips for corpus, found in scanned.items()}, selection, params["silence_dbfs"], params["n_jobs"],
-        params["max_take_mb"],
-    )
+    with compute.engine(where):
+        takes, rejects = manifest.build({corpus: found.clips for corpus, found in scanned.items()}, selection,
+                                        params["silence_dbfs"], params["max_take_mb"])
     root_problems = manifest.reject_table(
         [manifest.reject(path, reason) for found in scanned.values() for path, reason in found.problems]
     )

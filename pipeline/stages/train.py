@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import evaluation, io, paths
+from pipeline import compute, evaluation, io, paths
 from pipeline.normalisation import NORMALISATIONS, normalise
 from pipeline.corpora import label_order
 
@@ -52,54 +52,53 @@ def subset(table: pd.DataFrame, variant: dict[str, list[str]]) -> pd.DataFrame:
 
 def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
     params = io.load_params()
-    train, spec_params = params["train"], params["learners"][learner]
-    table, feature_names = load_table(modality, train["outer_folds"], train["seed"])
+    where = compute.from_params(params.get("compute"))
+    settings = evaluation.TrainSettings(**params["train"])
+    spec_params = params["learners"][learner]
+    spec = evaluation.SearchSpec(
+        learner=learner, space=spec_params.get("space"), n_iter=spec_params.get("n_iter"),
+        grid=spec_params.get("grid") or {}, fixed=spec_params.get("fixed") or {},
+    )
+    table, feature_names = load_table(modality, settings.outer_folds, settings.seed)
     if variant is not None:
         table = subset(table, params["compare"]["variants"][variant])
+    speakers = table["speaker"].nunique()
+    if speakers < settings.outer_folds:
+        raise SystemExit(f"train.outer_folds: {settings.outer_folds} folds need as many speakers; the {modality} "
+                         f"takes{f' of variant {variant}' if variant else ''} have {speakers}")
     classes = label_order(set(table["label"]))
     groups = table["speaker"].to_numpy()
     X = normalise(normalisation, table[feature_names].to_numpy(dtype=np.float64), groups)
     y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    spec = evaluation.SearchSpec(
-        learner=learner, space=spec_params["space"], n_iter=spec_params["n_iter"],
-        grid=spec_params["grid"], fixed=spec_params.get("fixed") or {},
-    )
-    common = dict(inner_k=train["inner_folds"], scoring=train["scoring"], seed=train["seed"], n_jobs=train["n_jobs"])
     started = time.perf_counter()
     stem = paths.model_stem(modality, learner, normalisation) if variant is None else paths.variant_stem(variant)
     fold = table["fold"].to_numpy()
-    with tqdm(total=len(np.unique(fold)) + 1, desc=f"train {stem}", unit="fold") as bar:
-        cv = evaluation.cross_validate(
-            spec, X, y, groups, fold, len(classes), permutation_check=train["permutation_check"],
-            progress=bar, **common,
+    with compute.engine(where), tqdm(desc=f"train {stem}", unit="fit", total=0) as bar:
+        trained = evaluation.train(
+            spec, X, y, groups, fold, len(classes), inner_k=settings.inner_folds, scoring=settings.scoring,
+            seed=settings.seed, permutation_check=settings.permutation_check, progress=bar,
         )
-        final_search = evaluation.nested_search(spec, X, y, groups, **common)
-        model = evaluation.fit_best(spec, final_search.best_params, X, y, train["seed"])
-        bar.update(1)
     seconds = time.perf_counter() - started
 
-    figures = evaluation.metrics(y, cv.probabilities, classes, groups, fold)
+    figures = evaluation.metrics(y, trained.probabilities, classes, groups, fold)
     columns = [f"p_{c}" for c in classes]
     oof = table[["take", "corpus", "speaker", "label", "channel", "intensity", "fold"]]
-    oof = pd.concat([oof, pd.DataFrame(cv.probabilities, columns=columns)], axis=1)
-    oof["predicted"] = [classes[i] for i in cv.probabilities.argmax(axis=1)]
-    inner = pd.DataFrame({"take": table["take"].to_numpy()[cv.inner_take], "fold": cv.inner_fold})
-    inner = pd.concat([inner, pd.DataFrame(cv.inner_probabilities, columns=columns)], axis=1)
+    oof = pd.concat([oof, pd.DataFrame(trained.probabilities, columns=columns)], axis=1)
+    oof["predicted"] = [classes[i] for i in trained.probabilities.argmax(axis=1)]
+    inner = pd.DataFrame({"take": table["take"].to_numpy()[trained.inner_take], "fold": trained.inner_fold})
+    inner = pd.concat([inner, pd.DataFrame(trained.inner_probabilities, columns=columns)], axis=1)
     io.write_joblib(
-        {"model": model, "classes": classes, "features": feature_names, "modality": modality,
-         "learner": learner, "normalisation": normalisation, "best_params": final_search.best_params},
+        {"model": trained.model, "classes": classes, "features": feature_names, "modality": modality,
+         "learner": learner, "normalisation": normalisation, "best_params": trained.final_params},
         f"{stem}.joblib",
     )
     io.write_parquet(oof, f"{stem}.oof.parquet")
     io.write_parquet(inner, f"{stem}.inner.parquet")
-    io.write_parquet(
-        pd.concat([cv.search_log, final_search.log.assign(fold="final")], ignore_index=True).astype({"fold": str}),
-        f"{stem}.search.parquet",
-    )
+    io.write_parquet(trained.search_log, f"{stem}.search.parquet")
     io.write_json(
         {**figures, "learner": learner, "modality": modality, "normalisation": normalisation, "variant": variant,
-         "folds": cv.folds, "seconds": seconds,
-         "final_params": {k: evaluation.to_plain(v) for k, v in final_search.best_params.items()}},
+         "folds": trained.folds, "seconds": seconds,
+         "final_params": {k: evaluation.to_plain(v) for k, v in trained.final_params.items()}},
         f"{stem}.json",
     )
     print(f"{stem}: accuracy {figures['accuracy']:.3f}, UAR {figures['uar']:.3f} "
