@@ -144,11 +144,19 @@ def positive_int(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Score the trained models on labelled takes they never saw.")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.evaluate",
+        description="Score the trained models on labelled takes they never saw.",
+        epilog="Exit codes: 0 scored; 2 nothing could be scored (missing or stale models, no such path, "
+               "no takes of the corpus, only takes the models were trained on).",
+    )
     parser.add_argument("root", help="a folder or zip archive of the corpus")
-    parser.add_argument("--corpus", default="ravdess", choices=list(manifest.CORPORA))
-    parser.add_argument("--out", default="reports/evaluation", type=Path)
-    parser.add_argument("--jobs", default=2, type=positive_int, help="worker processes (default: 2)")
+    parser.add_argument("--corpus", default="ravdess", choices=list(manifest.CORPORA),
+                        help="how the file names under ROOT encode speaker and emotion (default: %(default)s)")
+    parser.add_argument("--out", default="evaluation", type=Path,
+                        help="folder for evaluation.md, evaluation.json and the figures, outside the folders DVC "
+                             "owns (default: %(default)s)")
+    parser.add_argument("--jobs", default=2, type=positive_int, help="worker processes (default: %(default)s)")
     parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",
                         help="the takes' measurements for external_features modality NAME (repeatable)")
     args = parser.parse_args(argv)

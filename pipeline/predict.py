@@ -158,7 +158,11 @@ def render(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Predict the emotion of your own clips.")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.predict", description="Predict the emotion of your own clips.",
+        epilog="Exit codes: 0 every clip got a prediction; 1 some clip got none (unreadable, silent, no face "
+               "and no voice); 2 nothing could be predicted (missing or stale models, bad arguments).",
+    )
     parser.add_argument("paths", nargs="+", help="audio, video or image files, or folders of them")
     parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",
                         help="the clips' measurements for external_features modality NAME (repeatable)")

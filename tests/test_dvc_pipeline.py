@@ -260,14 +260,14 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "emodb", "--jobs", "1"],
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    summary = json.loads((project / "reports/evaluation/evaluation.json").read_text())
+    summary = json.loads((project / "evaluation/evaluation.json").read_text())
     assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (selected)"}  # EmoDB has no video
     n_scored = len(list(emodb.iterdir())) - 2  # disgust and boredom are not among the 4 trained classes
     assert all(figures["n_takes"] == n_scored for figures in summary.values())
-    markdown = (project / "reports/evaluation/evaluation.md").read_text()
+    markdown = (project / "evaluation/evaluation.md").read_text()
     assert "Left out (labels this model was not trained on): " in markdown and "boredom 1" in markdown
-    assert (project / "reports/evaluation/confusion_audio_svm.png").stat().st_size > 5000
-    assert (project / "reports/evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
+    assert (project / "evaluation/confusion_audio_svm.png").stat().st_size > 5000
+    assert (project / "evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
     wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],
                            cwd=project, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "is --corpus right?" in wrong.stderr

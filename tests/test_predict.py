@@ -36,3 +36,14 @@ def test_predict_and_evaluate_without_models_exit_2_naming_the_model(tmp_path):
 def test_evaluate_refuses_a_worker_count_below_one_before_any_work(tmp_path):
     done = run("pipeline.evaluate", tmp_path, str(tmp_path), "--jobs", "0")
     assert done.returncode == 2 and "--jobs: '0' is not a whole number of at least 1" in done.stderr
+
+
+def test_the_commands_help_names_them_as_users_call_them_with_defaults_and_exit_codes(tmp_path):
+    evaluate = run("pipeline.evaluate", tmp_path, "--help")
+    assert evaluate.returncode == 0 and evaluate.stdout.startswith("usage: python -m pipeline.evaluate")
+    words = " ".join(evaluate.stdout.split())
+    assert "(default: evaluation)" in words and "(default: 2)" in words and "(default: ravdess)" in words
+    assert "Exit codes:" in words and "(default: None)" not in words
+    predict = run("pipeline.predict", tmp_path, "--help")
+    assert predict.returncode == 0 and predict.stdout.startswith("usage: python -m pipeline.predict")
+    assert "Exit codes:" in predict.stdout
