@@ -32,11 +32,12 @@ def main() -> None:
     where = compute.from_params(params.get("compute"))
     groups = fusion.groups(run, params.get("external_features"))
     io.write_json({"groups": [g.slug for g in groups]}, paths.FUSION / "groups.json")  # the output, even with none
-    members = [([pd.read_parquet(f"{stem}.oof.parquet") for stem in g.stems],
-                [pd.read_parquet(f"{stem}.inner.parquet") for stem in g.stems]) for g in groups]
+    stems = dict.fromkeys(stem for g in groups for stem in g.stems)  # a learner sits in several groups: read once
+    oof = {stem: pd.read_parquet(f"{stem}.oof.parquet") for stem in stems}
+    inner = {stem: pd.read_parquet(f"{stem}.inner.parquet") for stem in stems}
     with compute.engine(where):  # the groups are independent: fused side by side
-        results = Parallel()(delayed(fusion.fuse_group)(group, oofs, inners, rules)
-                             for group, (oofs, inners) in zip(groups, members))
+        results = Parallel()(delayed(fusion.fuse_group)(group, [oof[s] for s in group.stems],
+                                                        [inner[s] for s in group.stems], rules) for group in groups)
     for group, result in zip(groups, results):
         stem = paths.fusion_stem(group.slug)
         if result is None:
