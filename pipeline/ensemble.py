@@ -12,7 +12,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from pipeline import audio, face, fusion, paths, tables
+from pipeline import audio, face, fusion, paths, runplan, smile, tables
 from pipeline.corpora import label_order
 
 
@@ -37,6 +37,7 @@ class Fused:
     stems: tuple[str, ...]
     classes: list[str]
     rule: fusion.Rule
+    sides: tuple[tuple[str, ...], ...]  # a cross-modal decision needs two of them (`fusion.Group.sides`)
 
 
 def feature_names(modality: str, settings: object) -> list[str] | None:
@@ -44,6 +45,8 @@ def feature_names(modality: str, settings: object) -> list[str] | None:
     (their table's columns are checked when it is read)."""
     if isinstance(settings, tables.ExternalSource):
         return None
+    if isinstance(settings, smile.SmileSettings):
+        return smile.feature_names(settings)
     return audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
 
 
@@ -63,16 +66,17 @@ def load_learner(modality: str, learner: str, settings: object) -> Learner:
 def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -> Fused:
     """The group's `deploy` rule as the fuse stage fitted it, checked against the learners loaded."""
     stem = paths.fusion_stem(group.slug)
+    sides = group.sides or tuple((m,) for m in group.modalities)
     classes = label_order(set().union(*(learners[s].classes for s in group.stems)))
     if not Path(f"{stem}.joblib").exists():
         if Path(f"{stem}.json").exists() and len(group.modalities) > 1:  # no take carried them together
-            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean())
+            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), sides)
         raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
     saved = joblib.load(f"{stem}.joblib")
     if saved["stems"] != list(group.stems) or saved["classes"] != classes or deploy not in saved["rules"]:
         raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
                          "(run `dvc repro`)")
-    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy])
+    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy], sides)
 
 
 @dataclass
@@ -107,9 +111,8 @@ class Predictor:
                 out[learner.name] = (learner.classes, proba)
         for fused in self.fused:
             names = [self.learners[s].name for s in fused.stems]
-            modalities = {self.learners[s].modality for s in fused.stems}
-            if len(modalities & set(features)) < min(2, len(modalities)):
-                continue  # a cross-modal decision needs at least two of its modalities in play
+            if sum(bool(set(side) & set(features)) for side in fused.sides) < min(2, len(fused.sides)):
+                continue  # a cross-modal decision needs at least two of its sides in play
             n_takes = len(next(iter(features.values())))
             P = np.full((n_takes, len(names), len(fused.classes)), np.nan)
             for m, name in enumerate(names):
@@ -127,8 +130,8 @@ class Predictor:
 
 def load(params: dict, settings: dict[str, object]) -> Predictor:
     """Every plain learner of `run` and the deployed fusion of every plain group (as `dvc repro` left them)."""
-    run = params["run"]
+    plan = runplan.plan(params)
     learners = {str(paths.model_stem(m, learner, "none")): load_learner(m, learner, settings[m])
-                for m in run["modalities"] for learner in run["learners"]}
-    plain = [g for g in fusion.groups(run, params.get("external_features")) if g.normalisation == "none"]
+                for m, names in plan.learners.items() for learner in names}
+    plain = [g for g in fusion.groups(plan) if g.normalisation == "none"]
     return Predictor(learners, [load_fused(g, learners, params["fuse"]["deploy"]) for g in plain])

@@ -25,13 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import audio, compute, ensemble, evaluation, face, io, manifest, report, sources
+from pipeline import compute, ensemble, evaluation, io, manifest, report, sources
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
 from pipeline.ensemble import ModelError
-from pipeline.predict import InputError, feature_settings, measured_features
+from pipeline.predict import InputError, extractor, feature_settings, measured_features
 
-PATH_COLUMNS = {"audio": "audio_path", "face": "video_path"}
 
 
 def labelled_takes(
@@ -122,11 +121,10 @@ def features_of_takes(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """(takes, features) for one modality, all-NaN rows where a take lacks it or extraction failed,
     and the failures as rejects."""
-    column = PATH_COLUMNS[modality]
+    column, features_of = extractor(settings)
     carrying = np.flatnonzero(takes[column].notna().to_numpy())
     n_features = len(ensemble.feature_names(modality, settings))
     X = np.full((len(takes), n_features), np.nan)
-    features_of = audio.file_features if modality == "audio" else face.file_features
     found, failures = extract(features_of, takes[column].iloc[carrying].tolist(), settings, n_features,
                               f"{modality} features")
     X[carrying] = found
@@ -176,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         args.out.mkdir(parents=True, exist_ok=True)
         features = {}
-        for modality in (m for m in predictor.modalities if m in PATH_COLUMNS):
-            if takes[PATH_COLUMNS[modality]].notna().any():
+        for modality in (m for m in predictor.modalities if extractor(settings[m])):
+            if takes[extractor(settings[modality])[0]].notna().any():
                 features[modality], failed = features_of_takes(takes, modality, settings[modality])
                 rejects = pd.concat([rejects, failed], ignore_index=True)
         for modality, rows in measured.items():

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
+from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 from sklearn.model_selection import GroupKFold, ParameterGrid, ParameterSampler
-from sklearn.pipeline import Pipeline
 
 from pipeline import calibration, checks, learners
 
@@ -99,6 +99,10 @@ class SearchSpec:
         except ValueError as error:
             raise ValueError(f"{block}: {error}") from None
         unknown = sorted(set(self.space) - set(known))
+        off_classifier = sorted(p for p in set(self.space) - set(unknown) if not p.startswith("clf__"))
+        if off_classifier:  # the steps before the classifier are fitted once per split, for every candidate
+            raise ValueError(f"{block}.space: {', '.join(off_classifier)}: the search tunes the classifier's "
+                             f"parameters (clf__...); set other steps' in {block}.fixed")
         if unknown:
             raise ValueError(f"{block}.space: {', '.join(unknown)} is not a parameter of the {self.learner} pipeline "
                              f"(e.g. {', '.join(k for k in sorted(known) if k.startswith('clf__'))[:120]}...)")
@@ -166,19 +170,9 @@ def train(
     parts = {i: np.flatnonzero(fold != i) for i in outer} | {FINAL: np.arange(len(y))}
     splits = {p: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for p, rows in parts.items()}
     job = _Job(spec, X, y, n_classes, seed, scoring, progress)
-    random = list(ParameterSampler(learners.distributions(spec.space), spec.n_iter, random_state=seed))
-    searched = job.score({p: random for p in parts}, splits, "random")
-    grids = {p: _refinement(spec, searched[p]) for p in parts}
-    fresh = job.score({p: [g for g in grid if _find(searched[p], g) is None] for p, grid in grids.items()},
-                      splits, "grid")
-    chosen: dict[int, _Candidate] = {}
-    log = []
-    for p, grid in grids.items():
-        candidates = [_find(searched[p], g) or _find(fresh[p], g) for g in grid]
-        chosen[p] = candidates[int(np.argmax([c.mean for c in candidates]))]  # ties: the first, as scikit-learn
-        log.append(_log(searched[p] + [replace(c, phase="grid") for c in candidates], "final" if p == FINAL else p))
+    chosen, scored, log = _search(job, parts, splits)
     permuted = _permuted_labels(y, parts, outer, seed) if permutation_check else {}
-    refits = job.refit(chosen, parts, fold, permuted)
+    refits = job.refit(chosen, parts, {p: np.flatnonzero(fold == p) for p in parts}, permuted)
     probabilities = np.full((len(y), n_classes), np.nan)
     records, inner = [], []
     for p in outer:
@@ -191,7 +185,7 @@ def train(
             "test_speakers": sorted(map(str, np.unique(groups[test]))),
             "best_params": {k: to_plain(v) for k, v in chosen[p].params.items()},
             "inner_score": chosen[p].mean,
-            "fit_seconds": float(sum(sum(c.fit_s) for c in searched[p] + fresh[p]) + refits[p].fit_s),
+            "fit_seconds": float(sum(sum(c.fit_s) for c in scored[p]) + refits[p].fit_s),
         }
         if permutation_check:
             record["permuted_accuracy"] = float(accuracy_score(y[test], predicted(spec, refits[("permuted", p)].outputs)))
@@ -207,6 +201,56 @@ def train(
         np.vstack([proba[rows] for rows, _, proba in inner]),
         model, chosen[FINAL].params,
     )
+
+
+def _search(job: _Job, parts: dict[Any, np.ndarray], splits: dict[Any, list[Split]]) -> tuple[
+        dict[Any, _Candidate], dict[Any, list[_Candidate]], list[pd.DataFrame]]:
+    """The randomized then grid search of every part, on its inner splits: each part's chosen
+    candidate, every candidate it fitted, and the search log."""
+    spec = job.spec
+    random = list(ParameterSampler(learners.distributions(spec.space), spec.n_iter, random_state=job.seed))
+    searched = job.score({p: random for p in parts}, splits, "random")
+    grids = {p: _refinement(spec, searched[p]) for p in parts}
+    fresh = job.score({p: [g for g in grid if _find(searched[p], g) is None] for p, grid in grids.items()},
+                      splits, "grid")
+    chosen, log = {}, []
+    for p, grid in grids.items():
+        candidates = [_find(searched[p], g) or _find(fresh[p], g) for g in grid]
+        chosen[p] = candidates[int(np.argmax([c.mean for c in candidates]))]  # ties: the first, as scikit-learn
+        log.append(_log(searched[p] + [replace(c, phase="grid") for c in candidates], "final" if p == FINAL else str(p)))
+    return chosen, {p: searched[p] + fresh[p] for p in parts}, log
+
+
+def learning_curve(
+    spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, fold: np.ndarray, sizes: list[int],
+    n_classes: int, inner_k: int, scoring: str, seed: int, progress: Any = None,
+) -> pd.DataFrame:
+    """Outer-fold figures when each outer fold trains on only n of its training speakers, for each
+    n of `sizes`: how accuracy grows with the speakers a corpus has. The n speakers are the first n
+    of a seeded order of the fold's training speakers (a larger n adds speakers to a smaller n's);
+    the search is `train`'s, on the inner folds of those speakers; the test speakers are the fold's.
+    One row per fold and size: fold, speakers, takes, accuracy, uar."""
+    outer = [int(i) for i in np.unique(fold)]
+    rng = np.random.default_rng(seed)
+    parts = {}
+    for p in outer:
+        order = rng.permutation(np.unique(groups[fold != p]))
+        for n in sizes:
+            if not inner_k <= n <= len(order):
+                raise ValueError(f"{n} training speakers: fold {p} has {len(order)}, and the inner search needs "
+                                 f"at least {inner_k} (train.inner_folds)")
+            parts[(p, n)] = np.flatnonzero((fold != p) & np.isin(groups, order[:n]))
+    splits = {k: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for k, rows in parts.items()}
+    job = _Job(spec, X, y, n_classes, seed, scoring, progress)
+    chosen, _, _ = _search(job, parts, splits)
+    tests = {k: np.flatnonzero(fold == k[0]) for k in parts}
+    refits = job.refit(chosen, parts, tests, {})
+    rows = []
+    for (p, n), rows_ in parts.items():
+        truth, guess = y[tests[p, n]], predicted(spec, refits[p, n].outputs)
+        rows.append({"fold": p, "speakers": n, "takes": len(rows_), "accuracy": accuracy_score(truth, guess),
+                     "uar": balanced_accuracy_score(truth, guess)})
+    return pd.DataFrame(rows)
 
 
 def _refinement(spec: SearchSpec, scored: list[_Candidate]) -> list[dict[str, Any]]:
@@ -253,43 +297,44 @@ class _Job:
         self.spec, self.X, self.y, self.n_classes, self.seed = spec, X, y, n_classes, seed
         self.scoring, self.progress = scoring, progress
 
-    def _run(self, tasks: list) -> list:
+    def _run(self, tasks: list, fits: list[int]) -> list:
+        """The tasks' results in order; the progress bar counts the fits (`fits[i]` in task i)."""
         if self.progress is not None:
-            self.progress.total = (self.progress.total or 0) + len(tasks)
+            self.progress.total = (self.progress.total or 0) + sum(fits)
             self.progress.refresh()
         results = []
-        for result in Parallel(return_as="generator")(tasks):
+        for result, n in zip(Parallel(return_as="generator")(tasks), fits):
             results.append(result)
             if self.progress is not None:
-                self.progress.update(1)
+                self.progress.update(n)
         return results
 
-    def score(self, candidates: dict[int, list[dict[str, Any]]], splits: dict[int, list[Split]],
-              phase: str) -> dict[int, list[_Candidate]]:
-        """Every candidate of every part on each of that part's inner splits."""
-        keys = [(p, c, s) for p, points in candidates.items() for c in range(len(points)) for s in range(len(splits[p]))]
+    def score(self, candidates: dict[Any, list[dict[str, Any]]], splits: dict[Any, list[Split]],
+              phase: str) -> dict[Any, list[_Candidate]]:
+        """Every candidate of every part on each of that part's inner splits (one task per split)."""
+        keys = [(p, s) for p, points in candidates.items() if points for s in range(len(splits[p]))]
         results = self._run([
-            delayed(_fit_and_score)(self.spec, candidates[p][c], self.X, self.y, *splits[p][s], self.seed,
-                                    self.scoring, self.n_classes) for p, c, s in keys
-        ])
+            delayed(_fit_and_score)(self.spec, candidates[p], self.X, self.y, *splits[p][s], self.seed,
+                                    self.scoring, self.n_classes) for p, s in keys
+        ], [len(candidates[p]) for p, _ in keys])
         out = {p: [_Candidate(point, phase, [], []) for point in points] for p, points in candidates.items()}
-        for (p, c, s), (score, fit_s, outputs) in zip(keys, results):
-            candidate = out[p][c]
-            candidate.scores.append(score)
-            candidate.fit_s.append(fit_s)
-            candidate.outputs[s] = outputs
+        for (p, s), scored in zip(keys, results):
+            for candidate, (score, fit_s, outputs) in zip(out[p], scored):
+                candidate.scores.append(score)
+                candidate.fit_s.append(fit_s)
+                candidate.outputs[s] = outputs
         return out
 
-    def refit(self, chosen: dict[int, _Candidate], parts: dict[int, np.ndarray], fold: np.ndarray,
-              permuted: dict[int, np.ndarray]) -> dict[Any, _Refit]:
-        """Each part's chosen point refit on the whole part (scored on its outer test takes; the
-        final one kept as the model), and on the part with shuffled labels."""
+    def refit(self, chosen: dict[Any, _Candidate], parts: dict[Any, np.ndarray], tests: dict[Any, np.ndarray],
+              permuted: dict[Any, np.ndarray]) -> dict[Any, _Refit]:
+        """Each part's chosen point refit on the whole part (scored on its `tests` rows; the final
+        one kept as the model), and on the part with shuffled labels."""
         keys: list[Any] = list(parts) + [("permuted", p) for p in permuted]
         results = self._run([
-            delayed(_refit)(self.spec, chosen[p].params, self.X, labels, parts[p], np.flatnonzero(fold == p),
+            delayed(_refit)(self.spec, chosen[p].params, self.X, labels, parts[p], tests[p],
                             self.seed, self.n_classes, keep_model=p == FINAL)
             for p, labels in [(p, self.y) for p in parts] + [(p, permuted[p]) for p in permuted]
-        ])
+        ], [1] * len(keys))
         return dict(zip(keys, results))
 
     def probabilities(self, outputs: np.ndarray, inner_oof: np.ndarray, part: np.ndarray) -> np.ndarray:
@@ -311,18 +356,37 @@ class _Job:
 
 
 def _fit_and_score(
-    spec: SearchSpec, params: dict[str, Any], X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray,
-    seed: int, scoring: str, n_classes: int,
-) -> tuple[float, float, np.ndarray]:
-    """One candidate on one inner split: (score, fit seconds, outputs on the split's test takes).
-    The score comes from the learner's prediction read off those outputs (`predicted`), so the
-    test takes go through the model once, not twice."""
-    model = learners.build(spec.learner, seed, spec.fixed).set_params(**params)
-    started = time.perf_counter()
-    model.fit(X[train], y[train])
-    fit_s = time.perf_counter() - started
-    outputs = _outputs(spec, model, X[test], n_classes)
-    return SCORERS[scoring](y[test], predicted(spec, outputs)), fit_s, outputs
+    spec: SearchSpec, points: list[dict[str, Any]], X: np.ndarray, y: np.ndarray, train: np.ndarray,
+    test: np.ndarray, seed: int, scoring: str, n_classes: int,
+) -> list[tuple[float, float, np.ndarray]]:
+    """Each candidate of `points` on one inner split: (score, fit seconds, outputs on the split's
+    test takes). The search tunes only the classifier, so the steps before it (imputation,
+    scaling, the row-space projection) are fitted once per split and shared by every candidate,
+    their time split evenly between them. The score comes from the learner's prediction read
+    off the outputs (`predicted`), so the test takes go through the model once, not twice."""
+    model = learners.build(spec.learner, seed, spec.fixed)
+    out = []
+    with _one_process():
+        started = time.perf_counter()
+        train_rows, test_rows = X[train], X[test]
+        if len(model) > 1:  # XGBoost's pipeline is the classifier alone
+            train_rows = model[:-1].fit_transform(train_rows, y[train])
+            test_rows = model[:-1].transform(test_rows)
+        shared_s = (time.perf_counter() - started) / len(points)
+        for point in points:
+            head = clone(model[-1]).set_params(**{k.removeprefix("clf__"): v for k, v in point.items()})
+            started = time.perf_counter()
+            head.fit(train_rows, y[train])
+            fit_s = shared_s + time.perf_counter() - started
+            outputs = _outputs(spec, head, test_rows, n_classes)
+            out.append((SCORERS[scoring](y[test], predicted(spec, outputs)), fit_s, outputs))
+    return out
+
+
+def _one_process() -> Any:
+    """A task is one process's work: a learner's own joblib loop (the forest's trees) must not
+    send its pieces back to the cluster (Dask's joblib backend would, one task per tree)."""
+    return parallel_config(backend="sequential")
 
 
 def predicted(spec: SearchSpec, outputs: np.ndarray) -> np.ndarray:
@@ -339,14 +403,15 @@ def _refit(
 ) -> _Refit:
     model = learners.build(spec.learner, seed, spec.fixed).set_params(**params)
     started = time.perf_counter()
-    model.fit(X[train], labels[train])
+    with _one_process():
+        model.fit(X[train], labels[train])
     fit_s = time.perf_counter() - started
     if keep_model:
         return _Refit(None, fit_s, model)
     return _Refit(_outputs(spec, model, X[test], n_classes), fit_s)
 
 
-def _outputs(spec: SearchSpec, model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
+def _outputs(spec: SearchSpec, model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     """An SVM's one-vs-rest decision values (calibrated later), the others' class probabilities;
     over all `n_classes`, even those absent from training (NaN decisions, zero probability)."""
     if spec.learner == "svm":

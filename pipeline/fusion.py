@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline import evaluation, paths
 from pipeline.corpora import label_order
+from pipeline.runplan import RunPlan
 
 FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
 
@@ -193,11 +193,14 @@ def cross_validate(
 
 @dataclass(frozen=True)
 class Group:
-    """Models fused together: their stems, and what the group is called in the report."""
+    """Models fused together: their stems, and what the group is called in the report. A group of
+    several modalities fuses the corpora that have takes on more than one of its `sides` (by
+    default each modality is a side; voices+face: the voices are one)."""
 
     modalities: tuple[str, ...]
     normalisation: str
     stems: tuple[str, ...]
+    sides: tuple[tuple[str, ...], ...] = ()
 
     @property
     def name(self) -> str:
@@ -209,35 +212,23 @@ class Group:
         return f"{'+'.join(self.modalities)}-{self.normalisation}"
 
 
-OWN_KINDS = {"audio": "voice", "face": "face"}
-
-
-def modality_kinds(modalities: list[str], external: dict[str, dict] | None) -> dict[str, str]:
-    """voice or face, for each of `modalities` (the own ones, or keys of `external_features`,
-    whose `kind` says it): what pairs them in `groups`."""
-    kinds = {**OWN_KINDS, **{name: spec["kind"] for name, spec in (external or {}).items()}}
-    unknown = [m for m in modalities if m not in kinds]
-    if unknown:
-        raise ValueError(f"run.modalities: {', '.join(unknown)} is neither audio, face nor a key of external_features")
-    return {m: kinds[m] for m in modalities}
-
-
-def groups(run: dict, external: dict[str, dict] | None) -> list[Group]:
-    """Per normalisation: each modality's learners (when there are several), then every learner of
-    a voice modality with every learner of a face modality, pair by pair (`modality_kinds` of the
-    `run` and `external_features` blocks): audio+face for videos, audio+au for action units."""
-    kinds = modality_kinds(run["modalities"], external)
+def groups(plan: RunPlan) -> list[Group]:
+    """Per normalisation: each modality's learners (when there are several); every voice
+    modality's learners together (when there are several voices: the feature sets of the voice
+    fused); and for each face modality, every voice learner with every learner of that face
+    (audio+face for videos, audio+au for action units)."""
     out = []
-    for normalisation in run["normalisations"]:
-        stem = {(m, learner): str(paths.model_stem(m, learner, normalisation))
-                for m, learner in product(run["modalities"], run["learners"])}
-        if len(run["learners"]) > 1:
-            out += [Group((m,), normalisation, tuple(stem[m, learner] for learner in run["learners"]))
-                    for m in run["modalities"]]
-        voices = [m for m in run["modalities"] if kinds[m] == "voice"]
-        faces = [m for m in run["modalities"] if kinds[m] == "face"]
-        out += [Group((v, f), normalisation, tuple(stem[m, learner] for m in (v, f) for learner in run["learners"]))
-                for v, f in product(voices, faces)]
+    for normalisation in plan.normalisations:
+        stems = {m: [str(paths.model_stem(m, learner, normalisation)) for learner in learners]
+                 for m, learners in plan.learners.items()}
+        out += [Group((m,), normalisation, tuple(stems[m])) for m in plan.modalities if len(stems[m]) > 1]
+        voices = plan.of_kind("voice")
+        voice_stems = [s for m in voices for s in stems[m]]
+        if len(voices) > 1:
+            out.append(Group(tuple(voices), normalisation, tuple(voice_stems)))
+        if voices:
+            out += [Group((*voices, f), normalisation, tuple(voice_stems + stems[f]), (tuple(voices), (f,)))
+                    for f in plan.of_kind("face")]
     return out
 
 
@@ -259,13 +250,13 @@ class GroupData:
 
 
 def gather(group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame]) -> GroupData | None:
-    """Align a group's members; a cross-modal group keeps the corpora that have takes in more than
-    one of its modalities (None if there are none)."""
+    """Align a group's members; a cross-modal group keeps the corpora that have takes on more than
+    one of its sides (None if there are none)."""
     modality_of = [Path(stem).parent.name for stem in group.stems]
     takes = pd.concat(oofs)[TAKE_COLUMNS].drop_duplicates("take").reset_index(drop=True)
     if len(group.modalities) > 1:
-        corpora = [set().union(*(set(o["corpus"]) for o, mm in zip(oofs, modality_of) if mm == m))
-                   for m in group.modalities]
+        corpora = [set().union(*(set(o["corpus"]) for o, m in zip(oofs, modality_of) if m in side))
+                   for side in group.sides or [(m,) for m in group.modalities]]
         shared = {c for c in set(takes["corpus"]) if sum(c in s for s in corpora) > 1}
         takes = takes[takes["corpus"].isin(shared)].reset_index(drop=True)
         if takes.empty:

@@ -10,28 +10,35 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from scipy import stats
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from xgboost import XGBClassifier
 
 from pipeline import checks
+from pipeline.rowspace import RowSpace
+
+
+LEARNERS = ("svm", "logreg", "rf", "xgb")
 
 
 def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline:
-    """A fresh, unfitted pipeline for learner `name` ('svm', 'rf' or 'xgb').
+    """A fresh, unfitted pipeline for learner `name` (one of LEARNERS).
 
     Missing values (e.g. F0 of a clip with no voiced frame) are imputed with the training
-    median for SVM and RF; XGBoost handles them natively. Only the SVM needs scaling.
+    median for all but XGBoost, which handles them natively. The SVM and the logistic
+    regression (the linear partner of wide sets such as ComParE) need scaled inputs, and work
+    in the training rows' span when a table has more columns than rows (`RowSpace`).
     """
     if name == "svm":
         steps = [
             ("impute", SimpleImputer(strategy="median")),
             ("scale", StandardScaler()),
+            ("span", RowSpace()),
             ("clf", SVC(kernel="rbf", class_weight="balanced", decision_function_shape="ovo", random_state=seed)),
         ]
     elif name == "rf":
@@ -39,10 +46,17 @@ def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline
             ("impute", SimpleImputer(strategy="median")),
             ("clf", RandomForestClassifier(class_weight="balanced", random_state=seed, n_jobs=1)),
         ]
+    elif name == "logreg":
+        steps = [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+            ("span", RowSpace()),
+            ("clf", LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed)),
+        ]
     elif name == "xgb":
         steps = [("clf", XGBClassifier(tree_method="hist", random_state=seed, n_jobs=1, verbosity=0))]
     else:
-        raise ValueError(f"unknown learner {name!r}; known: svm, rf, xgb")
+        raise ValueError(f"unknown learner {name!r}; known: {', '.join(LEARNERS)}")
     pipeline = Pipeline(steps)
     return pipeline.set_params(**(fixed or {}))
 

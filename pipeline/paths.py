@@ -29,6 +29,7 @@ def variant_stem(variant: str) -> Path:
 
 
 FUSION = Path("models/fusion")
+LEARNING_CURVE = Path("models/learning_curve.csv")
 
 
 def fusion_stem(group: str) -> Path:

@@ -21,14 +21,15 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import audio, ensemble, face, frames, io, manifest, sources, tables
+from pipeline import audio, ensemble, face, frames, io, manifest, runplan, smile, sources, tables
 from pipeline.ensemble import ModelError
 from pipeline.errors import ClipError
-from pipeline.stages import audio_features, external_features, face_features
+from pipeline.stages import audio_features, external_features, face_features, opensmile_features
 
 
 class InputError(RuntimeError):
@@ -38,10 +39,25 @@ class InputError(RuntimeError):
 def feature_settings(params: dict) -> dict[str, object]:
     """Each modality's feature settings, from params.yaml as it is now (for a modality measured
     elsewhere, its `external_features` source)."""
-    external = [m for m in params["run"]["modalities"] if m in (params.get("external_features") or {})]
+    modalities = runplan.plan(params).modalities
     return {"audio": audio_features.settings_from(params["audio_features"]),
             "face": face_features.settings_from(params["face_features"]),
-            **{m: external_features.source_from(m, params) for m in external}}
+            **{m: opensmile_features.settings_from(m, params) for m in modalities
+               if m in (params.get("opensmile_features") or {})},
+            **{m: external_features.source_from(m, params) for m in modalities
+               if m in (params.get("external_features") or {})}}
+
+
+def extractor(settings: object) -> tuple[str, Callable[[str, object], np.ndarray]] | None:
+    """(the manifest column naming the file it reads, its per-file feature function) for a
+    modality extracted from clips; None for one measured elsewhere."""
+    if isinstance(settings, audio.AudioSettings):
+        return "audio_path", audio.file_features
+    if isinstance(settings, smile.SmileSettings):
+        return "audio_path", smile.file_features
+    if isinstance(settings, face.FaceSettings):
+        return "video_path", face.file_features
+    return None
 
 
 Measured = dict[str, dict[str, np.ndarray]]  # modality -> clip key -> feature row
@@ -71,13 +87,15 @@ def measured_features(options: list[str], settings: dict[str, object], predictor
     return out
 
 
-def clip_features(modality: str, address: str, settings: object, silence_dbfs: float) -> np.ndarray:
+def clip_features(address: str, settings: object, silence_dbfs: float) -> np.ndarray:
     """One clip's feature vector; a clip where no face was found, or whose audio is silent (below
     ingest.silence_dbfs, as in training), is an error for a user."""
-    if modality == "audio":
+    column, _ = extractor(settings)
+    if column == "audio_path":
         decoded = audio.decode(address)
         audio.check_level(decoded.samples, silence_dbfs)
-        return audio.clip_features(decoded, settings)
+        features_of = audio.clip_features if isinstance(settings, audio.AudioSettings) else smile.clip_features
+        return features_of(decoded, settings)
     features = face.file_features(address, settings)
     if features[0] == 0:  # face_fraction: training imputes such takes, a user needs to know
         raise frames.FrameError("no face detected in any sampled frame")
@@ -105,13 +123,13 @@ def clips(arguments: list[str]) -> list[str]:
     return found
 
 
-def modalities_of(address: str) -> list[str]:
+def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
+    """The modalities extracted from clips that this file carries: voices from an audio file,
+    the face from images, both from a video."""
     suffix = Path(address).suffix.lower()
-    if suffix in (".wav", ".flac"):
-        return ["audio"]
-    if suffix in frames.IMAGE_SUFFIXES:
-        return ["face"]
-    return ["audio", "face"]
+    wanted = ("audio_path",) if suffix in (".wav", ".flac") else ("video_path",) \
+        if suffix in frames.IMAGE_SUFFIXES else ("audio_path", "video_path")
+    return [m for m, s in settings.items() if (extractor(s) or ("",))[0] in wanted]
 
 
 def predict(
@@ -121,9 +139,9 @@ def predict(
     """{'clip', 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors': [...]}."""
     result: dict = {"clip": address, "predictions": [], "errors": []}
     features = {}
-    for modality in (m for m in modalities_of(address) if m in predictor.modalities):
+    for modality in (m for m in modalities_of(address, settings) if m in predictor.modalities):
         try:
-            features[modality] = clip_features(modality, address, settings[modality], silence_dbfs)[None, :]
+            features[modality] = clip_features(address, settings[modality], silence_dbfs)[None, :]
         except ClipError as error:
             result["errors"].append(f"{modality}: {error}")
     for modality, rows in (measured or {}).items():

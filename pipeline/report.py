@@ -25,6 +25,9 @@ REFERENCES = {  # modality -> published points or ranges (their own protocols an
         ("Published actor-disjoint MFCC statistics + SVM (RAVDESS)", 0.52),
         ("Published actor-disjoint openSMILE ComParE + logistic regression (RAVDESS)", 0.634),
     ],
+    "compare2016": [
+        ("Published actor-disjoint openSMILE ComParE + logistic regression (RAVDESS)", 0.634),
+    ],
     "face": [
         ("Published landmark geometry + SVM on full-resolution CK+, 7 classes", (0.85, 0.90)),
     ],
@@ -35,7 +38,8 @@ VOICE_FACE_REFERENCES = [  # RAVDESS speech, 8 classes, speaker-independent prot
     ("Deep late fusion, subject-wise 5 folds (Luna-Jiménez et al. 2021)", 0.801),
     ("wav2vec2 + facial action units (Luna-Jiménez et al. 2022)", 0.867),
 ]
-TITLES = {"audio": "Audio (voice)", "face": "Face"}
+TITLES = {"audio": "Audio (voice, own features)", "face": "Face", "compare2016": "Voice (openSMILE ComParE_2016)",
+          "egemaps": "Voice (openSMILE eGeMAPSv02)"}
 
 
 @dataclass
@@ -432,15 +436,17 @@ def _subset_figures(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> d
 
 
 def voice_face_section(
-    pair: tuple[str, str], models: dict[str, dict[str, pd.DataFrame]], fused: pd.DataFrame, classes: list[str],
-    deploy: str, figures: Path,
+    pair: tuple[str, str], sides: tuple[str, str], models: dict[str, dict[str, pd.DataFrame]], fused: pd.DataFrame,
+    classes: list[str], deploy: str, figures: Path,
 ) -> tuple[str, dict[str, Any]]:
     """The voice alone, the face alone and each fusion rule on the takes that carry both, with and
     without speaker normalisation, on the same outer folds; what the face adds per emotion; and
     what happens to the takes without a face.
 
-    `models[normalisation][row name]` is an out-of-fold table; `fused` is the plain cross-modal
-    group's fused table (one rule), whose `carried` column says what each take had.
+    `pair` names the voice side (its modalities joined by +) and the face; `sides` are the rows
+    holding each side's own deployed decision. `models[normalisation][row name]` is an
+    out-of-fold table; `fused` is the plain cross-modal group's fused table (one rule), whose
+    `carried` column says what each take had.
     """
     voice, face = pair
     both = pd.Index(fused.loc[fused["carried"] == f"{voice}+{face}", "take"])
@@ -454,8 +460,7 @@ def voice_face_section(
                                      if n in scored else "–" for n in names]
         frame[f"UAR{label}"] = [pct(scored[n]["uar"]) if n in scored else "–" for n in names]
     plain = figures_of["none"]
-    shown = {f"{voice} (voice)": plain[f"{voice}/fused ({deploy})"], f"{face} (face)": plain[f"{face}/fused ({deploy})"],
-             "voice + face": plain[f"fused: {deploy}"]}
+    shown = {f"{voice} (voice)": plain[sides[0]], f"{face} (face)": plain[sides[1]], "voice + face": plain[f"fused: {deploy}"]}
     recall = pd.DataFrame({name: s["recall"] for name, s in shown.items()}).reindex(classes)
     figures.mkdir(parents=True, exist_ok=True)
     png = figures / f"recall_voice_face_{voice}+{face}.png"
@@ -473,8 +478,8 @@ def voice_face_section(
         "",
         f"The {len(both)} takes that carry both a voice ({voice}) and a face ({face}): every row is scored on "
         "exactly these takes, on the same outer speaker-disjoint folds, so the rows compare directly. "
-        f"`{voice}/fused` and `{face}/fused` fuse one modality's learners with the deployed rule ({deploy}); "
-        "the `fused:` rows fuse all learners of both. `± x` is the standard deviation over outer folds; the "
+        f"`{sides[0]}` and `{sides[1]}` are each side's own deployed decision (its learners fused by the "
+        f"deployed rule, {deploy}, when it has several); the `fused:` rows fuse all learners of both. `± x` is the standard deviation over outer folds; the "
         "speaker-normalised columns z-score each speaker's features with that speaker's own unlabelled clips "
         "(see the modality sections).",
         "",
@@ -503,6 +508,82 @@ def voice_face_section(
                 **{f"{name}{'' if norm == 'none' else f' + {norm} norm'}": {k: s[k] for k in ("accuracy", "uar")}
                    for norm, scored in figures_of.items() for name, s in scored.items()}}
     return markdown, headline
+
+
+def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list[str]) -> tuple[str, dict[str, Any]]:
+    """The voice's feature sets alone and fused, on the takes every one of them measured and the
+    same outer folds: the ablation own vs openSMILE vs both, split by vocal channel.
+    `models[normalisation][row name]` is an out-of-fold table (take, label, predicted, channel, ...)."""
+    tables_ = [oof for rows in models.values() for oof in rows.values()]
+    common = pd.Index(sorted(set.intersection(*(set(t["take"]) for t in tables_))))
+    names = list(models["none"])
+    frame = pd.DataFrame({"model": names})
+    headline: dict[str, Any] = {}
+    for norm, rows in models.items():
+        label = "" if norm == "none" else f" + {norm} norm"
+        scored = {n: _subset_figures(oof, common, classes) for n, oof in rows.items()}
+        channel = {n: oof.set_index("take").loc[common].pipe(lambda t: (t["label"] == t["predicted"]).groupby(t["channel"]).mean())
+                   for n, oof in rows.items()}
+        frame[f"accuracy{label}"] = [f"{pct(scored[n]['accuracy'])} ± {pct(scored[n]['fold_accuracy_std'])}" for n in names]
+        frame[f"UAR{label}"] = [pct(scored[n]["uar"]) for n in names]
+        for value in sorted(set().union(*(c.index for c in channel.values())), key=lambda v: (v != "speech", v)):
+            frame[f"{value}{label}"] = [pct(channel[n].get(value, np.nan)) for n in names]
+        headline |= {f"{n}{label}": {"accuracy": scored[n]["accuracy"], "uar": scored[n]["uar"],
+                                     **{f"accuracy_{k}": float(v) for k, v in channel[n].items()}} for n in names}
+    markdown = "\n".join([
+        "## Voice: feature sets alone and together",
+        "",
+        f"The {len(common)} takes every voice feature set measured, on the same outer speaker folds: each "
+        "learner, each set's deployed decision, and all the voice's learners fused (the ablation: own "
+        "features vs openSMILE vs both). The `speech`/`song` columns split the same predictions by the test "
+        "take's vocal channel. `± x` is the standard deviation over outer folds.",
+        "",
+        table(frame),
+        "",
+    ])
+    return markdown, headline
+
+
+def learning_curve_section(curve: pd.DataFrame, model: str, chance: float, figures: Path) -> tuple[str, dict[str, Any]]:
+    """Outer-fold accuracy against the number of training speakers (`evaluation.learning_curve`):
+    the mean over folds with each fold's point, and the table."""
+    by = curve.groupby("speakers")
+    summary = pd.DataFrame({"takes per fold (mean)": by["takes"].mean().round().astype(int),
+                            "accuracy": by["accuracy"].mean(), "± over folds": by["accuracy"].std(ddof=0),
+                            "UAR": by["uar"].mean()})
+    figures.mkdir(parents=True, exist_ok=True)
+    png = figures / "learning_curve.png"
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(curve["speakers"], curve["accuracy"], color="lightgrey", label="one outer fold", zorder=2)
+    ax.errorbar(summary.index, summary["accuracy"], yerr=summary["± over folds"], marker="o", capsize=3,
+                label="mean over folds", zorder=3)
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xticks(summary.index)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("training speakers per outer fold")
+    ax.set_ylabel("outer-fold accuracy")
+    ax.set_title(f"{model}: learning curve by speakers")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    shown = summary.assign(**{c: summary[c].map(pct) for c in ("accuracy", "± over folds", "UAR")})
+    shown.index.name = "training speakers"
+    markdown = "\n".join([
+        "## Learning curve: accuracy by number of training speakers",
+        "",
+        f"**{model}** on the same outer folds and test speakers as above, each fold training (the same nested "
+        "search, on inner folds of the chosen speakers) on only n of its training speakers, the first n of a "
+        "seeded order (so each n adds speakers to the smaller ones). Grey points are single folds; `± over "
+        "folds` their standard deviation (`learning_curve` params).",
+        "",
+        f"![learning curve](figures/{png.name})",
+        "",
+        table(shown),
+        "",
+    ])
+    return markdown, {"model": model, **{str(n): {"accuracy": float(r["accuracy"]), "uar": float(r["UAR"])}
+                                         for n, r in summary.iterrows()}}
 
 
 def comparison_section(
@@ -541,9 +622,12 @@ def build(
     takes: pd.DataFrame, rejects: pd.DataFrame, results: list[LearnerResult], fusions: list[dict[str, Any]],
     comparisons: tuple[LearnerResult | None, dict[str, tuple[dict[str, Any], LearnerResult]]] | None,
     figures: Path, settings: dict[str, Any], deploy: str, voice_face: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    voice_sets: tuple[str, dict[str, Any]] | None = None, learning_curve: tuple[str, dict[str, Any]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Return the report's Markdown and its headline metrics (for reports/metrics.json); `voice_face`
-    maps a voice+face pair to its `voice_face_section`, shown first."""
+    maps a voice+face pair to its `voice_face_section`, shown first, then `voice_sets` (the
+    `voice_sets_section`, when the voice has several feature sets); `learning_curve` is the
+    `learning_curve_section`, after the modalities.)"""
     figures.mkdir(parents=True, exist_ok=True)
     modalities = list(dict.fromkeys(r.modality for r in results))
     sections = {m: modality_section(m, [r for r in results if r.modality == m], figures) for m in modalities}
@@ -558,9 +642,11 @@ def build(
             "Every figure below is from the outer test speakers only.",
             "",
             *[markdown for markdown, _ in (voice_face or {}).values()],
+            voice_sets[0] if voice_sets else "",
             data_summary(takes, rejects),
             "",
             *[sections[m][0] for m in modalities],
+            learning_curve[0] if learning_curve else "",
             fusion_section(fusions, deploy, figures) if fusions else "",
             comparison_section(*comparisons) if comparisons else "",
         ]
@@ -569,6 +655,8 @@ def build(
         "n_takes": int(len(takes)),
         **{m: sections[m][1] for m in modalities},
         "voice_face": {pair: figures for pair, (_, figures) in (voice_face or {}).items()},
+        **({"voice_sets": voice_sets[1]} if voice_sets else {}),
+        **({"learning_curve": learning_curve[1]} if learning_curve else {}),
         "fusion": {g["name"]: {rule: {k: s[k] for k in ("accuracy", "uar", "fold_accuracy_std")}
                                for rule, s in g["rules"].items()} for g in fusions if g["rules"]},
     }

@@ -104,8 +104,9 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path)
     params["compare"]["variants"] = {"speech_only": {"channels": ["speech"]},
                                      "three_classes": {"emotions": ["happy", "sad", "angry"]}}
     params["train"].update(outer_folds=3, inner_folds=2)
+    params["learning_curve"]["speakers"] = [2, 4]  # 6 actors in 3 folds: 4 training speakers per fold
     learners = params["learners"]
-    learners["svm"]["n_iter"] = 2
+    learners["svm"]["n_iter"] = learners["logreg"]["n_iter"] = 2
     for name in ("rf", "xgb"):
         learners[name]["n_iter"] = 2
         learners[name]["fixed"]["clf__n_estimators"] = 15
@@ -148,16 +149,17 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert done.returncode == 0, done.stderr
     results = {Path(r["clip"]).name: r for r in json.loads(done.stdout)}
     learners = [f"{m}/{learner}" for m in ("audio", "face") for learner in ("svm", "rf", "xgb")]
-    fused = ["audio/fused (selected)", "face/fused (selected)", "audio+face/fused (selected)"]
-    assert [p["model"] for p in results[video.name]["predictions"]] == learners + fused
-    assert [p["fused"] for p in results[video.name]["predictions"]] == [False] * 6 + [True] * 3
+    fused = ["audio/fused (selected)", "face/fused (selected)", "audio+compare2016/fused (selected)",
+             "audio+compare2016+face/fused (selected)"]
+    assert [p["model"] for p in results[video.name]["predictions"]] == learners + ["compare2016/logreg"] + fused
+    assert [p["fused"] for p in results[video.name]["predictions"]] == [False] * 7 + [True] * 4
     for prediction in results[video.name]["predictions"] + results["*.png"]["predictions"]:
         assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
         assert prediction["emotion"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
     # a face sequence has no voice: the face learners and their fusion, no cross-modal decision
     assert [p["model"] for p in results["*.png"]["predictions"]] == learners[3:] + fused[1:2]
     table = predict(project, str(video))
-    assert table.returncode == 0 and "audio+face/fused (selected)" in table.stdout and "audio/svm " not in table.stdout
+    assert table.returncode == 0 and "audio+compare2016+face/fused (selected)" in table.stdout and "audio/svm " not in table.stdout
     check_predict_with_measured_faces(project, scratch, learners)
     no_face = predict(project, str(SHARED / "faces" / "videos" / "no_face.mp4"))  # its voice is still heard
     assert no_face.returncode == 0 and "error: face: no face detected" in no_face.stdout and "audio/" in no_face.stdout
@@ -185,10 +187,10 @@ def check_predict_with_measured_faces(project: Path, scratch: Path, learners: li
     done = predict(project, str(video), "--features", f"au={scratch / 'au.csv'}", "--json")
     assert done.returncode == 0, done.stderr
     assert "column AU12_r holds text" in done.stderr  # the table's bad row, named as it is read
-    fused = ["audio/fused (selected)", "face/fused (selected)", "au/fused (selected)",
-             "audio+face/fused (selected)", "audio+au/fused (selected)"]
+    fused = ["audio/fused (selected)", "face/fused (selected)", "au/fused (selected)", "audio+compare2016/fused (selected)",
+             "audio+compare2016+face/fused (selected)", "audio+compare2016+au/fused (selected)"]
     assert [p["model"] for p in json.loads(done.stdout)[0]["predictions"]] == (
-        learners + ["au/svm", "au/rf", "au/xgb"] + fused)
+        learners + ["au/svm", "au/rf", "au/xgb", "compare2016/logreg"] + fused)
     elsewhere = predict(project, str(SHARED / "faces" / "videos" / "single_face.mp4"), "--features", f"au={scratch / 'au.csv'}")
     assert elsewhere.returncode == 0 and "au: no row of --features au names this clip (single_face)" in elsewhere.stdout
     wrong = predict(project, str(video), "--features", f"pose={scratch / 'au.csv'}")
@@ -197,12 +199,12 @@ def check_predict_with_measured_faces(project: Path, scratch: Path, learners: li
     assert real.returncode == 0, real.stderr
     result = json.loads(real.stdout)[0]
     assert [p["model"] for p in result["predictions"]] == learners[3:] + fused[1:2]
-    assert len(result["errors"]) == 1 and result["errors"][0].startswith("audio: ")
+    assert result["errors"] == ["audio: no audio track in the video", "compare2016: no audio track in the video"]
 
 
 def check_fusion(project: Path, report: str) -> None:
-    """Fusion groups on the same outer folds as their members; audio+face on the RAVDESS takes."""
-    for group in ("audio-none", "face-none", "audio+face-none", "audio-speaker"):
+    """Fusion groups on the same outer folds as their members; the voices with the face on the RAVDESS takes."""
+    for group in ("audio-none", "face-none", "audio+compare2016-none", "audio+compare2016+face-none", "audio-speaker"):
         figures = json.loads((project / f"models/fusion/{group}.json").read_text())
         assert set(figures["rules"]) == {"mean", "weighted", "product", "stacked", "selected"}
         chosen = figures["rules"]["selected"]
@@ -210,10 +212,11 @@ def check_fusion(project: Path, report: str) -> None:
         for rule in figures["rules"].values():
             assert 0 <= rule["accuracy"] <= 1 and len(rule["per_fold"]) == 3
         assert sum(figures["rules"]["weighted"]["weights"].values()) == pytest.approx(1)
-    across = json.loads((project / "models/fusion/audio+face-none.json").read_text())
-    assert set(across["modalities_present"]) <= {"audio+face", "audio", "face"} and "audio+face" in across["modalities_present"]
+    across = json.loads((project / "models/fusion/audio+compare2016+face-none.json").read_text())
+    assert set(across["modalities_present"]) <= {"audio+compare2016+face", "audio+compare2016", "face"}
+    assert "audio+compare2016+face" in across["modalities_present"]
     assert across["rules"]["mean"]["n_takes"] == sum(across["modalities_present"].values())
-    fused = pd.read_parquet(project / "models/fusion/audio+face-none.oof.parquet")
+    fused = pd.read_parquet(project / "models/fusion/audio+compare2016+face-none.oof.parquet")
     assert set(fused["corpus"]) == {"ravdess"}  # CK+ has no voice: not an audio+face take
     member = pd.read_parquet(project / "models/learners/audio/svm-none.oof.parquet").set_index("take")["fold"]
     assert (fused["take"].map(member) == fused["fold"]).all()  # the same outer folds as the members
@@ -222,7 +225,7 @@ def check_fusion(project: Path, report: str) -> None:
     correct = (table["label"] == table["predicted"]).groupby(table["intensity"]).mean()
     assert mean["accuracy_by"]["intensity"] == pytest.approx(correct.to_dict())
     assert "| normal test takes |" in report  # the test takes here are all normal-intensity
-    for heading in ("## Late fusion", "### audio/fused\n", "### audio+face/fused\n", "## Comparisons"):
+    for heading in ("## Late fusion", "### audio/fused\n", "### audio+compare2016+face/fused\n", "## Comparisons"):
         assert heading in report
     assert "| speech_only |" in report and "| three_classes |" in report
     assert (project / "reports/figures/confusion_fused_audio-none.png").stat().st_size > 5000
@@ -235,18 +238,19 @@ def check_voice_face(project: Path, voices: pd.DataFrame, report: str) -> None:
     au_rejects = pd.read_parquet(project / "features/au_rejects.parquet")
     assert f"clip '01-{AU_TEXT_ROW}'): column AU12_r holds text, not a number" in " ".join(au_rejects["reason"])
     assert au_rejects["reason"].str.contains("is not in the manifest").sum() == 7 * 60 - len(voices)
-    across = json.loads((project / "models/fusion/audio+au-none.json").read_text())
-    assert across["modalities_present"] == {"audio+au": len(voices) - 1, "audio": 1}
-    assert "## Voice + face: ravdess (audio + au)" in report
+    across = json.loads((project / "models/fusion/audio+compare2016+au-none.json").read_text())
+    assert across["modalities_present"] == {"audio+compare2016+au": len(voices) - 1, "audio+compare2016": 1}
+    assert "## Voice + face: ravdess (audio+compare2016 + au)" in report
     assert report.index("## Voice + face") < report.index("## Data")  # the answer comes first
-    start = report.index("## Voice + face: ravdess (audio + au)")
+    start = report.index("## Voice + face: ravdess (audio+compare2016 + au)")
     section = report[start:report.index("\n## ", start + 1)]
-    for row in ("| audio/svm |", "| au/xgb |", "| audio/fused (selected) |", "| au/fused (selected) |", "| fused: stacked |"):
+    for row in ("| audio/svm |", "| compare2016/logreg |", "| au/xgb |", "| audio+compare2016/fused (selected) |",
+                "| au/fused (selected) |", "| fused: stacked |"):
         assert row in section
-    assert "accuracy + speaker norm" in section and "face adds" in section and "1 audio-only speech" in section
+    assert "accuracy + speaker norm" in section and "face adds" in section and "1 audio+compare2016-only speech" in section
     assert f"The {len(voices) - 1} takes that carry both" in section
-    assert (project / "reports/figures/recall_voice_face_audio+au.png").stat().st_size > 5000
-    metrics = json.loads((project / "reports/metrics.json").read_text())["voice_face"]["audio+au"]
+    assert (project / "reports/figures/recall_voice_face_audio+compare2016+au.png").stat().st_size > 5000
+    metrics = json.loads((project / "reports/metrics.json").read_text())["voice_face"]["audio+compare2016+au"]
     assert metrics["n_takes_with_both"] == len(voices) - 1 and 0 <= metrics["fused: selected"]["accuracy"] <= 1
 
 
@@ -261,7 +265,8 @@ def check_evaluate(project: Path, scratch: Path) -> None:
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = json.loads((project / "evaluation/evaluation.json").read_text())
-    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (selected)"}  # EmoDB has no video
+    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (selected)", "compare2016/logreg",
+                            "audio+compare2016/fused (selected)"}  # EmoDB has no video
     n_scored = len(list(emodb.iterdir())) - 2  # disgust and boredom are not among the 4 trained classes
     assert all(figures["n_takes"] == n_scored for figures in summary.values())
     markdown = (project / "evaluation/evaluation.md").read_text()
@@ -289,7 +294,7 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     assert done.returncode == 0 and "1 takes the models were trained on left out" in done.stdout, done.stderr
     summary = json.loads((scratch / "mixed_out" / "evaluation.json").read_text())
     assert {figures["n_takes"] for figures in summary.values()} == {1}
-    assert {"au/svm", "au/fused (selected)", "audio+au/fused (selected)"} <= set(summary)  # the new speaker's face
+    assert {"au/svm", "au/fused (selected)", "audio+compare2016+au/fused (selected)"} <= set(summary)  # the new speaker's face
     assert "Accuracy by vocal channel: speech " in (scratch / "mixed_out" / "evaluation.md").read_text()
     shutil.rmtree(mixed / "Actor_07")
     refused = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed)],
@@ -322,8 +327,10 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
         for modality in ("audio", "face", "au") for learner in ("svm", "rf", "xgb") for norm in ("none", "speaker")
     }
     variants = {"compare@speech_only", "compare@three_classes"}
+    wide = {"opensmile_features@compare2016", "train_wide@compare2016-logreg-none", "train_wide@compare2016-logreg-speaker",
+            "learning_curve"}
     assert stages_run(first) == ({"fetch", "ingest", "audio_features", "face_features", "external_features@au", "fuse",
-                                  "report"} | trained | variants)
+                                  "report"} | trained | wide | variants)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
@@ -360,6 +367,15 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert {"audio/svm", "audio/rf + speaker norm"} <= set(metrics["audio"]["results"])
     assert {"face/svm", "face/xgb"} <= set(metrics["face"]["results"])
     assert "audio/svm" in run(project, "metrics", "show")
+    compare = pd.read_parquet(project / "features/compare2016.parquet")  # openSMILE ComParE_2016 of every voice
+    assert compare.shape == (len(voices), 1 + 6373) and set(compare["take"]) == set(voices["take"])
+    assert "## Voice: feature sets alone and together" in report
+    curve = pd.read_csv(project / "models/learning_curve.csv")
+    assert curve[["fold", "speakers"]].values.tolist() == [[f, n] for f in range(3) for n in (2, 4)]
+    assert "## Learning curve: accuracy by number of training speakers" in report
+    assert (project / "reports/figures/learning_curve.png").stat().st_size > 5000
+    assert {"audio/fused (selected)", "compare2016/logreg", "audio+compare2016/fused (selected)",
+            "audio+compare2016/fused (selected) + speaker norm"} <= set(metrics["voice_sets"])
 
     assert stages_run(run(project, "repro")) == {"fetch"}  # nothing else to do
 

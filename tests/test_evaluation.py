@@ -68,6 +68,7 @@ def blobs(n_speakers: int = 8, per_class: int = 6, n_classes: int = 3, seed: int
 
 SPACES = {
     "svm": ({"clf__C": {"log_uniform": [0.1, 10.0]}}, {"clf__C": {"factor": 2.0}}, {}),
+    "logreg": ({"clf__C": {"log_uniform": [0.01, 10.0]}}, {"clf__C": {"factor": 2.0}}, {}),
     "rf": ({"clf__max_features": {"uniform": [0.2, 1.0]}}, {"clf__max_features": {"factor": 1.5}},
            {"clf__n_estimators": 20}),
     "xgb": ({"clf__max_depth": {"int_uniform": [1, 3]}}, {"clf__max_depth": {"step": 1}},
@@ -86,7 +87,7 @@ def train_on_blobs(learner: str, n_iter: int = 2) -> tuple[evaluation.Trained, n
     return trained, X, y, fold
 
 
-@pytest.mark.parametrize("learner", ["svm", "rf", "xgb"])
+@pytest.mark.parametrize("learner", ["svm", "logreg", "rf", "xgb"])
 def test_nested_cross_validation_learns_and_the_permutation_check_does_not(learner):
     trained, X, y, fold = train_on_blobs(learner)
     groups = blobs()[2]
@@ -121,6 +122,48 @@ def test_a_grid_point_the_random_search_scored_is_not_fitted_again():
         again = grid[grid["params"] == best["params"]]
         assert len(again) == 1 and again["mean_score"].item() == best["mean_score"]  # the same score, reused
         assert again["mean_fit_s"].item() == best["mean_fit_s"]
+
+
+@pytest.mark.parametrize("learner", ["svm", "logreg"])
+def test_each_candidate_scores_as_its_whole_pipeline_fitted_on_the_split_would(learner):
+    """The steps before the classifier are fitted once per split and shared; here on a table wider
+    than its rows, so that the row-space projection is one of them."""
+    X, y, groups = blobs()
+    X = np.hstack([X, np.random.default_rng(4).normal(size=(len(X), 300))])
+    space, grid, fixed = SPACES[learner]
+    spec = evaluation.SearchSpec(learner, space, n_iter=3, grid=grid, fixed=fixed)
+    fold = fold_per_take(groups, {}, 4, seed=3)
+    trained = evaluation.train(spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="accuracy", seed=3,
+                               permutation_check=False)
+    rows = np.flatnonzero(fold != 0)
+    for candidate in trained.search_log[trained.search_log["fold"] == "0"].itertuples():
+        scores = []
+        for train, test in evaluation.inner_folds(groups[rows], 2):
+            model = learners.build(learner, 3).set_params(**eval(candidate.params))
+            model.fit(X[rows[train]], y[rows[train]])
+            assert model.named_steps["span"].basis_ is not None  # 54 rows, 305 columns: projected
+            scores.append(np.mean(model.predict(X[rows[test]]) == y[rows[test]]))
+        assert candidate.mean_score == pytest.approx(np.mean(scores))
+
+
+def test_the_learning_curve_trains_each_fold_on_growing_sets_of_its_own_training_speakers():
+    X, y, groups = blobs(n_speakers=8)
+    space, grid, fixed = SPACES["logreg"]
+    spec = evaluation.SearchSpec("logreg", space, n_iter=2, grid=grid, fixed=fixed)
+    fold = fold_per_take(groups, {}, 2, seed=3)  # two outer folds: 4 training speakers each
+    curve = evaluation.learning_curve(spec, X, y, groups, fold, [2, 4], 3, inner_k=2, scoring="accuracy", seed=3)
+    assert curve[["fold", "speakers", "takes"]].values.tolist() == [[0, 2, 36], [0, 4, 72], [1, 2, 36], [1, 4, 72]]
+    # with every training speaker, a fold is exactly the nested run's fold: the same search, the same model
+    trained = evaluation.train(spec, X, y, groups, fold, 3, inner_k=2, scoring="accuracy", seed=3,
+                               permutation_check=False)
+    for f in (0, 1):
+        test = fold == f
+        full = curve[(curve["fold"] == f) & (curve["speakers"] == 4)]["accuracy"].item()
+        assert full == np.mean(trained.probabilities[test].argmax(axis=1) == y[test])
+    with pytest.raises(ValueError, match=r"5 training speakers: fold 0 has 4, and the inner search needs at least 2"):
+        evaluation.learning_curve(spec, X, y, groups, fold, [5], 3, inner_k=2, scoring="accuracy", seed=3)
+    with pytest.raises(ValueError, match="1 training speakers"):
+        evaluation.learning_curve(spec, X, y, groups, fold, [1], 3, inner_k=2, scoring="accuracy", seed=3)
 
 
 def test_metrics_on_known_predictions():
@@ -170,6 +213,9 @@ def test_bad_train_settings_are_refused_naming_the_setting(change, message):
     ({"grid": {"clf__gamma": {"factor": 2}}}, r"learners.svm.grid.clf__gamma: not in learners.svm.space"),
     ({"grid": {"clf__C": {"factor": 1}}}, r"learners.svm.grid.clf__C: \{'factor': 1\} is not allowed"),
     ({"fixed": {"clf__kernels": "linear"}}, r"learners.svm: Invalid parameter"),
+    ({"space": {"scale__with_std": {"choice": [True, False]}}},
+     r"learners.svm.space: scale__with_std: the search tunes the classifier's parameters \(clf__...\); set other "
+     r"steps' in learners.svm.fixed"),
 ])
 def test_bad_search_spaces_are_refused_before_any_fit(spec, message):
     good = {"learner": "svm", "space": {"clf__C": {"log_uniform": [0.1, 10.0]}}, "n_iter": 2,

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from pipeline import fusion
+from pipeline import fusion, runplan
 
 
 def member(takes: list[str], proba: np.ndarray, classes: list[str]) -> pd.DataFrame:
@@ -104,20 +104,44 @@ def test_selected_picks_the_rule_that_generalises_across_speakers():
     assert fusion.Selected().fit(agreeing, y, speakers(len(y))).chosen == "mean"  # ... and the simplest wins the tie
 
 
-def test_voice_and_face_modalities_pair_up_and_every_modality_needs_a_kind():
-    run = {"modalities": ["audio", "face", "au"], "learners": ["svm", "xgb"], "normalisations": ["none"]}
-    external = {"au": {"kind": "face"}}
-    assert fusion.modality_kinds(run["modalities"], external) == {"audio": "voice", "face": "face", "au": "face"}
-    assert [g.slug for g in fusion.groups(run, external)] == ["audio-none", "face-none", "au-none",
-                                                             "audio+face-none", "audio+au-none"]
-    with pytest.raises(ValueError, match="run.modalities: opensmile is neither audio, face nor a key"):
-        fusion.modality_kinds(["audio", "opensmile"], {})
+def test_voice_feature_sets_fuse_together_then_with_each_face_and_every_modality_needs_a_kind():
+    params = {"run": {"modalities": ["audio", "face", "au"], "learners": ["svm", "xgb"], "normalisations": ["none"],
+                      "wide_modalities": ["compare2016"], "wide_learners": ["logreg"]},
+              "opensmile_features": {"compare2016": {}}, "external_features": {"au": {"kind": "face"}}}
+    plan = runplan.plan(params)
+    assert plan.kinds == {"audio": "voice", "face": "face", "au": "face", "compare2016": "voice"}
+    assert plan.learners["compare2016"] == ("logreg",) and plan.learners["au"] == ("svm", "xgb")
+    groups = fusion.groups(plan)
+    assert [g.slug for g in groups] == ["audio-none", "face-none", "au-none", "audio+compare2016-none",
+                                        "audio+compare2016+face-none", "audio+compare2016+au-none"]
+    assert groups[-1].stems[-3:] == ("models/learners/compare2016/logreg-none", "models/learners/au/svm-none",
+                                     "models/learners/au/xgb-none")
+    assert groups[-1].sides == (("audio", "compare2016"), ("au",))  # the voices meet the face as one side
+    params["run"]["modalities"].append("opensmile")
+    with pytest.raises(ValueError, match="run: opensmile is neither audio, face nor a key of opensmile_features"):
+        runplan.plan(params)
+    params["run"].update(modalities=["audio", "compare2016"])
+    with pytest.raises(ValueError, match="run: compare2016 is in both modalities and wide_modalities"):
+        runplan.plan(params)
+
+
+def test_a_voices_and_face_group_keeps_only_the_corpora_where_a_voice_meets_the_face():
+    def oof(corpus: str, takes: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({"take": takes, "corpus": corpus, "speaker": "s1", "label": "happy", "channel": None,
+                             "intensity": "normal", "fold": 0, "p_happy": 1.0, "p_sad": 0.0})
+
+    voices = [oof("ravdess", ["r1", "r2"]), oof("ravdess", ["r1", "r2"])]  # two voice feature sets of the same takes
+    group = fusion.Group(("audio", "compare", "face"), "none", ("x/audio/svm-none", "x/compare2016/logreg-none",
+                                                                "x/face/svm-none"), (("audio", "compare"), ("face",)))
+    inner = [o.iloc[:0] for o in voices] + [oof("ckplus", []).iloc[:0]]
+    assert fusion.gather(group, [*voices, oof("ckplus", ["c1"])], inner) is None  # RAVDESS has no face here
+    assert fusion.gather(group, [*voices, oof("ravdess", ["r1"])], inner).takes["take"].tolist() == ["r1", "r2"]
 
 
 def test_the_fuse_stage_has_its_output_when_there_is_nothing_to_fuse(tmp_path):
     """One learner of one modality: no group, and still models/fusion for DVC (not 'output does not exist')."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["run"].update(modalities=["audio"], learners=["svm"])
+    params["run"].update(modalities=["audio"], learners=["svm"], wide_modalities=[])
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     done = subprocess.run([sys.executable, "-m", "pipeline.stages.fuse"], cwd=tmp_path, capture_output=True,
                           text=True, env={"PYTHONPATH": str(REPO), "PATH": ""}, timeout=120)

@@ -1,9 +1,9 @@
 """Stage `fuse`: late fusion of the trained models' probabilities, evaluated on the same outer folds.
 
 Usage: python -m pipeline.stages.fuse
-Groups (from `run`): the learners of one modality (an ensemble per modality and
-normalisation), and every learner of a voice modality with every learner of a face modality
-(audio+face, audio+au: `fusion.groups`) on the corpora that have takes in both. For each
+Groups (from `run`, `fusion.groups`): the learners of one modality (an ensemble per modality
+and normalisation), the learners of every voice modality together (audio+compare2016), and those
+with every learner of each face modality (audio+compare2016+au) on the corpora that have takes in both. For each
 group and rule (`fuse.rules`), the figures come from outer-fold probabilities fused by a rule
 fitted on inner out-of-fold rows of that fold's training part only. Writes
 models/fusion/<group>.json (figures, members, fallback counts), .oof.parquet (fused
@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 from joblib import Parallel, delayed
 
-from pipeline import compute, fusion, io, paths
+from pipeline import compute, fusion, io, paths, runplan
 
 
 def main() -> None:
@@ -28,9 +28,8 @@ def main() -> None:
         raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(fusion.RULES)}")
     if deploy not in rules:
         raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
-    run = params["run"]
     where = compute.from_params(params.get("compute"))
-    groups = fusion.groups(run, params.get("external_features"))
+    groups = fusion.groups(runplan.plan(params))
     io.write_json({"groups": [g.slug for g in groups]}, paths.FUSION / "groups.json")  # the output, even with none
     stems = dict.fromkeys(stem for g in groups for stem in g.stems)  # a learner sits in several groups: read once
     oof = {stem: pd.read_parquet(f"{stem}.oof.parquet") for stem in stems}

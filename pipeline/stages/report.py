@@ -3,12 +3,12 @@ reports/report.md, metrics.json, figures/."""
 
 from __future__ import annotations
 
-from itertools import product
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline import fusion, io, paths, report
+from pipeline import fusion, io, paths, report, runplan
 
 
 def load_result(stem: str | Path, modality: str, learner: str, normalisation: str) -> report.LearnerResult:
@@ -16,45 +16,78 @@ def load_result(stem: str | Path, modality: str, learner: str, normalisation: st
     return report.LearnerResult(modality, learner, normalisation, summary, oof)
 
 
+def deployed_alone(
+    modalities: tuple[str, ...], normalisation: str, results: list[report.LearnerResult], deploy: str
+) -> tuple[str, pd.DataFrame]:
+    """(row name, out-of-fold table) of the decision `modalities` make on their own: their fused
+    group's deployed rule, or their one learner."""
+    stem = paths.fusion_stem(f"{'+'.join(modalities)}-{normalisation}")
+    if Path(f"{stem}.oof.parquet").exists():
+        table = pd.read_parquet(f"{stem}.oof.parquet")
+        return f"{'+'.join(modalities)}/fused ({deploy})", table[table["rule"] == deploy]
+    (only,) = [r for r in results if r.modality in modalities and r.normalisation == normalisation]
+    return f"{only.modality}/{only.learner}", only.oof
+
+
+def learner_rows(modalities: tuple[str, ...], normalisation: str, results: list[report.LearnerResult]) -> dict:
+    return {f"{r.modality}/{r.learner}": r.oof for r in results
+            if r.modality in modalities and r.normalisation == normalisation}
+
+
 def voice_face(
-    pair: fusion.Group, classes: list[str], all_groups: list[fusion.Group], results: list[report.LearnerResult],
-    deploy: str,
+    group: fusion.Group, classes: list[str], plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: str,
 ) -> tuple[str, dict]:
-    """`report.voice_face_section` of a voice+face pair, from the out-of-fold tables of its
-    learners, each modality's fused decision and each cross-modal rule, per normalisation."""
-    voice, face = pair.modalities
+    """`report.voice_face_section` of a voices+face group, from the out-of-fold tables of its
+    learners, each side's own decision and each cross-modal rule, per normalisation."""
+    voices, face = group.modalities[:-1], group.modalities[-1]
     models: dict[str, dict[str, pd.DataFrame]] = {}
-    for group in (g for g in all_groups if g.modalities == pair.modalities):
-        rows = {r.name.removesuffix(f" + {group.normalisation} norm"): r.oof for r in results
-                if r.modality in pair.modalities and r.normalisation == group.normalisation}
-        for modality in (voice, face):
-            table = pd.read_parquet(f"{paths.fusion_stem(f'{modality}-{group.normalisation}')}.oof.parquet")
-            rows[f"{modality}/fused ({deploy})"] = table[table["rule"] == deploy]
-        fused = pd.read_parquet(f"{paths.fusion_stem(group.slug)}.oof.parquet")
+    for normalisation in plan.normalisations:
+        rows = learner_rows(group.modalities, normalisation, results)
+        sides = [deployed_alone(voices, normalisation, results, deploy), deployed_alone((face,), normalisation, results, deploy)]
+        rows.update(dict(sides))
+        fused = pd.read_parquet(f"{paths.fusion_stem(replace(group, normalisation=normalisation).slug)}.oof.parquet")
         rows.update({f"fused: {rule}": part for rule, part in fused.groupby("rule", sort=False)})
-        models[group.normalisation] = rows
+        models[normalisation] = rows
     plain = models["none"][f"fused: {deploy}"]
-    return report.voice_face_section(pair.modalities, models, plain, classes, deploy, Path("reports/figures"))
+    return report.voice_face_section(("+".join(voices), face), tuple(name for name, _ in sides), models, plain,
+                                     classes, deploy, Path("reports/figures"))
+
+
+def voice_sets(plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: str, classes: list[str]) -> tuple[str, dict]:
+    """`report.voice_sets_section`: each voice feature set's learners and own decision, and all fused."""
+    voices = tuple(plan.of_kind("voice"))
+    models = {}
+    for normalisation in plan.normalisations:
+        rows = learner_rows(voices, normalisation, results)
+        for modality in voices:
+            name, table = deployed_alone((modality,), normalisation, results, deploy)
+            rows[name] = table
+        rows.update([deployed_alone(voices, normalisation, results, deploy)])
+        models[normalisation] = rows
+    return report.voice_sets_section(models, classes)
 
 
 def main() -> None:
     params = io.load_params()
+    plan = runplan.plan(params)
     takes = pd.read_parquet(paths.MANIFEST)
     rejects = pd.concat(
-        [pd.read_parquet(paths.REJECTS)]
-        + [pd.read_parquet(paths.feature_rejects(m)) for m in params["run"]["modalities"]],
+        [pd.read_parquet(paths.REJECTS)] + [pd.read_parquet(paths.feature_rejects(m)) for m in plan.modalities],
         ignore_index=True,
     )
-    results = []
-    run = params["run"]
-    for modality, normalisation, learner in product(run["modalities"], run["normalisations"], run["learners"]):
-        results.append(load_result(paths.model_stem(modality, learner, normalisation), modality, learner, normalisation))
-    groups = fusion.groups(run, params.get("external_features"))
+    results = [load_result(paths.model_stem(m, learner, normalisation), m, learner, normalisation)
+               for m, learners in plan.learners.items() for normalisation in plan.normalisations for learner in learners]
+    groups = fusion.groups(plan)
     fusions = [io.read_json(f"{paths.fusion_stem(group.slug)}.json") for group in groups]
     deploy = params["fuse"]["deploy"]
-    met = [(g, f) for g, f in zip(groups, fusions)  # the voice+face pairs that met on some take
-           if len(g.modalities) > 1 and g.normalisation == "none" and "+".join(g.modalities) in f.get("modalities_present", {})]
-    voice_faces = {"+".join(g.modalities): voice_face(g, f["classes"], groups, results, deploy) for g, f in met}
+    met = [(g, f) for g, f in zip(groups, fusions)  # the voice+face groups that met on some take
+           if g.normalisation == "none" and plan.kinds[g.modalities[-1]] == "face" and len(g.modalities) > 1
+           and "+".join(g.modalities) in f.get("modalities_present", {})]
+    voice_faces = {"+".join(g.modalities): voice_face(g, f["classes"], plan, results, deploy) for g, f in met}
+    sets = None
+    if len(plan.of_kind("voice")) > 1:
+        joined = next(f for g, f in zip(groups, fusions) if g.modalities == tuple(plan.of_kind("voice")))
+        sets = voice_sets(plan, results, deploy, joined["classes"])
     compare = params["compare"]
     main_run = (compare["modality"], compare["learner"], compare["normalisation"])
     comparisons = None
@@ -64,11 +97,20 @@ def main() -> None:
             {name: (selection, load_result(paths.variant_stem(name), *main_run))
              for name, selection in compare["variants"].items()},
         )
+    curve = None
+    if "learning_curve" in params:
+        block = params["learning_curve"]
+        measured = pd.read_parquet(paths.features(block["modality"]), columns=["take"])["take"]
+        classes = set(takes.loc[takes["take"].isin(measured), "label"])
+        curve = report.learning_curve_section(
+            pd.read_csv(paths.LEARNING_CURVE), f"{block['modality']}/{block['learner']}"
+            + ("" if block["normalisation"] == "none" else f" + {block['normalisation']} norm"),
+            1 / len(classes), Path("reports/figures"))
     markdown, headline = report.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
-                                      params["train"], deploy, voice_faces)
+                                      params["train"], deploy, voice_faces, sets, curve)
     io.write_text(markdown + "\n", "reports/report.md")
     io.write_json(headline, "reports/metrics.json")
-    best = ", ".join(headline[m]["best"] for m in params["run"]["modalities"])
+    best = ", ".join(headline[m]["best"] for m in plan.modalities)
     print(f"report: reports/report.md (best: {best})")
 
 

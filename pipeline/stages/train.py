@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import compute, evaluation, io, paths
+from pipeline import compute, evaluation, io, learners, paths
 from pipeline.normalisation import NORMALISATIONS, normalise
 from pipeline.corpora import label_order
 
@@ -50,9 +51,24 @@ def subset(table: pd.DataFrame, variant: dict[str, list[str]]) -> pd.DataFrame:
     return table[keep].reset_index(drop=True)
 
 
-def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
-    params = io.load_params()
-    where = compute.from_params(params.get("compute"))
+@dataclass
+class Inputs:
+    """One learner's training table, ready for `evaluation`: what train and learning_curve share."""
+
+    settings: evaluation.TrainSettings
+    spec: evaluation.SearchSpec
+    table: pd.DataFrame  # manifest rows joined with their features, with `fold`
+    feature_names: list[str]
+    classes: list[str]
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    fold: np.ndarray
+
+
+def inputs(params: dict, modality: str, learner: str, normalisation: str, variant: str | None = None) -> Inputs:
+    """The checked settings and search spec, the (normalised) feature matrix, labels, speakers and
+    outer folds of one learner (of a comparison variant's takes, with `variant`)."""
     settings = evaluation.TrainSettings(**params["train"])
     spec_params = params["learners"][learner]
     spec = evaluation.SearchSpec(
@@ -70,12 +86,19 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     groups = table["speaker"].to_numpy()
     X = normalise(normalisation, table[feature_names].to_numpy(dtype=np.float64), groups)
     y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    started = time.perf_counter()
+    return Inputs(settings, spec, table, feature_names, classes, X, y, groups, table["fold"].to_numpy())
+
+
+def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
+    params = io.load_params()
+    where = compute.from_params(params.get("compute"))
+    data = inputs(params, modality, learner, normalisation, variant)
+    settings, table, classes, groups, y, fold = data.settings, data.table, data.classes, data.groups, data.y, data.fold
     stem = paths.model_stem(modality, learner, normalisation) if variant is None else paths.variant_stem(variant)
-    fold = table["fold"].to_numpy()
+    started = time.perf_counter()
     with compute.engine(where), tqdm(desc=f"train {stem}", unit="fit", total=0) as bar:
         trained = evaluation.train(
-            spec, X, y, groups, fold, len(classes), inner_k=settings.inner_folds, scoring=settings.scoring,
+            data.spec, data.X, y, groups, fold, len(classes), inner_k=settings.inner_folds, scoring=settings.scoring,
             seed=settings.seed, permutation_check=settings.permutation_check, progress=bar,
         )
     seconds = time.perf_counter() - started
@@ -88,7 +111,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     inner = pd.DataFrame({"take": table["take"].to_numpy()[trained.inner_take], "fold": trained.inner_fold})
     inner = pd.concat([inner, pd.DataFrame(trained.inner_probabilities, columns=columns)], axis=1)
     io.write_joblib(
-        {"model": trained.model, "classes": classes, "features": feature_names, "modality": modality,
+        {"model": trained.model, "classes": classes, "features": data.feature_names, "modality": modality,
          "learner": learner, "normalisation": normalisation, "best_params": trained.final_params},
         f"{stem}.joblib",
     )
@@ -108,7 +131,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Nested speaker-grouped training of one learner.")
     parser.add_argument("modality")
-    parser.add_argument("learner", choices=["svm", "rf", "xgb"])
+    parser.add_argument("learner", choices=learners.LEARNERS)
     parser.add_argument("normalisation", choices=list(NORMALISATIONS))
     parser.add_argument("--variant", help="a key of compare.variants: train on the takes it selects")
     args = parser.parse_args()

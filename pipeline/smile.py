@@ -1,0 +1,62 @@
+"""openSMILE's standard acoustic feature sets (ComParE_2016, eGeMAPSv02, ...) as clip functionals.
+
+The `opensmile` package ships the extractor and the set definitions in its wheel: nothing is
+fetched. Decoding is the project's own (wav/flac, a video's audio track, zip members), so
+openSMILE hears the same samples as the own features do.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import opensmile
+
+from pipeline import audio, checks
+
+
+@dataclass(frozen=True)
+class SmileSettings:
+    name: str                 # the key in opensmile_features: the modality's name
+    feature_set: str          # a member of opensmile.FeatureSet, e.g. ComParE_2016
+    sample_rate: int | None   # resample to this before extraction; None: as recorded
+
+    def __post_init__(self) -> None:
+        checks.check(f"opensmile_features.{self.name}", self, [
+            ("feature_set", f"one of {', '.join(opensmile.FeatureSet.__members__)}",
+             lambda s: s.feature_set in opensmile.FeatureSet.__members__),
+            ("sample_rate", "empty (as recorded) or a whole number of Hz from 8000 to 192000",
+             lambda s: s.sample_rate is None or (checks.is_int(s.sample_rate) and 8000 <= s.sample_rate <= 192000)),
+        ])
+
+
+@lru_cache(maxsize=None)
+def _extractor(feature_set: str) -> opensmile.Smile:
+    """One extractor per set and process (building it parses the set's configuration)."""
+    return opensmile.Smile(feature_set=opensmile.FeatureSet[feature_set],
+                           feature_level=opensmile.FeatureLevel.Functionals)
+
+
+def feature_names(settings: SmileSettings) -> list[str]:
+    return list(_extractor(settings.feature_set).feature_names)
+
+
+def clip_features(decoded: audio.Decoded, settings: SmileSettings) -> np.ndarray:
+    """The set's functionals of one clip (mono mix, resampled as the settings say)."""
+    y, rate = audio.to_mono(decoded.samples), decoded.sample_rate
+    if settings.sample_rate is not None and settings.sample_rate != rate:
+        y, rate = audio.resample(y, rate, settings.sample_rate), settings.sample_rate
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "segment too short": answered below, per clip
+        values = _extractor(settings.feature_set)(y, rate)[0, :, 0].astype(np.float64)
+    if not np.isfinite(values).all():
+        raise audio.AudioError(f"openSMILE {settings.feature_set} gave {int((~np.isfinite(values)).sum())} "
+                               f"non-finite values (a clip of {len(y) / rate:.2f} s is too short for it)")
+    return values
+
+
+def file_features(address: str, settings: SmileSettings) -> np.ndarray:
+    """`clip_features` of the clip at `address` (what the batch runner calls per clip)."""
+    return clip_features(audio.decode(address), settings)

@@ -1,0 +1,44 @@
+"""Stage `learning_curve`: how one learner's outer-fold accuracy grows with the number of
+training speakers (`learning_curve` params: modality, learner, normalisation, speakers).
+
+Usage: python -m pipeline.stages.learning_curve
+The same outer folds and test speakers as `train`; each fold trains (the same nested search)
+on only n of its training speakers, for each n. Writes models/learning_curve.csv: one row per
+fold and n (fold, speakers, takes, accuracy, uar).
+"""
+
+from __future__ import annotations
+
+from tqdm import tqdm
+
+from pipeline import compute, evaluation, io, paths
+from pipeline.stages.train import inputs
+
+def main() -> None:
+    params = io.load_params()
+    where = compute.from_params(params.get("compute"))
+    block = params["learning_curve"]
+    unknown = set(block) - {"modality", "learner", "normalisation", "speakers"}
+    if unknown:
+        raise ValueError(f"learning_curve: unknown settings {', '.join(sorted(unknown))}; "
+                         "known: modality, learner, normalisation, speakers")
+    sizes = block["speakers"]
+    if not (isinstance(sizes, list) and sizes and all(isinstance(n, int) and not isinstance(n, bool) for n in sizes)):
+        raise ValueError(f"learning_curve.speakers: {sizes!r} is not allowed; it must be a list of whole numbers")
+    data = inputs(params, block["modality"], block["learner"], block["normalisation"])
+    with compute.engine(where), tqdm(desc="learning curve", unit="fit", total=0) as bar:
+        try:
+            curve = evaluation.learning_curve(
+                data.spec, data.X, data.y, data.groups, data.fold, sorted(set(sizes)), len(data.classes),
+                inner_k=data.settings.inner_folds, scoring=data.settings.scoring, seed=data.settings.seed, progress=bar,
+            )
+        except ValueError as error:
+            raise SystemExit(f"learning_curve.speakers: {error}") from None
+    paths.LEARNING_CURVE.parent.mkdir(parents=True, exist_ok=True)
+    io.write_text(curve.to_csv(index=False, float_format="%.6f"), paths.LEARNING_CURVE)
+    means = curve.groupby("speakers")["accuracy"].mean()
+    print("learning_curve: " + ", ".join(f"{n} speakers {100 * a:.1f}%" for n, a in means.items()))
+
+
+if __name__ == "__main__":
+    main()
