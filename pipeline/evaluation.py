@@ -246,9 +246,9 @@ def learning_curve(
     tests = {k: np.flatnonzero(fold == k[0]) for k in parts}
     refits = job.refit(chosen, parts, tests, {})
     rows = []
-    for (p, n), rows_ in parts.items():
+    for (p, n), part in parts.items():
         truth, guess = y[tests[p, n]], predicted(spec, refits[p, n].outputs)
-        rows.append({"fold": p, "speakers": n, "takes": len(rows_), "accuracy": accuracy_score(truth, guess),
+        rows.append({"fold": p, "speakers": n, "takes": len(part), "accuracy": accuracy_score(truth, guess),
                      "uar": balanced_accuracy_score(truth, guess)})
     return pd.DataFrame(rows)
 

@@ -479,9 +479,9 @@ def voice_face_section(
         f"The {len(both)} takes that carry both a voice ({voice}) and a face ({face}): every row is scored on "
         "exactly these takes, on the same outer speaker-disjoint folds, so the rows compare directly. "
         f"`{sides[0]}` and `{sides[1]}` are each side's own deployed decision (its learners fused by the "
-        f"deployed rule, {deploy}, when it has several); the `fused:` rows fuse all learners of both. `± x` is the standard deviation over outer folds; the "
-        "speaker-normalised columns z-score each speaker's features with that speaker's own unlabelled clips "
-        "(see the modality sections).",
+        f"deployed rule, {deploy}, when it has several); the `fused:` rows fuse all learners of both. "
+        "`± x` is the standard deviation over outer folds; the speaker-normalised columns z-score each "
+        "speaker's features with that speaker's own unlabelled clips (see the modality sections).",
         "",
         table(frame),
         "",
@@ -522,8 +522,7 @@ def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list
     for norm, rows in models.items():
         label = "" if norm == "none" else f" + {norm} norm"
         scored = {n: _subset_figures(oof, common, classes) for n, oof in rows.items()}
-        channel = {n: oof.set_index("take").loc[common].pipe(lambda t: (t["label"] == t["predicted"]).groupby(t["channel"]).mean())
-                   for n, oof in rows.items()}
+        channel = {n: _accuracy_by_channel(oof, common) for n, oof in rows.items()}
         frame[f"accuracy{label}"] = [f"{pct(scored[n]['accuracy'])} ± {pct(scored[n]['fold_accuracy_std'])}" for n in names]
         frame[f"UAR{label}"] = [pct(scored[n]["uar"]) for n in names]
         for value in sorted(set().union(*(c.index for c in channel.values())), key=lambda v: (v != "speech", v)):
@@ -542,6 +541,11 @@ def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list
         "",
     ])
     return markdown, headline
+
+
+def _accuracy_by_channel(oof: pd.DataFrame, takes: pd.Index) -> pd.Series:
+    rows = oof.set_index("take").loc[takes]
+    return (rows["label"] == rows["predicted"]).groupby(rows["channel"]).mean()
 
 
 def learning_curve_section(curve: pd.DataFrame, model: str, chance: float, figures: Path) -> tuple[str, dict[str, Any]]:

@@ -1,9 +1,15 @@
 """openSMILE feature sets: known answers on tones, real speech, and the settings checks."""
 
+import subprocess
+import sys
+
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile
+import yaml
 
+from conftest import REPO, write_clip
 from pipeline import audio, smile
 from pipeline.stages.opensmile_features import settings_from
 
@@ -52,3 +58,28 @@ def test_bad_settings_are_refused_naming_the_setting(spec, message):
         settings_from("x", {"opensmile_features": {"x": spec}})
     with pytest.raises(ValueError, match="opensmile_features has no set 'y' \\(it has: x\\)"):
         settings_from("y", {"opensmile_features": {"x": spec}})
+
+
+def test_the_stage_writes_every_good_take_and_reports_each_bad_one_with_its_reason(tmp_path, angry_take):
+    """A clip too short for the set and a file that turned corrupt after ingest: two rejects naming
+    the file and the reason, and the good take's row."""
+    clips = tmp_path / "clips"
+    good = write_clip(clips / "good.wav", angry_take)
+    short = write_clip(clips / "short.wav", angry_take, seconds=0.01)
+    corrupt = clips / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF" + bytes(40))
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"take": ["t1", "t2", "t3", "t4"], "audio_path": [str(good), str(short), str(corrupt), None]}
+                 ).to_parquet(tmp_path / "data" / "manifest.parquet")
+    params = {"compute": {"backend": "local", "n_jobs": 2},
+              "opensmile_features": {"egemaps": {"feature_set": "eGeMAPSv02", "sample_rate": 16000}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    done = subprocess.run([sys.executable, "-m", "pipeline.stages.opensmile_features", "egemaps"], cwd=tmp_path,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "egemaps_features: 1 takes x 88 features, 2 rejected" in done.stdout
+    features = pd.read_parquet(tmp_path / "features" / "egemaps.parquet")
+    assert features["take"].tolist() == ["t1"] and np.isfinite(features.drop(columns="take").to_numpy()).all()
+    rejects = pd.read_parquet(tmp_path / "features" / "egemaps_rejects.parquet").set_index("path")["reason"]
+    assert "too short for it" in rejects[str(short)] and "unreadable audio" in rejects[str(corrupt)]
