@@ -12,7 +12,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from pipeline import audio, face, fusion, paths, runplan, smile, tables
+from pipeline import audio, face, fusion, io, paths, runplan, smile, tables
 from pipeline.corpora import label_order
 
 
@@ -27,6 +27,7 @@ class Learner:
     estimator: object
     classes: list[str]
     features: list[str]  # its input columns, in order
+    cv: dict[str, float]  # its outer-fold (cross-validated) figures: accuracy, uar, macro_f1
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Fused:
     classes: list[str]
     rule: fusion.Rule
     sides: tuple[tuple[str, ...], ...]  # a cross-modal decision needs two of them (`fusion.Group.sides`)
+    cv: dict[str, float]  # the rule's outer-fold figures (empty for a fallback never evaluated)
 
 
 def feature_names(modality: str, settings: object) -> list[str] | None:
@@ -60,7 +62,8 @@ def load_learner(modality: str, learner: str, settings: object) -> Learner:
     if expected is not None and saved["features"] != expected:
         raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
                          "params.yaml holds now (run `dvc repro` to retrain)")
-    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"], saved["features"])
+    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"], saved["features"],
+                   _cv(io.read_json(f"{stem}.json")))
 
 
 def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -> Fused:
@@ -70,13 +73,18 @@ def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -
     classes = label_order(set().union(*(learners[s].classes for s in group.stems)))
     if not Path(f"{stem}.joblib").exists():
         if Path(f"{stem}.json").exists() and len(group.modalities) > 1:  # no take carried them together
-            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), sides)
+            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), sides, {})
         raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
     saved = joblib.load(f"{stem}.joblib")
     if saved["stems"] != list(group.stems) or saved["classes"] != classes or deploy not in saved["rules"]:
         raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
                          "(run `dvc repro`)")
-    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy], sides)
+    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy], sides,
+                 _cv(io.read_json(f"{stem}.json")["rules"][deploy]))
+
+
+def _cv(figures: dict) -> dict[str, float]:
+    return {k: figures[k] for k in ("accuracy", "uar", "macro_f1")}
 
 
 @dataclass
@@ -87,6 +95,10 @@ class Predictor:
     @property
     def modalities(self) -> list[str]:
         return list(dict.fromkeys(learner.modality for learner in self.learners.values()))
+
+    def cross_validated(self) -> dict[str, dict[str, float]]:
+        """name -> the outer-fold figures of every learner and fused decision `predict` names."""
+        return {learner.name: learner.cv for learner in self.learners.values()} | {f.name: f.cv for f in self.fused}
 
     def columns(self, modality: str) -> list[str]:
         """The input columns of `modality`'s learners (they share one feature table)."""
@@ -128,10 +140,13 @@ class Predictor:
         return out
 
 
-def load(params: dict, settings: dict[str, object]) -> Predictor:
-    """Every plain learner of `run` and the deployed fusion of every plain group (as `dvc repro` left them)."""
+def load(params: dict, settings: dict[str, object], modalities: set[str] | None = None) -> Predictor:
+    """Every plain learner of `run` and the deployed fusion of every plain group (as `dvc repro`
+    left them); with `modalities`, only those modalities' learners and the groups made of them
+    (another modality's models need not exist)."""
     plan = runplan.plan(params)
+    wanted = set(plan.modalities) if modalities is None else modalities
     learners = {str(paths.model_stem(m, learner, "none")): load_learner(m, learner, settings[m])
-                for m, names in plan.learners.items() for learner in names}
-    plain = [g for g in fusion.groups(plan) if g.normalisation == "none"]
+                for m, names in plan.learners.items() if m in wanted for learner in names}
+    plain = [g for g in fusion.groups(plan) if g.normalisation == "none" and set(g.modalities) <= wanted]
     return Predictor(learners, [load_fused(g, learners, params["fuse"]["deploy"]) for g in plain])

@@ -10,25 +10,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GroupKFold, ParameterGrid, ParameterSampler
 
-from pipeline import calibration, checks, learners
+from pipeline import calibration, checks, learners, metrics
 
 Split = tuple[np.ndarray, np.ndarray]
 
 # What the inner folds choose by (`train.scoring`), from true and predicted labels.
 SCORERS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "balanced_accuracy": balanced_accuracy_score,
+    "balanced_accuracy": metrics.uar,
     "accuracy": accuracy_score,
-    "f1_macro": partial(f1_score, average="macro"),
+    "f1_macro": metrics.macro_f1,
 }
 
 
@@ -249,7 +248,7 @@ def learning_curve(
     for (p, n), part in parts.items():
         truth, guess = y[tests[p, n]], predicted(spec, refits[p, n].outputs)
         rows.append({"fold": p, "speakers": n, "takes": len(part), "accuracy": accuracy_score(truth, guess),
-                     "uar": balanced_accuracy_score(truth, guess)})
+                     "uar": metrics.uar(truth, guess)})
     return pd.DataFrame(rows)
 
 
@@ -437,42 +436,3 @@ def _log(candidates: list[_Candidate], fold: Any) -> pd.DataFrame:
 def to_plain(value: Any) -> Any:
     """NumPy scalars to plain Python, for JSON."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def metrics(
-    y: np.ndarray, probabilities: np.ndarray, classes: list[str], groups: np.ndarray, fold: np.ndarray
-) -> dict[str, Any]:
-    """Every figure the report shows, from out-of-fold probabilities."""
-    predicted = probabilities.argmax(axis=1)
-    labels = np.arange(len(classes))
-    top3 = np.argsort(-probabilities, axis=1)[:, :3]
-    per_fold = [
-        {
-            "accuracy": float(accuracy_score(y[fold == f], predicted[fold == f])),
-            "uar": float(balanced_accuracy_score(y[fold == f], predicted[fold == f])),
-        }
-        for f in np.unique(fold)
-    ]
-    confusion = confusion_matrix(y, predicted, labels=labels)
-    recall = np.divide(confusion.diagonal(), confusion.sum(axis=1), where=confusion.sum(axis=1) > 0,
-                       out=np.full(len(classes), np.nan))
-    per_speaker = {
-        str(s): float(accuracy_score(y[groups == s], predicted[groups == s])) for s in np.unique(groups)
-    }
-    return {
-        "n_takes": int(len(y)),
-        "classes": classes,
-        "accuracy": float(accuracy_score(y, predicted)),
-        "uar": float(balanced_accuracy_score(y, predicted)),
-        "macro_f1": float(f1_score(y, predicted, labels=labels, average="macro", zero_division=0)),
-        "top3_accuracy": float(np.mean((top3 == y[:, None]).any(axis=1))),
-        "fold_accuracy_mean": float(np.mean([f["accuracy"] for f in per_fold])),
-        "fold_accuracy_std": float(np.std([f["accuracy"] for f in per_fold])),
-        "fold_uar_mean": float(np.mean([f["uar"] for f in per_fold])),
-        "fold_uar_std": float(np.std([f["uar"] for f in per_fold])),
-        "per_fold": per_fold,
-        "confusion": confusion.tolist(),
-        "recall": {c: float(r) for c, r in zip(classes, recall)},
-        "per_speaker_accuracy": per_speaker,
-        "chance": 1.0 / len(classes),
-    }

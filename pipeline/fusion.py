@@ -25,7 +25,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline import evaluation, paths
+from pipeline import evaluation, metrics, paths
 from pipeline.corpora import label_order
 from pipeline.runplan import RunPlan
 
@@ -331,5 +331,5 @@ def _figures(y: np.ndarray, proba: np.ndarray, classes: list[str], takes: pd.Dat
     """The metrics of every model, plus accuracy on the test takes of each channel and intensity."""
     correct = pd.Series(proba.argmax(axis=1) == y, index=takes.index)
     by = {column: correct.groupby(takes[column]).mean().to_dict() for column in SPLIT_COLUMNS}
-    figures = evaluation.metrics(y, proba, classes, takes["speaker"].to_numpy(), takes["fold"].to_numpy())
+    figures = metrics.figures(y, proba, classes, takes["speaker"].to_numpy(), takes["fold"].to_numpy())
     return {**figures, "n_takes": int(len(y)), "accuracy_by": by}

@@ -127,9 +127,13 @@ def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
     """The modalities extracted from clips that this file carries: voices from an audio file,
     the face from images, both from a video."""
     suffix = Path(address).suffix.lower()
-    wanted = ("audio_path",) if suffix in (".wav", ".flac") else ("video_path",) \
-        if suffix in frames.IMAGE_SUFFIXES else ("audio_path", "video_path")
-    return [m for m, s in settings.items() if (extractor(s) or ("",))[0] in wanted]
+    if suffix in (".wav", ".flac"):
+        wanted = {"audio_path"}
+    elif suffix in frames.IMAGE_SUFFIXES:
+        wanted = {"video_path"}
+    else:
+        wanted = {"audio_path", "video_path"}
+    return [m for m, s in settings.items() if extractor(s) and extractor(s)[0] in wanted]
 
 
 def predict(

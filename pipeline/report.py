@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline import evaluation  # noqa: E402
+from pipeline import metrics  # noqa: E402
 from pipeline.corpora import label_order  # noqa: E402
 
 REFERENCES = {  # modality -> published points or ranges (their own protocols and class sets)
@@ -432,7 +432,7 @@ def _subset_figures(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> d
     rows = oof.set_index("take").loc[takes]
     proba = np.column_stack([rows[f"p_{c}"] if f"p_{c}" in rows else np.zeros(len(rows)) for c in classes])
     y = rows["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    return evaluation.metrics(y, proba, classes, rows["speaker"].to_numpy(), rows["fold"].to_numpy())
+    return metrics.figures(y, proba, classes, rows["speaker"].to_numpy(), rows["fold"].to_numpy())
 
 
 def voice_face_section(

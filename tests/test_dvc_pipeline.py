@@ -261,16 +261,22 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     emodb.mkdir()
     for name in ("03a01Wa", "03a01Fa", "03a01Nc", "08a01Wa", "08a01Na", "09a01Wb", "03a02Ta", "09a01Ea", "16b10Lb"):
         shutil.copy(SHARED / "emodb" / "wav" / f"{name}.flac", emodb)
+    faces = project / "models/learners/face"
+    faces.rename(scratch / "face_models")  # an audio-only folder needs no face model
     done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "emodb", "--jobs", "1"],
                           cwd=project, capture_output=True, text=True, timeout=300)
+    (scratch / "face_models").rename(faces)
     assert done.returncode == 0, done.stderr
     summary = json.loads((project / "evaluation/evaluation.json").read_text())
     assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (selected)", "compare2016/logreg",
                             "audio+compare2016/fused (selected)"}  # EmoDB has no video
     n_scored = len(list(emodb.iterdir())) - 2  # disgust and boredom are not among the 4 trained classes
     assert all(figures["n_takes"] == n_scored for figures in summary.values())
+    cross_validated = json.loads((project / "models/learners/audio/svm-none.json").read_text())
+    assert summary["audio/svm"]["cross_validated"] == {k: cross_validated[k] for k in ("accuracy", "uar", "macro_f1")}
     markdown = (project / "evaluation/evaluation.md").read_text()
     assert "Left out (labels this model was not trained on): " in markdown and "boredom 1" in markdown
+    assert "## Summary: these takes against cross-validation" in markdown and "| accuracy gap |" in markdown
     assert (project / "evaluation/confusion_audio_svm.png").stat().st_size > 5000
     assert (project / "evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
     wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],

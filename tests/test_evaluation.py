@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import balanced_accuracy_score
 
-from pipeline import evaluation, learners
+from pipeline import evaluation, learners, metrics
 
 
 def speakers(n_speakers: int, per_speaker: int) -> np.ndarray:
@@ -93,7 +94,7 @@ def test_nested_cross_validation_learns_and_the_permutation_check_does_not(learn
     groups = blobs()[2]
     assert not np.isnan(trained.probabilities).any()
     np.testing.assert_allclose(trained.probabilities.sum(axis=1), 1.0, atol=1e-6)
-    figures = evaluation.metrics(y, trained.probabilities, ["a", "b", "c"], groups, fold)
+    figures = metrics.figures(y, trained.probabilities, ["a", "b", "c"], groups, fold)
     assert figures["accuracy"] > 0.9
     permuted = np.mean([f["permuted_accuracy"] for f in trained.folds])
     assert permuted < 0.6  # chance is 1/3; the real labels give > 0.9
@@ -175,7 +176,7 @@ def test_metrics_on_known_predictions():
     ])
     groups = np.array(["a", "b", "a", "b", "a", "b"])
     fold = np.array([0, 1, 0, 1, 0, 1])
-    m = evaluation.metrics(y, proba, ["x", "y", "z"], groups, fold)
+    m = metrics.figures(y, proba, ["x", "y", "z"], groups, fold)
     assert m["accuracy"] == pytest.approx(4 / 6)
     assert m["uar"] == pytest.approx((0.5 + 1 + 0.5) / 3)
     assert m["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
@@ -186,7 +187,22 @@ def test_metrics_on_known_predictions():
     # top-3 over 3 classes is always right; check top-k logic with 4 classes instead
     proba4 = np.column_stack([proba, np.full(6, 0.05)])
     proba4[5] = [0.5, 0.3, 0.01, 0.19]  # true class 2 now ranks fourth
-    assert evaluation.metrics(y, proba4, list("wxyz"), groups, fold)["top3_accuracy"] == pytest.approx(5 / 6)
+    assert metrics.figures(y, proba4, list("wxyz"), groups, fold)["top3_accuracy"] == pytest.approx(5 / 6)
+
+
+def test_uar_and_macro_f1_average_over_the_same_classes_when_one_is_missing():
+    """A 4-class model scored on takes of 3 classes (none of class 3), once predicting the missing
+    class: both averages run over the 3 classes present, so they can be compared."""
+    y = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 3, 1, 1, 2, 0])
+    proba = np.eye(4)[predicted]
+    m = metrics.figures(y, proba, list("wxyz"), np.array(["a"] * 6), np.zeros(6, dtype=int))
+    assert m["classes_present"] == ["w", "x", "y"]
+    assert m["uar"] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    # F1 per present class: w: precision 1/2, recall 1/2 -> 1/2; x: 1; y: precision 1, recall 1/2 -> 2/3
+    assert m["macro_f1"] == pytest.approx((1 / 2 + 1 + 2 / 3) / 3)
+    assert m["recall"]["z"] != m["recall"]["z"]  # NaN: never recalled, never averaged
+    assert metrics.uar(y, predicted) == pytest.approx(balanced_accuracy_score(y, predicted))
 
 
 GOOD_TRAIN = {"seed": 1, "outer_folds": 5, "inner_folds": 4, "scoring": "balanced_accuracy", "permutation_check": True}

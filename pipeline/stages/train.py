@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import compute, evaluation, io, learners, paths
+from pipeline import compute, evaluation, io, learners, metrics, paths
 from pipeline.normalisation import NORMALISATIONS, normalise
 from pipeline.corpora import label_order
 
@@ -103,7 +103,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
         )
     seconds = time.perf_counter() - started
 
-    figures = evaluation.metrics(y, trained.probabilities, classes, groups, fold)
+    figures = metrics.figures(y, trained.probabilities, classes, groups, fold)
     columns = [f"p_{c}" for c in classes]
     oof = table[["take", "corpus", "speaker", "label", "channel", "intensity", "fold"]]
     oof = pd.concat([oof, pd.DataFrame(trained.probabilities, columns=columns)], axis=1)
