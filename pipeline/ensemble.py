@@ -27,7 +27,6 @@ class Learner:
     estimator: object
     classes: list[str]
     features: list[str]  # its input columns, in order
-    cv: dict[str, float]  # its outer-fold (cross-validated) figures: accuracy, uar, macro_f1
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class Fused:
     classes: list[str]
     rule: fusion.Rule
     sides: tuple[tuple[str, ...], ...]  # a cross-modal decision needs two of them (`fusion.Group.sides`)
-    cv: dict[str, float]  # the rule's outer-fold figures (empty for a fallback never evaluated)
+    figures: str | None  # the fuse stage's json of the group (None for a fallback it never evaluated)
 
 
 def feature_names(modality: str, settings: object) -> list[str] | None:
@@ -62,8 +61,7 @@ def load_learner(modality: str, learner: str, settings: object) -> Learner:
     if expected is not None and saved["features"] != expected:
         raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
                          "params.yaml holds now (run `dvc repro` to retrain)")
-    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"], saved["features"],
-                   _cv(io.read_json(f"{stem}.json")))
+    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"], saved["features"])
 
 
 def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -> Fused:
@@ -73,18 +71,13 @@ def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -
     classes = label_order(set().union(*(learners[s].classes for s in group.stems)))
     if not Path(f"{stem}.joblib").exists():
         if Path(f"{stem}.json").exists() and len(group.modalities) > 1:  # no take carried them together
-            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), sides, {})
+            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), sides, None)
         raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
     saved = joblib.load(f"{stem}.joblib")
     if saved["stems"] != list(group.stems) or saved["classes"] != classes or deploy not in saved["rules"]:
         raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
                          "(run `dvc repro`)")
-    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy], sides,
-                 _cv(io.read_json(f"{stem}.json")["rules"][deploy]))
-
-
-def _cv(figures: dict) -> dict[str, float]:
-    return {k: figures[k] for k in ("accuracy", "uar", "macro_f1")}
+    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy], sides, f"{stem}.json")
 
 
 @dataclass
@@ -96,9 +89,14 @@ class Predictor:
     def modalities(self) -> list[str]:
         return list(dict.fromkeys(learner.modality for learner in self.learners.values()))
 
-    def cross_validated(self) -> dict[str, dict[str, float]]:
-        """name -> the outer-fold figures of every learner and fused decision `predict` names."""
-        return {learner.name: learner.cv for learner in self.learners.values()} | {f.name: f.cv for f in self.fused}
+    def cross_validated(self, deploy: str) -> dict[str, dict[str, float]]:
+        """name -> the outer-fold accuracy, UAR and macro F1 of every learner and fused decision
+        `predict` names (read here, not when loading: predict never needs them)."""
+        def kept(figures: dict) -> dict[str, float]:
+            return {k: figures[k] for k in ("accuracy", "uar", "macro_f1")}
+
+        out = {learner.name: kept(io.read_json(f"{stem}.json")) for stem, learner in self.learners.items()}
+        return out | {f.name: kept(io.read_json(f.figures)["rules"][deploy]) if f.figures else {} for f in self.fused}
 
     def columns(self, modality: str) -> list[str]:
         """The input columns of `modality`'s learners (they share one feature table)."""

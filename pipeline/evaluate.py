@@ -30,7 +30,7 @@ from pipeline import compute, ensemble, io, manifest, metrics, report, sources
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
 from pipeline.ensemble import ModelError
-from pipeline.predict import InputError, extractor, feature_settings, measured_features
+from pipeline.predict import InputError, extractor, feature_settings, measured_features, reading
 
 
 
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError(f"{args.root}: no such file or folder")
             takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
                                             params["ingest"]["max_take_mb"])
-            carried = {m for m, s in settings.items() if extractor(s) and takes[extractor(s)[0]].notna().any()}
+            carried = set(reading(settings, {c for c in ("audio_path", "video_path") if takes[c].notna().any()}))
             predictor = ensemble.load(params, settings, carried | {o.partition("=")[0] for o in args.features})
             measured = measured_features(args.features, settings, predictor)
             takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                  "learners present for each take.", ""]
         summary: dict[str, dict] = {}
         sections = []
-        cross_validated = predictor.cross_validated()
+        cross_validated = predictor.cross_validated(params["fuse"]["deploy"])
         for name, (classes, probabilities) in predictor.predict(features).items():
             figures, left_out = score(classes, probabilities, takes)
             if figures["n_takes"] == 0:

@@ -60,6 +60,11 @@ def extractor(settings: object) -> tuple[str, Callable[[str, object], np.ndarray
     return None
 
 
+def reading(settings: dict[str, object], columns: set[str]) -> list[str]:
+    """The modalities extracted from the files of these manifest `columns` (audio_path, video_path)."""
+    return [m for m, s in settings.items() if extractor(s) is not None and extractor(s)[0] in columns]
+
+
 Measured = dict[str, dict[str, np.ndarray]]  # modality -> clip key -> feature row
 
 
@@ -133,7 +138,7 @@ def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
         wanted = {"video_path"}
     else:
         wanted = {"audio_path", "video_path"}
-    return [m for m, s in settings.items() if extractor(s) and extractor(s)[0] in wanted]
+    return reading(settings, wanted)
 
 
 def predict(

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from pipeline import compute, evaluation, io, paths
+from pipeline import checks, compute, evaluation, io, paths
 from pipeline.stages.train import inputs
+
 
 def main() -> None:
     params = io.load_params()
@@ -23,7 +24,7 @@ def main() -> None:
         raise ValueError(f"learning_curve: unknown settings {', '.join(sorted(unknown))}; "
                          "known: modality, learner, normalisation, speakers")
     sizes = block["speakers"]
-    if not (isinstance(sizes, list) and sizes and all(isinstance(n, int) and not isinstance(n, bool) for n in sizes)):
+    if not (isinstance(sizes, list) and sizes and all(map(checks.is_int, sizes))):
         raise ValueError(f"learning_curve.speakers: {sizes!r} is not allowed; it must be a list of whole numbers")
     data = inputs(params, block["modality"], block["learner"], block["normalisation"])
     with compute.engine(where), tqdm(desc="learning curve", unit="fit", total=0) as bar:
