@@ -25,3 +25,10 @@ def check(block: str, settings: object, rules: list[Rule]) -> None:
     for setting, allowed, ok in rules:
         if not ok(settings):
             raise ValueError(f"{block}.{setting}: {getattr(settings, setting)!r} is not allowed; it must be {allowed}")
+
+
+def only_known(block: str, settings: dict, known: list[str]) -> None:
+    """Refuse a params block holding a setting no code reads (a typo must not be silently ignored)."""
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise ValueError(f"{block}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")

@@ -61,9 +61,7 @@ def from_params(block: dict | None) -> Compute:
     local_cluster = block.pop("local_cluster", None) or {}
     if not isinstance(local_cluster, dict) or set(local_cluster) - {"workers"}:
         raise ValueError(f"compute.local_cluster: {local_cluster!r} is not allowed; it must be {{workers: N}}")
-    unknown = set(block) - {"backend", "n_jobs", "scheduler", "connect_timeout_s"}
-    if unknown:
-        raise ValueError(f"compute: unknown setting(s) {', '.join(sorted(unknown))}")
+    checks.only_known("compute", block, ["backend", "n_jobs", "scheduler", "connect_timeout_s"])
     return Compute(**block, **({"local_workers": local_cluster["workers"]} if "workers" in local_cluster else {}))
 
 

@@ -85,6 +85,9 @@ class SearchSpec:
     n_iter: int
     grid: dict[str, dict[str, float]]
     fixed: dict[str, Any] = field(default_factory=dict)
+    # Successive halving of the random candidates (a forest's trees or boosting rounds as the
+    # resource): all scored with 1/halving of `clf__n_estimators`, the best 1/halving with all.
+    halving: int | None = None
 
     def __post_init__(self) -> None:
         block = f"learners.{self.learner}"
@@ -105,6 +108,13 @@ class SearchSpec:
         if unknown:
             raise ValueError(f"{block}.space: {', '.join(unknown)} is not a parameter of the {self.learner} pipeline "
                              f"(e.g. {', '.join(k for k in sorted(known) if k.startswith('clf__'))[:120]}...)")
+        if self.halving is not None:
+            grows = checks.is_int(known.get("clf__n_estimators")) and "clf__n_estimators" not in self.space
+            if not (checks.is_int(self.halving) and self.halving >= 2):
+                raise ValueError(f"{block}.halving: {self.halving!r} is not allowed; it must be a whole number >= 2")
+            if not grows or known["clf__n_estimators"] < self.halving:
+                raise ValueError(f"{block}.halving: halves over clf__n_estimators (trees, boosting rounds), which the "
+                                 f"{self.learner} pipeline must have fixed at >= {self.halving}, not searched")
         for parameter, rule in (self.grid or {}).items():
             if parameter not in self.space:
                 raise ValueError(f"{block}.grid.{parameter}: not in {block}.space (a grid refines searched parameters)")
@@ -113,6 +123,11 @@ class SearchSpec:
                     or (checks.is_number(rule.get("step")) and rule["step"] > 0))):
                 raise ValueError(f"{block}.grid.{parameter}: {rule!r} is not allowed; it must be "
                                  "{factor: F} with F > 1 or {step: S} with S > 0")
+
+    def first_rung(self) -> dict[str, int]:
+        """The halving's first resource: 1/halving of the fixed trees or boosting rounds."""
+        trees = learners.build(self.learner, 0, self.fixed).get_params()["clf__n_estimators"]
+        return {"clf__n_estimators": trees // self.halving}
 
 
 FINAL = -1  # the part holding every take: its search chooses the deployed model
@@ -156,7 +171,8 @@ def train(
     """Nested, speaker-grouped cross-validation over the outer folds in `fold`, and the final model.
 
     Every outer training part, and the whole table for the final model, gets the same search:
-    the randomized candidates, then a grid around each part's best, scored on its inner
+    the randomized candidates (with `spec.halving`, all first on a fraction of the trees or
+    rounds, the best again with all), then a grid around each part's best, scored on its inner
     speaker-grouped folds. All fits of a phase, over every part, go out as one batch of tasks
     (joblib: local processes or Dask, see `compute`); a grid point already scored is not fitted
     again. The chosen point's inner out-of-fold outputs are kept: they are the fusion rows, and
@@ -208,7 +224,11 @@ def _search(job: _Job, parts: dict[Any, np.ndarray], splits: dict[Any, list[Spli
     candidate, every candidate it fitted, and the search log."""
     spec = job.spec
     random = list(ParameterSampler(learners.distributions(spec.space), spec.n_iter, random_state=job.seed))
-    searched = job.score({p: random for p in parts}, splits, "random")
+    halved, points = {p: [] for p in parts}, {p: random for p in parts}
+    if spec.halving:
+        halved = job.score({p: [point | spec.first_rung() for point in random] for p in parts}, splits, "halving")
+        points = {p: [random[i] for i in _best(halved[p], -(-len(random) // spec.halving))] for p in parts}
+    searched = job.score(points, splits, "random")
     grids = {p: _refinement(spec, searched[p]) for p in parts}
     fresh = job.score({p: [g for g in grid if _find(searched[p], g) is None] for p, grid in grids.items()},
                       splits, "grid")
@@ -216,8 +236,15 @@ def _search(job: _Job, parts: dict[Any, np.ndarray], splits: dict[Any, list[Spli
     for p, grid in grids.items():
         candidates = [_find(searched[p], g) or _find(fresh[p], g) for g in grid]
         chosen[p] = candidates[int(np.argmax([c.mean for c in candidates]))]  # ties: the first, as scikit-learn
-        log.append(_log(searched[p] + [replace(c, phase="grid") for c in candidates], "final" if p == FINAL else str(p)))
-    return chosen, {p: searched[p] + fresh[p] for p in parts}, log
+        log.append(_log(halved[p] + searched[p] + [replace(c, phase="grid") for c in candidates],
+                        "final" if p == FINAL else str(p)))
+    return chosen, {p: halved[p] + searched[p] + fresh[p] for p in parts}, log
+
+
+def _best(scored: list[_Candidate], n: int) -> list[int]:
+    """Positions of the `n` best candidates, in their original order (ties: the earlier)."""
+    ranked = sorted(range(len(scored)), key=lambda i: -scored[i].mean)
+    return sorted(ranked[:n])
 
 
 def learning_curve(

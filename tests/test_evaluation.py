@@ -125,6 +125,28 @@ def test_a_grid_point_the_random_search_scored_is_not_fitted_again():
         assert again["mean_fit_s"].item() == best["mean_fit_s"]
 
 
+@pytest.mark.parametrize("learner", ["rf", "xgb"])
+def test_halving_scores_every_random_candidate_small_and_the_best_third_in_full(learner):
+    space = {"clf__max_depth": {"int_uniform": [1, 6]}, "clf__min_child_weight" if learner == "xgb"
+             else "clf__min_samples_leaf": {"int_uniform": [1, 20]}}
+    X, y, groups = blobs()
+    fold = fold_per_take(groups, {}, 4, seed=3)
+    logs = {}
+    for halving in (None, 3):
+        spec = evaluation.SearchSpec(learner, space, n_iter=6, grid={}, fixed={"clf__n_estimators": 30}, halving=halving)
+        logs[halving] = evaluation.train(spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="accuracy", seed=3,
+                                         permutation_check=False).search_log
+    for name, search in logs[3].groupby("fold"):
+        small = search[search["phase"] == "halving"]
+        assert len(small) == 6 and all(eval(p)["clf__n_estimators"] == 10 for p in small["params"])
+        full = search[search["phase"] == "random"]
+        best_two = small.sort_values("mean_score", ascending=False, kind="stable").head(2)["params"]
+        assert sorted(full["params"]) == sorted(p.replace(", 'clf__n_estimators': 10", "") for p in best_two)
+        # a survivor's full-size score is the one the search without halving gives it
+        plain = logs[None][(logs[None]["fold"] == name) & (logs[None]["phase"] == "random")]
+        assert full.set_index("params")["mean_score"].to_dict().items() <= plain.set_index("params")["mean_score"].to_dict().items()
+
+
 @pytest.mark.parametrize("learner", ["svm", "logreg"])
 def test_each_candidate_scores_as_its_whole_pipeline_fitted_on_the_split_would(learner):
     """The steps before the classifier are fitted once per split and shared; here on a table wider
@@ -232,6 +254,9 @@ def test_bad_train_settings_are_refused_naming_the_setting(change, message):
     ({"space": {"scale__with_std": {"choice": [True, False]}}},
      r"learners.svm.space: scale__with_std: the search tunes the classifier's parameters \(clf__...\); set other "
      r"steps' in learners.svm.fixed"),
+    ({"halving": 1}, r"learners.svm.halving: 1 is not allowed; it must be a whole number >= 2"),
+    ({"halving": 3}, r"learners.svm.halving: halves over clf__n_estimators \(trees, boosting rounds\), which the svm "
+                     r"pipeline must have fixed at >= 3, not searched"),
 ])
 def test_bad_search_spaces_are_refused_before_any_fit(spec, message):
     good = {"learner": "svm", "space": {"clf__C": {"log_uniform": [0.1, 10.0]}}, "n_iter": 2,

@@ -112,6 +112,17 @@ def test_more_outer_folds_than_speakers_is_refused_before_any_fit(tmp_path):
     assert " fit" not in done.stderr and not (tmp_path / "models").exists()
 
 
+def test_a_misspelt_learner_setting_is_refused_before_any_fit(tmp_path):
+    root = small_project(tmp_path, {"n_jobs": 1})
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["learners"]["rf"]["halvng"] = 3
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    done = train_stage(root)
+    assert done.returncode != 0
+    assert "learners.rf: unknown setting(s) halvng; known: n_iter, space, grid, fixed, halving" in done.stderr
+    assert " fit" not in done.stderr and not (root / "models").exists()
+
+
 def test_killing_a_stage_leaves_no_worker_behind():
     script = ("import time\nfrom joblib import Parallel, delayed\nfrom pipeline import compute\n"
               "with compute.engine(compute.Compute(n_jobs=2)):\n"

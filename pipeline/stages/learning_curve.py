@@ -19,10 +19,7 @@ def main() -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
     block = params["learning_curve"]
-    unknown = set(block) - {"modality", "learner", "normalisation", "speakers"}
-    if unknown:
-        raise ValueError(f"learning_curve: unknown settings {', '.join(sorted(unknown))}; "
-                         "known: modality, learner, normalisation, speakers")
+    checks.only_known("learning_curve", block, ["modality", "learner", "normalisation", "speakers"])
     sizes = block["speakers"]
     if not (isinstance(sizes, list) and sizes and all(map(checks.is_int, sizes))):
         raise ValueError(f"learning_curve.speakers: {sizes!r} is not allowed; it must be a list of whole numbers")

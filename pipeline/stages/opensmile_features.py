@@ -12,7 +12,7 @@ import argparse
 
 import pandas as pd
 
-from pipeline import compute, io, paths, smile
+from pipeline import checks, compute, io, paths, smile
 from pipeline.stages.features import extract_and_write
 
 
@@ -21,10 +21,7 @@ def settings_from(name: str, params: dict) -> smile.SmileSettings:
     sets = params.get("opensmile_features") or {}
     if name not in sets:
         raise ValueError(f"opensmile_features has no set {name!r} (it has: {', '.join(sets) or 'none'})")
-    unknown = set(sets[name]) - {"feature_set", "sample_rate"}
-    if unknown:
-        raise ValueError(f"opensmile_features.{name}: unknown settings {', '.join(sorted(unknown))}; "
-                         "known: feature_set, sample_rate")
+    checks.only_known(f"opensmile_features.{name}", sets[name], ["feature_set", "sample_rate"])
     return smile.SmileSettings(name=name, feature_set=sets[name].get("feature_set"),
                                sample_rate=sets[name].get("sample_rate"))
 

@@ -5,8 +5,8 @@ Usage: python -m pipeline.stages.train MODALITY LEARNER NORMALISATION [--variant
 Reads data/manifest.parquet and features/<modality>.parquet; with --variant, keeps only the
 takes that `compare.variants.NAME` selects (channels, emotions, intensities). Writes, beside
 the stem models/learners/<modality>/<learner>-<normalisation> (`paths.model_stem`) or
-models/variants/<NAME>: .joblib (model refit on all
-takes), .oof.parquet (out-of-fold class probabilities of every take), .inner.parquet (inner
+models/variants/<NAME>: .joblib (model refit on all takes, with each feature's training range),
+.oof.parquet (out-of-fold class probabilities of every take), .inner.parquet (inner
 out-of-fold probabilities of each outer training part, for fusion), .search.parquet (every
 candidate of every search), .json (figures, chosen hyperparameters, timing).
 """
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import compute, evaluation, io, learners, metrics, paths
+from pipeline import checks, compute, evaluation, io, learners, metrics, paths
 from pipeline.normalisation import NORMALISATIONS, normalise
 from pipeline.corpora import label_order
 
@@ -71,9 +71,10 @@ def inputs(params: dict, modality: str, learner: str, normalisation: str, varian
     outer folds of one learner (of a comparison variant's takes, with `variant`)."""
     settings = evaluation.TrainSettings(**params["train"])
     spec_params = params["learners"][learner]
+    checks.only_known(f"learners.{learner}", spec_params, ["n_iter", "space", "grid", "fixed", "halving"])
     spec = evaluation.SearchSpec(
         learner=learner, space=spec_params.get("space"), n_iter=spec_params.get("n_iter"),
-        grid=spec_params.get("grid") or {}, fixed=spec_params.get("fixed") or {},
+        grid=spec_params.get("grid") or {}, fixed=spec_params.get("fixed") or {}, halving=spec_params.get("halving"),
     )
     table, feature_names = load_table(modality, settings.outer_folds, settings.seed)
     if variant is not None:
@@ -112,7 +113,8 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     inner = pd.concat([inner, pd.DataFrame(trained.inner_probabilities, columns=columns)], axis=1)
     io.write_joblib(
         {"model": trained.model, "classes": classes, "features": data.feature_names, "modality": modality,
-         "learner": learner, "normalisation": normalisation, "best_params": trained.final_params},
+         "learner": learner, "normalisation": normalisation, "best_params": trained.final_params,
+         "feature_range": pd.DataFrame(data.X).agg(["min", "max"]).to_numpy()},  # to flag clips unlike any take
         f"{stem}.joblib",
     )
     io.write_parquet(oof, f"{stem}.oof.parquet")
