@@ -61,7 +61,7 @@ def run(learner: str, table: pd.DataFrame, names: list[str], params: dict, where
     """(seconds, fits, mean fit seconds, trained) of one learner's nested training on `table`."""
     spec_params, train = params["learners"][learner], params["train"]
     spec = evaluation.SearchSpec(learner, spec_params["space"], spec_params["n_iter"], spec_params["grid"],
-                                 spec_params.get("fixed") or {})
+                                 spec_params.get("fixed") or {}, spec_params.get("halving"))
     classes = label_order(set(table["label"]))
     y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     counter = FitCounter()

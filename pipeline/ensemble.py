@@ -1,7 +1,8 @@
-"""The trained models as one predictor: each plain learner, each modality's fused decision, and
-the decision fused across modalities, from feature matrices (used by predict and evaluate).
+"""The trained models as one predictor: each learner, each modality's fused decision, and the
+decision fused across modalities, from feature matrices (used by predict and evaluate).
 
-Speaker-normalised models are left out: they need a batch of the same speaker's clips.
+predict loads the plain learners and the deployed fusion rule; evaluate also the speaker-normalised
+models (they need a batch of each speaker's clips, which a labelled folder has) and every rule.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from pipeline import audio, face, fusion, io, paths, runplan, smile, tables
 from pipeline.corpora import label_order
+from pipeline.normalisation import normalise
 
 
 class ModelError(RuntimeError):
@@ -27,11 +29,30 @@ class Learner:
     estimator: object
     classes: list[str]
     features: list[str]  # its input columns, in order
+    feature_range: np.ndarray | None = None  # (2, features): min and max over its training takes
+    normalisation: str = "none"
+
+
+FAR = 1.0  # a clip this many range widths beyond a feature's training [min, max] is unlike every training take
+
+
+def beyond_range(X: np.ndarray, feature_range: np.ndarray) -> np.ndarray:
+    """How many widths of its training range each value lies outside that range (0 inside it,
+    for a missing value and for a column constant in training).
+
+    Why: far from every training take, an RBF kernel is zero for all support vectors and trees
+    put the clip in their edge leaves, so the answer is the same for any such clip (a 10-minute
+    file gets the prior); the user must be told."""
+    low, high = feature_range
+    width = high - low
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.maximum(np.maximum(low - X, X - high), 0) / width
+    return np.where(width > 0, np.nan_to_num(out, nan=0.0), 0.0)
 
 
 @dataclass(frozen=True)
 class Fused:
-    """A fusion group's deployed rule."""
+    """One rule of a fusion group, as the fuse stage fitted it."""
 
     name: str
     stems: tuple[str, ...]
@@ -39,6 +60,7 @@ class Fused:
     rule: fusion.Rule
     sides: tuple[tuple[str, ...], ...]  # a cross-modal decision needs two of them (`fusion.Group.sides`)
     figures: str | None  # the fuse stage's json of the group (None for a fallback it never evaluated)
+    rule_name: str = "mean"
 
 
 def feature_names(modality: str, settings: object) -> list[str] | None:
@@ -51,9 +73,13 @@ def feature_names(modality: str, settings: object) -> list[str] | None:
     return audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
 
 
-def load_learner(modality: str, learner: str, settings: object) -> Learner:
-    """A trained plain learner, refused if its feature columns differ from what `settings` give."""
-    stem = paths.model_stem(modality, learner, "none")
+def learner_name(modality: str, learner: str, normalisation: str) -> str:
+    return f"{modality}/{learner}" + ("" if normalisation == "none" else f" + {normalisation} norm")
+
+
+def load_learner(modality: str, learner: str, settings: object, normalisation: str = "none") -> Learner:
+    """A trained learner, refused if its feature columns differ from what `settings` give."""
+    stem = paths.model_stem(modality, learner, normalisation)
     if not Path(f"{stem}.joblib").exists():
         raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
     saved = joblib.load(f"{stem}.joblib")
@@ -61,23 +87,25 @@ def load_learner(modality: str, learner: str, settings: object) -> Learner:
     if expected is not None and saved["features"] != expected:
         raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
                          "params.yaml holds now (run `dvc repro` to retrain)")
-    return Learner(modality, f"{modality}/{learner}", saved["model"], saved["classes"], saved["features"])
+    return Learner(modality, learner_name(modality, learner, normalisation), saved["model"], saved["classes"],
+                   saved["features"], saved.get("feature_range"), normalisation)
 
 
-def load_fused(group: fusion.Group, learners: dict[str, Learner], deploy: str) -> Fused:
-    """The group's `deploy` rule as the fuse stage fitted it, checked against the learners loaded."""
+def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[str]) -> list[Fused]:
+    """The group's `rules` as the fuse stage fitted them, checked against the learners loaded."""
     stem = paths.fusion_stem(group.slug)
     sides = group.sides or tuple((m,) for m in group.modalities)
     classes = label_order(set().union(*(learners[s].classes for s in group.stems)))
     if not Path(f"{stem}.joblib").exists():
         if Path(f"{stem}.json").exists() and len(group.modalities) > 1:  # no take carried them together
-            return Fused(f"{'+'.join(group.modalities)}/mean", group.stems, classes, fusion.Mean(), sides, None)
+            return [Fused(group.name.replace("/fused", "/mean"), group.stems, classes, fusion.Mean(), sides, None)]
         raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
     saved = joblib.load(f"{stem}.joblib")
-    if saved["stems"] != list(group.stems) or saved["classes"] != classes or deploy not in saved["rules"]:
+    if saved["stems"] != list(group.stems) or saved["classes"] != classes or not set(rules) <= set(saved["rules"]):
         raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
                          "(run `dvc repro`)")
-    return Fused(f"{group.name} ({deploy})", group.stems, classes, saved["rules"][deploy], sides, f"{stem}.json")
+    return [Fused(f"{group.name} ({rule})", group.stems, classes, saved["rules"][rule], sides, f"{stem}.json", rule)
+            for rule in rules]
 
 
 @dataclass
@@ -89,26 +117,45 @@ class Predictor:
     def modalities(self) -> list[str]:
         return list(dict.fromkeys(learner.modality for learner in self.learners.values()))
 
-    def cross_validated(self, deploy: str) -> dict[str, dict[str, float]]:
+    def cross_validated(self) -> dict[str, dict[str, float]]:
         """name -> the outer-fold accuracy, UAR and macro F1 of every learner and fused decision
         `predict` names (read here, not when loading: predict never needs them)."""
         def kept(figures: dict) -> dict[str, float]:
             return {k: figures[k] for k in ("accuracy", "uar", "macro_f1")}
 
         out = {learner.name: kept(io.read_json(f"{stem}.json")) for stem, learner in self.learners.items()}
-        return out | {f.name: kept(io.read_json(f.figures)["rules"][deploy]) if f.figures else {} for f in self.fused}
+        return out | {f.name: kept(io.read_json(f.figures)["rules"][f.rule_name]) if f.figures else {}
+                      for f in self.fused}
 
     def columns(self, modality: str) -> list[str]:
         """The input columns of `modality`'s learners (they share one feature table)."""
         return next(learner.features for learner in self.learners.values() if learner.modality == modality)
 
-    def predict(self, features: dict[str, np.ndarray]) -> dict[str, tuple[list[str], np.ndarray]]:
+    def unlike_training(self, modality: str, row: np.ndarray) -> str | None:
+        """What makes one clip's `modality` features unlike every training take (`beyond_range` > FAR), or None."""
+        learner = next(learner for learner in self.learners.values() if learner.modality == modality)
+        if learner.feature_range is None:
+            return None
+        beyond = beyond_range(row, learner.feature_range)
+        far = np.flatnonzero(beyond > FAR)
+        if not len(far):
+            return None
+        worst = far[np.argmax(beyond[far])]
+        low, high = learner.feature_range[:, worst]
+        more = f" and {len(far) - 1} more feature(s)" if len(far) > 1 else ""
+        return (f"unlike every training take: {learner.features[worst]} {row[worst]:.4g} (trained on {low:.4g} to "
+                f"{high:.4g}){more}; the prediction is not to be trusted")
+
+    def predict(self, features: dict[str, np.ndarray], speakers: np.ndarray | None = None,
+                ) -> dict[str, tuple[list[str], np.ndarray]]:
         """name -> (classes, probabilities) for every learner and fused decision.
 
         `features` maps a modality to a (takes, features) matrix, all with the same takes; an
         all-NaN row is a take without that modality, and gets NaN from that modality's
-        learners. A fused decision falls back to the members present for each take; a
-        cross-modal one is left out when only one of its modalities is given at all.
+        learners. A speaker-normalised learner standardises each speaker's rows with that
+        speaker's own (`speakers`: one per take). A fused decision falls back to the members
+        present for each take; a cross-modal one is left out when only one of its modalities
+        is given at all.
         """
         out: dict[str, tuple[list[str], np.ndarray]] = {}
         for learner in self.learners.values():
@@ -117,7 +164,8 @@ class Predictor:
                 proba = np.full((len(X), len(learner.classes)), np.nan)
                 rows = ~np.isnan(X).all(axis=1)
                 if rows.any():
-                    proba[rows] = learner.estimator.predict_proba(X[rows])
+                    groups = None if speakers is None else speakers[rows]
+                    proba[rows] = learner.estimator.predict_proba(normalise(learner.normalisation, X[rows], groups))
                 out[learner.name] = (learner.classes, proba)
         for fused in self.fused:
             names = [self.learners[s].name for s in fused.stems]
@@ -138,13 +186,14 @@ class Predictor:
         return out
 
 
-def load(params: dict, settings: dict[str, object], modalities: set[str] | None = None) -> Predictor:
-    """Every plain learner of `run` and the deployed fusion of every plain group (as `dvc repro`
-    left them); with `modalities`, only those modalities' learners and the groups made of them
-    (another modality's models need not exist)."""
+def load(params: dict, settings: dict[str, object], modalities: set[str] | None = None,
+         normalisations: tuple[str, ...] = ("none",), rules: list[str] | None = None) -> Predictor:
+    """The learners of `run` and their groups' fusion, as `dvc repro` left them: the plain ones
+    and the deployed rule, unless `normalisations` and `rules` name more; with `modalities`, only
+    those modalities' learners and the groups made of them (another's models need not exist)."""
     plan = runplan.plan(params)
     wanted = set(plan.modalities) if modalities is None else modalities
-    learners = {str(paths.model_stem(m, learner, "none")): load_learner(m, learner, settings[m])
-                for m, names in plan.learners.items() if m in wanted for learner in names}
-    plain = [g for g in fusion.groups(plan) if g.normalisation == "none" and set(g.modalities) <= wanted]
-    return Predictor(learners, [load_fused(g, learners, params["fuse"]["deploy"]) for g in plain])
+    learners = {str(paths.model_stem(m, learner, n)): load_learner(m, learner, settings[m], n)
+                for n in normalisations for m, names in plan.learners.items() if m in wanted for learner in names}
+    groups = [g for g in fusion.groups(plan) if g.normalisation in normalisations and set(g.modalities) <= wanted]
+    return Predictor(learners, [f for g in groups for f in load_fused(g, learners, rules or [params["fuse"]["deploy"]])])

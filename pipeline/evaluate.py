@@ -3,15 +3,16 @@
 Usage: python -m pipeline.evaluate ROOT [--corpus NAME] [--features NAME=SOURCE]... [--out DIR] [--jobs N]
 
 ROOT is read like a `fetch.corpora` root (folders, zip archives). Every labelled take is
-scored by every plain learner of each modality it carries and by the fused decisions
-(`fuse.deploy` rule: per modality, and across modalities), as `dvc repro` left them; takes
+scored by every learner of each modality it carries, plain and speaker-normalised (each speaker
+standardised with its own takes here, as in training), and by every fusion rule (per modality,
+and across modalities; the `fuse.deploy` rule marked), as `dvc repro` left them; takes
 whose label a model was not trained on are counted and left out, never mapped onto another
 label. Takes a deployed learner was trained on (its out-of-fold table lists them) are also
 counted and left out, and a root holding nothing else is refused. Only the models of the
 modalities the takes carry are loaded. Writes DIR/evaluation.md (default evaluation/): each
-model's figures beside its cross-validated ones and the gap, then per model accuracy, UAR,
-macro F1, top-3, the confusion matrix, per-speaker accuracy, accuracy per vocal channel and its
-figures; and DIR/evaluation.json. RAVDESS actors 21-24, withheld from every fold, are scored here.
+model's figures beside its cross-validated ones and the gap, how the deployed fusion rule was
+chosen, then per model accuracy, UAR, macro F1, top-3, the confusion matrix, per-speaker
+accuracy, accuracy per vocal channel and intensity and its figures; and DIR/evaluation.json. RAVDESS actors 21-24, withheld from every fold, are scored here.
 `--features au=SOURCE` gives the takes' measurements for an `external_features` modality (as in
 predict): takes with a row are scored by that modality and fused with their voice.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import compute, ensemble, io, manifest, metrics, report, sources
+from pipeline import compute, ensemble, io, manifest, metrics, report, runplan, sources
 from pipeline.batch import extract
 from pipeline.corpora import KNOWN_LABELS, ravdess
 from pipeline.ensemble import ModelError
@@ -70,9 +71,13 @@ def unseen(takes: pd.DataFrame, seen: set[tuple[str, str]], root: str) -> tuple[
     return takes[~trained].reset_index(drop=True), int(trained.sum())
 
 
+SPLITS = {"channel": "vocal channel", "intensity": "intensity"}  # as the main report splits the test takes
+
+
 def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Figures on the takes a model gave probabilities for and whose label it knows (with accuracy
-    per vocal channel, where the takes have one), and the counts of labels it does not know."""
+    per vocal channel and intensity, where the takes have them), and the counts of labels it does
+    not know."""
     rows = ~np.isnan(probabilities).any(axis=1)
     given, proba = takes[rows], probabilities[rows]
     known = given["label"].isin(classes).to_numpy()
@@ -81,8 +86,10 @@ def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) ->
     groups = given.loc[known, "speaker"].to_numpy()
     figures = metrics.figures(y, proba[known], classes, groups, np.zeros(len(y), dtype=int))
     correct = pd.Series(proba[known].argmax(axis=1) == y)
-    by = correct.groupby(given.loc[known, "channel"].to_numpy()).agg(["mean", "size"])
-    figures["accuracy_by_channel"] = {channel: (float(r["mean"]), int(r["size"])) for channel, r in by.iterrows()}
+    figures["accuracy_by"] = {}
+    for column in SPLITS:
+        by = correct.groupby(given.loc[known, column].to_numpy()).agg(["mean", "size"])
+        figures["accuracy_by"][column] = {value: (float(r["mean"]), int(r["size"])) for value, r in by.iterrows()}
     return figures, left_out
 
 
@@ -92,7 +99,7 @@ def gap_table(summary: dict[str, dict]) -> str:
     rows = []
     for name, s in summary.items():
         cv = s["cross_validated"]
-        row = {"model": name, "takes": s["n_takes"]}
+        row = {"model": f"**{name}** (deployed)" if s["deployed"] else name, "takes": s["n_takes"]}
         for key, label in (("accuracy", "accuracy"), ("uar", "UAR"), ("macro_f1", "macro F1")):
             row |= {label: report.pct(s[key]), f"{label} (CV)": report.pct(cv.get(key, np.nan)),
                     f"{label} gap": f"{100 * (s[key] - cv[key]):+.1f}" if key in cv else "–"}
@@ -108,6 +115,22 @@ def gap_table(summary: dict[str, dict]) -> str:
     ])
 
 
+def fusion_note(predictor: ensemble.Predictor, deploy: str) -> str:
+    """How the fused decisions were made and how the deployed rule was chosen, from the fuse stage's record."""
+    lines = ["## Fusion rules", "",
+             "Every rule was fitted by the fuse stage on out-of-fold probabilities of the training speakers only "
+             f"(none of these takes). `predict` applies `{deploy}` (`fuse.deploy`), the row marked deployed above."]
+    if deploy == "selected":
+        lines[-1] += (" `selected` is itself learnt: per group, the rule with the best UAR on speaker-grouped folds "
+                      "of the training takes' probabilities. What it chose:")
+        for fused in predictor.fused:
+            if fused.rule_name == "selected" and fused.figures:
+                record = io.read_json(fused.figures)["rules"]["selected"]
+                lines.append(f"- {fused.name}: **{record['chosen']}** (in the outer folds of cross-validation: "
+                             f"{', '.join(record['chosen_per_fold'])})")
+    return "\n".join(lines)
+
+
 def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
     png = out / f"confusion_{re.sub(r'[^A-Za-z0-9+]+', '_', name).strip('_')}.png"
     modality, _, learner = name.partition("/")
@@ -117,14 +140,17 @@ def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
     confusion = confusion.iloc[present]
     confusion.index.name = "true \\ predicted"
     speakers = pd.Series(figures["per_speaker_accuracy"]).map(report.pct).rename("accuracy").rename_axis("speaker")
-    channels = ", ".join(f"{c} {report.pct(a)} ({n} takes)" for c, (a, n) in figures["accuracy_by_channel"].items())
+    splits = " ".join(f"Accuracy by {label}: " + ", ".join(f"{value} {report.pct(accuracy)} ({n} takes)"
+                                                           for value, (accuracy, n) in by.items()) + "."
+                      for label, by in zip(SPLITS.values(), figures["accuracy_by"].values()) if by)
     return "\n".join([
         f"### {name}",
         "",
-        f"{figures['n_takes']} takes: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
-        f"(over the emotions present), macro F1 {report.pct(figures['macro_f1'])}, "
+        f"{figures['n_takes']} takes: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])}, "
+        f"macro F1 {report.pct(figures['macro_f1'])}, "
         f"top-3 {report.pct(figures['top3_accuracy'])}; chance {report.pct(1 / len(present))} "
-        f"over the {len(present)} emotions present." + (f" Accuracy by vocal channel: {channels}." if channels else ""),
+        f"over the {len(present)} emotions present. UAR and macro F1 average over the emotions present among "
+        f"these takes. {splits}",
         "",
         ("Left out (labels this model was not trained on): "
          + ", ".join(f"{r.label} {r.takes}" for r in left_out.itertuples()) + ".") if len(left_out) else
@@ -164,9 +190,9 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m pipeline.evaluate") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.evaluate",
+        prog=prog,
         description="Score the trained models on labelled takes they never saw.",
         epilog="Exit codes: 0 scored; 2 nothing could be scored (missing or stale models, no such path, "
                "no takes of the corpus, only takes the models were trained on).",
@@ -190,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
                                             params["ingest"]["max_take_mb"])
             carried = set(reading(settings, {c for c in ("audio_path", "video_path") if takes[c].notna().any()}))
-            predictor = ensemble.load(params, settings, carried | {o.partition("=")[0] for o in args.features})
+            predictor = ensemble.load(params, settings, carried | {o.partition("=")[0] for o in args.features},
+                                      tuple(runplan.plan(params).normalisations), params["fuse"]["rules"])
             measured = measured_features(args.features, settings, predictor)
             takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
         except (ModelError, InputError) as error:
@@ -208,19 +235,22 @@ def main(argv: list[str] | None = None) -> int:
                  f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
                  "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
                  f"{n_trained} takes the models were trained on left out. "
-                 f"{len(rejects)} files refused or caveated. Fused decisions apply the `fuse.deploy` rule to the "
-                 "learners present for each take.", ""]
+                 f"{len(rejects)} files refused or caveated. Fused decisions apply their rule to the learners "
+                 "present for each take; speaker-normalised models (+ speaker norm) standardise each speaker's "
+                 "takes here with that speaker's own statistics, as in training (no label is used).", ""]
         summary: dict[str, dict] = {}
         sections = []
-        cross_validated = predictor.cross_validated(params["fuse"]["deploy"])
-        for name, (classes, probabilities) in predictor.predict(features).items():
+        cross_validated = predictor.cross_validated()
+        deployed = {f.name for f in predictor.fused if f.rule_name == params["fuse"]["deploy"]
+                    and not any(predictor.learners[s].normalisation != "none" for s in f.stems)}
+        for name, (classes, probabilities) in predictor.predict(features, takes["speaker"].to_numpy()).items():
             figures, left_out = score(classes, probabilities, takes)
             if figures["n_takes"] == 0:
                 continue
             summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
-            summary[name]["cross_validated"] = cross_validated[name]
+            summary[name] |= {"cross_validated": cross_validated[name], "deployed": name in deployed}
             sections.append(section(name, figures, left_out, args.out))
-        lines += [gap_table(summary), "", *sections]
+        lines += [gap_table(summary), "", fusion_note(predictor, params["fuse"]["deploy"]), "", *sections]
         if len(rejects):
             lines += ["## Refused and caveated files", "", report.table(rejects)]
         io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")

@@ -145,8 +145,9 @@ def predict(
     address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None,
     silence_dbfs: float = -60.0,
 ) -> dict:
-    """{'clip', 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors': [...]}."""
-    result: dict = {"clip": address, "predictions": [], "errors": []}
+    """{'clip', 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors': [...],
+    'warnings': [...]} (a warning: a modality's features unlike every training take)."""
+    result: dict = {"clip": address, "predictions": [], "errors": [], "warnings": []}
     features = {}
     for modality in (m for m in modalities_of(address, settings) if m in predictor.modalities):
         try:
@@ -159,6 +160,9 @@ def predict(
             features[modality] = rows[key][None, :]
         else:
             result["errors"].append(f"{modality}: no row of --features {modality} names this clip ({key})")
+    for modality, rows in features.items():
+        if unlike := predictor.unlike_training(modality, rows[0]):
+            result["warnings"].append(f"{modality}: {unlike}")
     if features:
         fused = {f.name for f in predictor.fused}
         for name, (classes, proba) in predictor.predict(features).items():
@@ -181,14 +185,16 @@ def render(results: list[dict]) -> str:
             lines.append(f"{result['clip'][-40:]:40s} {p['model']:28s} {p['emotion']:10s} "
                          + ", ".join(f"{c} {v:.0%}" for c, v in top))
         lines += [f"{result['clip'][-40:]:40s} error: {e}" for e in result["errors"]]
+        lines += [f"{result['clip'][-40:]:40s} warning: {w}" for w in result["warnings"]]
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m pipeline.predict") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.predict", description="Predict the emotion of your own clips.",
+        prog=prog, description="Predict the emotion of your own clips.",
         epilog="Exit codes: 0 every clip got a prediction; 1 some clip got none (unreadable, silent, no face "
-               "and no voice); 2 nothing could be predicted (missing or stale models, bad arguments).",
+               "and no voice); 2 nothing could be predicted (missing or stale models, bad arguments). A warning "
+               "(a clip's features far outside every training take's) leaves the prediction and exit code as they are.",
     )
     parser.add_argument("paths", nargs="+", help="audio, video or image files, or folders of them")
     parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",

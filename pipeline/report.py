@@ -86,6 +86,13 @@ def accuracy_by(result: LearnerResult, column: str) -> pd.Series:
     return correct.groupby(result.oof[column]).mean()
 
 
+def _spread(counts: pd.Series) -> str:
+    """A count per speaker as its range and median (a corpus may have a hundred speakers)."""
+    if counts.min() == counts.max():
+        return f"{counts.min()} each"
+    return f"{counts.min()}-{counts.max()} (median {counts.median():g})"
+
+
 def data_summary(takes: pd.DataFrame, rejects: pd.DataFrame) -> str:
     subset = takes["corpus"] + takes["channel"].map(lambda c: f" {c}" if isinstance(c, str) else "")
     by_emotion = pd.crosstab(takes["label"], subset, margins=True, margins_name="total")
@@ -100,9 +107,7 @@ def data_summary(takes: pd.DataFrame, rejects: pd.DataFrame) -> str:
             + (f" ({', '.join(f'{n} {g}' for g, n in genders.items())})" if len(genders) else "")
             + (f", {audio_minutes:.1f} min of audio" if audio_minutes > 0 else "")
             + (f", {int(part['video_path'].notna().sum())} with video or image frames" if part["video_path"].notna().any() else "")
-            + "; takes per speaker: "
-            + ", ".join(f"{speaker.split('-', 1)[-1]} {n}" for speaker, n in part.groupby("speaker").size().items())
-            + "."
+            + "; takes per speaker: " + _spread(part.groupby("speaker").size()) + "."
         )
     lines += [
         "",
@@ -435,6 +440,48 @@ def _subset_figures(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> d
     return metrics.figures(y, proba, classes, rows["speaker"].to_numpy(), rows["fold"].to_numpy())
 
 
+def answer_section(answers: dict[str, list[tuple[str, str, str, pd.DataFrame]]]) -> tuple[str, dict[str, Any]]:
+    """The answer first: per corpus, what the deployed voice, face and voice + face decisions score
+    on its takes (outer folds), plain and speaker-normalised. `answers[normalisation]` lists
+    (answer, key, model name, out-of-fold table) in the same order for every normalisation: the
+    answer is voice, face or voice + face; the key its name in metrics.json (`voice`,
+    `face_<modality>`, `voice_face_<modality>`)."""
+    rows, headline = [], {}
+    plain = answers["none"]
+    for corpus in dict.fromkeys(c for *_, oof in plain for c in oof["corpus"]):
+        for index, (answer, key, name, oof) in enumerate(plain):
+            takes = pd.Index(oof.loc[oof["corpus"] == corpus, "take"])
+            if takes.empty:
+                continue
+            classes = [c.removeprefix("p_") for c in oof.columns if c.startswith("p_")]
+            scored = _subset_figures(oof, takes, classes)
+            normalised = {norm: _subset_figures(entries[index][-1], takes, classes)["accuracy"]
+                          for norm, entries in answers.items() if norm != "none"}
+            rows.append({"corpus": corpus, "answer": answer,
+                         "model": name, "takes": len(takes),
+                         "accuracy": f"{pct(scored['accuracy'])} ± {pct(scored['fold_accuracy_std'])}",
+                         "UAR": pct(scored["uar"]), "macro F1": pct(scored["macro_f1"]), "chance": pct(scored["chance"]),
+                         **{f"accuracy + {norm} norm": pct(a) for norm, a in normalised.items()}})
+            headline.setdefault(corpus, {})[key] = {
+                "model": name, "takes": len(takes), "chance": scored["chance"],
+                **{k: scored[k] for k in ("accuracy", "uar", "macro_f1", "fold_accuracy_std")},
+                **{f"accuracy_{norm}_norm": a for norm, a in normalised.items()}}
+    markdown = "\n".join([
+        "## The answer",
+        "",
+        "Per corpus, the deployed decision of the voice, of the face and of both together (each side's "
+        "learners fused by the deployed rule), scored on the corpus's takes that carry it: voice + face on "
+        "the takes with both. Outer folds only: speakers each model never trained on. `± x` is the standard "
+        "deviation over outer folds; chance is one over the classes. The speaker-normalised column z-scores "
+        "each speaker's features with that speaker's own unlabelled clips (it needs a batch of them). Details "
+        "of every learner and rule follow.",
+        "",
+        table(pd.DataFrame(rows)),
+        "",
+    ])
+    return markdown, headline
+
+
 def voice_face_section(
     pair: tuple[str, str], sides: tuple[str, str], models: dict[str, dict[str, pd.DataFrame]], fused: pd.DataFrame,
     classes: list[str], deploy: str, figures: Path,
@@ -627,11 +674,12 @@ def build(
     comparisons: tuple[LearnerResult | None, dict[str, tuple[dict[str, Any], LearnerResult]]] | None,
     figures: Path, settings: dict[str, Any], deploy: str, voice_face: dict[str, tuple[str, dict[str, Any]]] | None = None,
     voice_sets: tuple[str, dict[str, Any]] | None = None, learning_curve: tuple[str, dict[str, Any]] | None = None,
+    answer: tuple[str, dict[str, Any]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Return the report's Markdown and its headline metrics (for reports/metrics.json); `voice_face`
     maps a voice+face pair to its `voice_face_section`, shown first, then `voice_sets` (the
     `voice_sets_section`, when the voice has several feature sets); `learning_curve` is the
-    `learning_curve_section`, after the modalities.)"""
+    `learning_curve_section`, after the modalities; `answer` the `answer_section`, first of all.)"""
     figures.mkdir(parents=True, exist_ok=True)
     modalities = list(dict.fromkeys(r.modality for r in results))
     sections = {m: modality_section(m, [r for r in results if r.modality == m], figures) for m in modalities}
@@ -645,6 +693,7 @@ def build(
             f"{settings['inner_folds']} speaker-grouped inner folds (scored by {settings['scoring']}). "
             "Every figure below is from the outer test speakers only.",
             "",
+            answer[0] if answer else "",
             *[markdown for markdown, _ in (voice_face or {}).values()],
             voice_sets[0] if voice_sets else "",
             data_summary(takes, rejects),
@@ -656,6 +705,7 @@ def build(
         ]
     )
     headline = {
+        **({"answer": answer[1]} if answer else {}),
         "n_takes": int(len(takes)),
         **{m: sections[m][1] for m in modalities},
         "voice_face": {pair: figures for pair, (_, figures) in (voice_face or {}).items()},

@@ -12,6 +12,7 @@ depends on it, and that `dvc exp run -S` / `dvc exp show` work on the project.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -171,6 +172,14 @@ def check_predict(project: Path, scratch: Path) -> None:
     soundfile.write(silent, np.zeros(48000, dtype=np.float32), 48000)  # refused as in training, not "sad 51%"
     quiet = predict(project, str(silent))
     assert quiet.returncode == 1 and "silent.wav error: audio: silent: peak level -inf dBFS" in quiet.stdout
+    speech, rate = soundfile.read(real_take(1, "03-01-05-02-01-01-01"), dtype="float32")
+    minute = scratch / "minute.wav"  # a minute of talk: its duration is far beyond every training take's
+    soundfile.write(minute, np.tile(speech, -(-60 * rate // len(speech)))[: 60 * rate], rate)
+    far = predict(project, str(minute), "--json")
+    assert far.returncode == 0, far.stderr
+    warnings = json.loads(far.stdout)[0]["warnings"]
+    assert any(w.startswith("audio: unlike every training take: ") for w in warnings), warnings
+    assert not json.loads(predict(project, str(video), "--json").stdout)[0]["warnings"]
     missing = predict(project, str(scratch / "absent.wav"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
     notes = scratch / "notes"
@@ -268,8 +277,13 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     (scratch / "face_models").rename(faces)
     assert done.returncode == 0, done.stderr
     summary = json.loads((project / "evaluation/evaluation.json").read_text())
-    assert set(summary) == {"audio/svm", "audio/rf", "audio/xgb", "audio/fused (selected)", "compare2016/logreg",
-                            "audio+compare2016/fused (selected)"}  # EmoDB has no video
+    # every voice model, plain and speaker-normalised, and every fusion rule (EmoDB has no video)
+    learners = ["audio/svm", "audio/rf", "audio/xgb", "compare2016/logreg"]
+    fused = [f"{group}{norm} ({rule})" for norm in ("", " + speaker norm")
+             for group in ("audio/fused", "audio+compare2016/fused") for rule in fusion.RULES]
+    assert set(summary) == {*learners, *(f"{name} + speaker norm" for name in learners), *fused}
+    assert {name for name, figures in summary.items() if figures["deployed"]} == {
+        "audio/fused (selected)", "audio+compare2016/fused (selected)"}
     n_scored = len(list(emodb.iterdir())) - 2  # disgust and boredom are not among the 4 trained classes
     assert all(figures["n_takes"] == n_scored for figures in summary.values())
     cross_validated = json.loads((project / "models/learners/audio/svm-none.json").read_text())
@@ -277,6 +291,9 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     markdown = (project / "evaluation/evaluation.md").read_text()
     assert "Left out (labels this model was not trained on): " in markdown and "boredom 1" in markdown
     assert "## Summary: these takes against cross-validation" in markdown and "| accuracy gap |" in markdown
+    assert "| **audio+compare2016/fused (selected)** (deployed) |" in markdown
+    assert "## Fusion rules" in markdown and "- audio+compare2016/fused (selected): **" in markdown
+    assert "### audio/rf + speaker norm\n" in markdown
     assert (project / "evaluation/confusion_audio_svm.png").stat().st_size > 5000
     assert (project / "evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
     wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],
@@ -301,7 +318,8 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     summary = json.loads((scratch / "mixed_out" / "evaluation.json").read_text())
     assert {figures["n_takes"] for figures in summary.values()} == {1}
     assert {"au/svm", "au/fused (selected)", "audio+compare2016+au/fused (selected)"} <= set(summary)  # the new speaker's face
-    assert "Accuracy by vocal channel: speech " in (scratch / "mixed_out" / "evaluation.md").read_text()
+    splits = r"Accuracy by vocal channel: speech \d+\.\d% \(1 takes\)\. Accuracy by intensity: normal \d+\.\d% \(1 takes\)\."
+    assert re.search(splits, (scratch / "mixed_out" / "evaluation.md").read_text())
     shutil.rmtree(mixed / "Actor_07")
     refused = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed)],
                              cwd=project, capture_output=True, text=True, timeout=300)
@@ -354,6 +372,11 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert set(voices["take"]) | set(faces["take"]) == face_takes  # every take here has video or frames
 
     report = (project / "reports/report.md").read_text()
+    assert report.index("## The answer") < report.index("## Voice + face")  # the answer first
+    assert "| ravdess | voice + face | audio+compare2016+au/fused (selected) | " in report
+    answer = json.loads((project / "reports/metrics.json").read_text())["answer"]
+    assert set(answer["ravdess"]) == {"voice", "face_au", "face_face", "voice_face_au", "voice_face_face"}
+    assert set(answer["ckplus"]) == {"face_face"} and 0 < answer["ravdess"]["voice"]["accuracy"] <= 1
     for name in ("audio/svm", "audio/rf", "audio/xgb", "audio/svm + speaker norm", "face/svm", "face/xgb"):
         assert f"### {name}\n" in report
     assert "03-01-05-02-02-02-06.wav" in report and "truncated" in report
@@ -384,6 +407,12 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
             "audio+compare2016/fused (selected) + speaker norm"} <= set(metrics["voice_sets"])
 
     assert stages_run(run(project, "repro")) == {"fetch"}  # nothing else to do
+    info = subprocess.run([str(Path(sys.executable).parent / "avemotion"), "info", "--json"], cwd=project,
+                          capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0, info.stderr
+    overview = {record["model"]: record for record in json.loads(info.stdout)}
+    assert overview["audio/svm"]["takes"] == len(voices) and overview["face/rf"]["corpora"]["ckplus"] == len(faces)
+    assert overview["audio+compare2016/fused (selected)"]["chosen"]["rule"] in fusion.RULES
 
     check_predict(project, tmp_path)
     check_evaluate(project, tmp_path)

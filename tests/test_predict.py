@@ -5,6 +5,10 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
+
+from pipeline import ensemble
+
 from conftest import REPO, real_take, write_clip
 
 
@@ -47,3 +51,9 @@ def test_the_commands_help_names_them_as_users_call_them_with_defaults_and_exit_
     predict = run("pipeline.predict", tmp_path, "--help")
     assert predict.returncode == 0 and predict.stdout.startswith("usage: python -m pipeline.predict")
     assert "Exit codes:" in predict.stdout
+
+
+def test_a_value_is_measured_in_widths_of_its_training_range():
+    feature_range = np.array([[0.0, 5.0, 1.0], [10.0, 5.0, 3.0]])  # the middle column was constant in training
+    X = np.array([[5.0, 100.0, 2.0], [-10.0, 5.0, 7.0], [25.0, 5.0, np.nan]])
+    np.testing.assert_array_equal(ensemble.beyond_range(X, feature_range), [[0, 0, 0], [1, 0, 2], [1.5, 0, 0]])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import fusion, io, paths, report, runplan
+from pipeline import fusion, io, paths, plot_data, report, runplan
 
 
 def load_result(stem: str | Path, modality: str, learner: str, normalisation: str) -> report.LearnerResult:
@@ -67,6 +67,25 @@ def voice_sets(plan: runplan.RunPlan, results: list[report.LearnerResult], deplo
     return report.voice_sets_section(models, classes)
 
 
+def answers(plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: str,
+            ) -> dict[str, list[tuple[str, str, str, pd.DataFrame]]]:
+    """`report.answer_section`'s rows per normalisation: the voices' deployed decision, each face
+    modality's, and the two fused (the takes that carry both) where they met."""
+    voices = tuple(plan.of_kind("voice"))
+    out: dict[str, list[tuple[str, str, str, pd.DataFrame]]] = {}
+    for normalisation in plan.normalisations:
+        rows = [("voice", "voice", *deployed_alone(voices, normalisation, results, deploy))] if voices else []
+        for face in plan.of_kind("face"):
+            rows.append(("face", f"face_{face}", *deployed_alone((face,), normalisation, results, deploy)))
+            fused = Path(f"{paths.fusion_stem('+'.join((*voices, face)) + f'-{normalisation}')}.oof.parquet")
+            if voices and fused.exists():
+                table = pd.read_parquet(fused)
+                both = table[(table["rule"] == deploy) & (table["carried"] == "+".join((*voices, face)))]
+                rows.append(("voice + face", f"voice_face_{face}", f"{'+'.join((*voices, face))}/fused ({deploy})", both))
+        out[normalisation] = rows
+    return out
+
+
 def main() -> None:
     params = io.load_params()
     plan = runplan.plan(params)
@@ -97,18 +116,27 @@ def main() -> None:
             {name: (selection, load_result(paths.variant_stem(name), *main_run))
              for name, selection in compare["variants"].items()},
         )
-    curve = None
+    curve, curve_table = None, None
     if "learning_curve" in params:
         block = params["learning_curve"]
         measured = pd.read_parquet(paths.features(block["modality"]), columns=["take"])["take"]
         classes = set(takes.loc[takes["take"].isin(measured), "label"])
+        curve_table = pd.read_csv(paths.LEARNING_CURVE)
         curve = report.learning_curve_section(
-            pd.read_csv(paths.LEARNING_CURVE), f"{block['modality']}/{block['learner']}"
+            curve_table, f"{block['modality']}/{block['learner']}"
             + ("" if block["normalisation"] == "none" else f" + {block['normalisation']} norm"),
             1 / len(classes), Path("reports/figures"))
     markdown, headline = report.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
-                                      params["train"], deploy, voice_faces, sets, curve)
+                                      params["train"], deploy, voice_faces, sets, curve,
+                                      report.answer_section(answers(plan, results, deploy)))
     io.write_text(markdown + "\n", "reports/report.md")
+    plain = {f"{r.modality}/{r.learner}": r.oof for r in results if r.normalisation == "none"}
+    for group in (g for g in groups if g.normalisation == "none"):
+        fused = Path(f"{paths.fusion_stem(group.slug)}.oof.parquet")
+        if fused.exists():
+            table = pd.read_parquet(fused)
+            plain[f"{group.name} ({deploy})"] = table[table["rule"] == deploy]
+    plot_data.write(plain, curve_table, Path("reports/plots"))
     io.write_json(headline, "reports/metrics.json")
     best = ", ".join(headline[m]["best"] for m in plan.modalities)
     print(f"report: reports/report.md (best: {best})")

@@ -1,0 +1,115 @@
+"""The `avemotion` command: what users do outside DVC, one subcommand each.
+
+  avemotion predict CLIP...   label your own clips (python -m pipeline.predict)
+  avemotion evaluate ROOT     score the models on labelled takes they never saw (python -m pipeline.evaluate)
+  avemotion info              what the trained models are, what they were trained on, how well they did
+
+`dvc repro` stays the way to train: these commands only read what it left in models/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import evaluate, fusion, io, paths, predict, report, runplan
+
+
+def models_overview(params: dict) -> list[dict]:
+    """One record per trained learner and fusion group of `run`: figures on the outer folds,
+    the takes, speakers and corpora it was trained on, and what its search or rule chose."""
+    plan = runplan.plan(params)
+    records = []
+    for normalisation in plan.normalisations:
+        for modality, learners in plan.learners.items():
+            for learner in learners:
+                stem = paths.model_stem(modality, learner, normalisation)
+                if not Path(f"{stem}.json").exists():
+                    records.append({"model": str(stem), "missing": True})
+                    continue
+                figures = io.read_json(f"{stem}.json")
+                takes = pd.read_parquet(f"{stem}.oof.parquet", columns=["corpus", "speaker"])
+                records.append({
+                    "model": f"{modality}/{learner}" + ("" if normalisation == "none" else f" + {normalisation} norm"),
+                    "takes": len(takes), "speakers": takes["speaker"].nunique(),
+                    "corpora": takes["corpus"].value_counts().to_dict(), "classes": figures["classes"],
+                    "accuracy": figures["accuracy"], "uar": figures["uar"], "chosen": figures["final_params"],
+                })
+    for group in fusion.groups(plan):
+        stem = paths.fusion_stem(group.slug)
+        if not Path(f"{stem}.json").exists():
+            records.append({"model": str(stem), "missing": True})
+            continue
+        rules = io.read_json(f"{stem}.json")["rules"]
+        deployed = rules.get(params["fuse"]["deploy"], {})
+        records.append({
+            "model": f"{group.name} ({params['fuse']['deploy']})", "takes": deployed.get("n_takes", 0),
+            "members": list(group.stems), "accuracy": deployed.get("accuracy"), "uar": deployed.get("uar"),
+            "chosen": {"rule": deployed.get("chosen", params["fuse"]["deploy"])},
+        })
+    return records
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def render_overview(records: list[dict]) -> str:
+    rows = [{"model": r["model"], "takes": "missing: run `dvc repro`"} if r.get("missing") else {
+        "model": r["model"], "takes": r["takes"], "speakers": r.get("speakers", ""),
+        "accuracy": report.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
+        "UAR": report.pct(r["uar"]) if r["uar"] is not None else "–",
+        "chosen": ", ".join(f"{k.removeprefix('clf__')}={_short(v)}" for k, v in r["chosen"].items()),
+    } for r in records]
+    corpora = pd.DataFrame([{"corpus": c, "takes": n} for r in records for c, n in r.get("corpora", {}).items()])
+    trained_on = corpora.groupby("corpus", sort=False)["takes"].max() if len(corpora) else pd.Series(dtype=int)
+    return "\n".join([
+        "Trained models (models/, as `dvc repro` left them; accuracy and UAR on the outer folds: speakers "
+        "each fold never trained on)",
+        "",
+        report.table(pd.DataFrame(rows).fillna("")),
+        "",
+        "Trained on: " + (", ".join(f"{c} ({n} takes)" for c, n in trained_on.items()) or "nothing yet"),
+    ])
+
+
+def info(argv: list[str], prog: str) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="What the trained models are and how well they did.",
+                                     epilog="Exit codes: 0 every model of params.yaml's `run` is trained; "
+                                            "1 some are missing.")
+    parser.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    args = parser.parse_args(argv)
+    records = models_overview(io.load_params())
+    print(json.dumps(records, indent=2) if args.json else render_overview(records))
+    return 1 if any(r.get("missing") for r in records) else 0
+
+
+COMMANDS: dict[str, tuple[Callable[[list[str], str], int], str]] = {
+    "predict": (predict.main, "label your own clips (audio, video, images)"),
+    "evaluate": (evaluate.main, "score the models on labelled takes they never saw"),
+    "info": (info, "what the trained models are, what they were trained on, how well they did"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="avemotion", description="Emotion from voice and face with the models `dvc repro` trained. "
+                                      "Run from the project root (params.yaml, models/).",
+        epilog="Commands:\n" + "\n".join(f"  {name:9s} {text}" for name, (_, text) in COMMANDS.items())
+               + "\n\n`avemotion COMMAND --help` for each command's options and exit codes.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=COMMANDS, help="what to do")
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help="the command's own arguments")
+    args = parser.parse_args(argv)
+    run, _ = COMMANDS[args.command]
+    return run(args.arguments, f"avemotion {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
