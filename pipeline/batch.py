@@ -11,8 +11,8 @@ from typing import TypeVar
 
 import numpy as np
 from joblib import Parallel, delayed
-from tqdm import tqdm
 
+from pipeline import progress
 from pipeline.errors import ClipError
 
 Settings = TypeVar("Settings")
@@ -40,7 +40,7 @@ def extract(
     the caller's `compute.engine` says (sequentially outside one)."""
     batches = [addresses[i : i + _BATCH] for i in range(0, len(addresses), _BATCH)]
     results: list[np.ndarray | str] = []
-    with tqdm(total=len(addresses), desc=desc, unit="clip") as bar:
+    with progress.bar(total=len(addresses), desc=desc, unit="clip") as bar:
         for batch in Parallel(return_as="generator")(
             delayed(_extract_batch)(features_of, batch, settings) for batch in batches
         ):

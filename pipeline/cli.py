@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import evaluate, fusion, io, paths, predict, report, runplan
+from pipeline import ensemble, evaluate, fusion, io, paths, predict, report, runplan
 
 
 def models_overview(params: dict) -> list[dict]:
@@ -35,7 +35,7 @@ def models_overview(params: dict) -> list[dict]:
                 figures = io.read_json(f"{stem}.json")
                 takes = pd.read_parquet(f"{stem}.oof.parquet", columns=["corpus", "speaker"])
                 records.append({
-                    "model": f"{modality}/{learner}" + ("" if normalisation == "none" else f" + {normalisation} norm"),
+                    "model": ensemble.learner_name(modality, learner, normalisation),
                     "takes": len(takes), "speakers": takes["speaker"].nunique(),
                     "corpora": takes["corpus"].value_counts().to_dict(), "classes": figures["classes"],
                     "accuracy": figures["accuracy"], "uar": figures["uar"], "chosen": figures["final_params"],

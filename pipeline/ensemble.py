@@ -133,7 +133,8 @@ class Predictor:
 
     def unlike_training(self, modality: str, row: np.ndarray) -> str | None:
         """What makes one clip's `modality` features unlike every training take (`beyond_range` > FAR), or None."""
-        learner = next(learner for learner in self.learners.values() if learner.modality == modality)
+        learner = next(learner for learner in self.learners.values()
+                       if learner.modality == modality and learner.normalisation == "none")
         if learner.feature_range is None:
             return None
         beyond = beyond_range(row, learner.feature_range)
@@ -196,4 +197,5 @@ def load(params: dict, settings: dict[str, object], modalities: set[str] | None 
     learners = {str(paths.model_stem(m, learner, n)): load_learner(m, learner, settings[m], n)
                 for n in normalisations for m, names in plan.learners.items() if m in wanted for learner in names}
     groups = [g for g in fusion.groups(plan) if g.normalisation in normalisations and set(g.modalities) <= wanted]
-    return Predictor(learners, [f for g in groups for f in load_fused(g, learners, rules or [params["fuse"]["deploy"]])])
+    rules = rules or [params["fuse"]["deploy"]]
+    return Predictor(learners, [fused for g in groups for fused in load_fused(g, learners, rules)])

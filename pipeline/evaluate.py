@@ -12,7 +12,8 @@ counted and left out, and a root holding nothing else is refused. Only the model
 modalities the takes carry are loaded. Writes DIR/evaluation.md (default evaluation/): each
 model's figures beside its cross-validated ones and the gap, how the deployed fusion rule was
 chosen, then per model accuracy, UAR, macro F1, top-3, the confusion matrix, per-speaker
-accuracy, accuracy per vocal channel and intensity and its figures; and DIR/evaluation.json. RAVDESS actors 21-24, withheld from every fold, are scored here.
+accuracy, accuracy per vocal channel and intensity and its figures; and DIR/evaluation.json.
+RAVDESS actors 21-24, withheld from every fold, are scored here.
 `--features au=SOURCE` gives the takes' measurements for an `external_features` modality (as in
 predict): takes with a row are scored by that modality and fused with their voice.
 """

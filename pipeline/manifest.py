@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import cv2
 import pandas as pd
 from joblib import Parallel, delayed
-from tqdm import tqdm
 
-from pipeline import audio, checks, sources
+from pipeline import audio, checks, progress, sources
 from pipeline.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, mead, ravdess
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
@@ -93,7 +92,7 @@ def _probe_video(address: str) -> dict[str, object]:
 
 def _parallel(probe, named: list[tuple[str, object]], desc: str, *args: object) -> list[dict[str, object]]:
     """`probe(address, *args)` for every file, where the caller's `compute.engine` says, with a progress bar."""
-    return list(tqdm(
+    return list(progress.bar(
         Parallel(return_as="generator")(delayed(probe)(address, *args) for address, _ in named),
         total=len(named), desc=desc, unit="file", disable=not named,
     ))
@@ -256,7 +255,7 @@ def ckplus_takes(files: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     found, problems = ckplus.sequences(files)
     rejects = [reject(path, reason) for path, reason in problems]
     rows = []
-    for sequence in tqdm(found, desc="probe CK+ sequences", unit="sequence"):
+    for sequence in progress.bar(found, desc="probe CK+ sequences", unit="sequence"):
         frames = sorted(glob.glob(sequence.pattern))
         unreadable = [f for f in frames if cv2.imread(f, cv2.IMREAD_GRAYSCALE) is None]
         if unreadable:

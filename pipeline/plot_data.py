@@ -26,7 +26,8 @@ def write(models: dict[str, pd.DataFrame], curve: pd.DataFrame | None, out: Path
         correct = oof["label"] == oof["predicted"]
         tables = {
             "predictions": oof[["take", "label", "predicted"]].rename(columns={"label": "actual"}),
-            "recall": correct.groupby(oof["label"], sort=False).mean().rename("recall").rename_axis("emotion").reset_index(),
+            "recall": correct.groupby(oof["label"], sort=False).mean().rename("recall").rename_axis("emotion")
+                             .reset_index(),
             "speakers": correct.groupby(oof["speaker"]).mean().rename("accuracy").rename_axis("speaker").reset_index(),
         }
         for kind, frame in tables.items():

@@ -443,20 +443,20 @@ def _subset_figures(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> d
 def answer_section(answers: dict[str, list[tuple[str, str, str, pd.DataFrame]]]) -> tuple[str, dict[str, Any]]:
     """The answer first: per corpus, what the deployed voice, face and voice + face decisions score
     on its takes (outer folds), plain and speaker-normalised. `answers[normalisation]` lists
-    (answer, key, model name, out-of-fold table) in the same order for every normalisation: the
-    answer is voice, face or voice + face; the key its name in metrics.json (`voice`,
-    `face_<modality>`, `voice_face_<modality>`)."""
+    (answer, key, model name, out-of-fold table): the answer is voice, face or voice + face; the
+    key its name in metrics.json (`voice`, `face_<modality>`, `voice_face_<modality>`)."""
     rows, headline = [], {}
     plain = answers["none"]
+    others = {norm: {key: oof for _, key, _, oof in entries} for norm, entries in answers.items() if norm != "none"}
     for corpus in dict.fromkeys(c for *_, oof in plain for c in oof["corpus"]):
-        for index, (answer, key, name, oof) in enumerate(plain):
+        for answer, key, name, oof in plain:
             takes = pd.Index(oof.loc[oof["corpus"] == corpus, "take"])
             if takes.empty:
                 continue
             classes = [c.removeprefix("p_") for c in oof.columns if c.startswith("p_")]
             scored = _subset_figures(oof, takes, classes)
-            normalised = {norm: _subset_figures(entries[index][-1], takes, classes)["accuracy"]
-                          for norm, entries in answers.items() if norm != "none"}
+            normalised = {norm: _subset_figures(by_key[key], takes, classes)["accuracy"]
+                          for norm, by_key in others.items() if key in by_key}
             rows.append({"corpus": corpus, "answer": answer,
                          "model": name, "takes": len(takes),
                          "accuracy": f"{pct(scored['accuracy'])} ± {pct(scored['fold_accuracy_std'])}",

@@ -27,6 +27,7 @@ import yaml
 
 from pipeline import fusion
 
+from bad_inputs import AUDIO, VIDEO
 from conftest import FOOTAGE, REPO, SHARED, real_take, write_av_clip, write_clip
 
 ACTORS = range(1, 7)
@@ -172,6 +173,14 @@ def check_predict(project: Path, scratch: Path) -> None:
     soundfile.write(silent, np.zeros(48000, dtype=np.float32), 48000)  # refused as in training, not "sad 51%"
     quiet = predict(project, str(silent))
     assert quiet.returncode == 1 and "silent.wav error: audio: silent: peak level -inf dBFS" in quiet.stdout
+    troubles = scratch / "troubles"  # the catalogue's clips whose content is bad, in one call with a good one
+    names = {kind.name: kind.build(troubles) for kind in AUDIO + VIDEO if kind.predict}
+    done = predict(project, str(troubles), str(video), "--json")
+    assert done.returncode == 1, done.stderr  # some clip got no prediction
+    said = {Path(r["clip"]).name: r for r in json.loads(done.stdout)}
+    for kind in (k for k in AUDIO + VIDEO if k.predict):
+        assert any(kind.predict in error for error in said[names[kind.name]]["errors"]), (kind.name, said[names[kind.name]])
+    assert said[names["a video with no audio track"]]["predictions"] and said[video.name]["predictions"]
     speech, rate = soundfile.read(real_take(1, "03-01-05-02-01-01-01"), dtype="float32")
     minute = scratch / "minute.wav"  # a minute of talk: its duration is far beyond every training take's
     soundfile.write(minute, np.tile(speech, -(-60 * rate // len(speech)))[: 60 * rate], rate)

@@ -63,6 +63,7 @@ def test_a_train_stage_on_a_dask_local_cluster_gives_the_local_numbers(tmp_path)
         done = train_stage(root)
         assert done.returncode == 0, done.stderr[-2000:]
         assert ("Dask at tcp://127.0.0.1" in done.stdout) == (name == "dask")
+        assert "\r" not in done.stderr and "train models/learners/blob/rf-none: 100%" in done.stderr  # a log, not a tty
         outputs[name] = {suffix: pd.read_parquet(root / "models/learners/blob" / f"rf-none.{suffix}.parquet")
                          for suffix in ("oof", "inner", "search")}
     for suffix in ("oof", "inner"):

@@ -10,7 +10,7 @@ import hashlib
 import urllib.request
 from pathlib import Path
 
-from tqdm import tqdm
+from pipeline import progress
 
 _CHUNK = 1 << 20
 
@@ -49,7 +49,7 @@ def _download(url: str, target: Path, expected_md5: str, timeout_s: float) -> No
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response, open(partial, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {target.name}") as bar:
+            with progress.bar(total=total, unit="B", unit_scale=True, desc=f"download {target.name}") as bar:
                 for block in iter(lambda: response.read(_CHUNK), b""):
                     out.write(block)
                     digest.update(block)

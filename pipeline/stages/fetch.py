@@ -8,12 +8,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import io, paths, sources
+from pipeline import checks, io, manifest, paths, sources
 from pipeline.corpora import download, ravdess
+
+
+def check(params: dict) -> None:
+    """The `fetch` block, before anything is read or downloaded: known corpora, roots as lists of paths."""
+    checks.only_known("fetch", params, ["corpora", "download"])
+    checks.only_known("fetch.corpora", params["corpora"], list(manifest.CORPORA))
+    for corpus, roots in params["corpora"].items():
+        if not (roots is None or isinstance(roots, list) and all(isinstance(r, str) for r in roots)):
+            raise ValueError(f"fetch.corpora.{corpus}: {roots!r} is not allowed; it must be a list of folders or "
+                             "zip archives in brackets (empty: leave the corpus out)")
+    checks.only_known("fetch.download", params["download"], ["enabled", "url", "dir", "files"])
+    if not isinstance(params["download"]["enabled"], bool):
+        raise ValueError(f"fetch.download.enabled: {params['download']['enabled']!r} is not allowed; it must be "
+                         "true or false")
 
 
 def main() -> None:
     params = io.load_params()["fetch"]
+    check(params)
     corpora = {corpus: list(roots or []) for corpus, roots in params["corpora"].items()}
     if params["download"]["enabled"]:
         spec = params["download"]

@@ -17,12 +17,15 @@ from __future__ import annotations
 import pandas as pd
 from joblib import Parallel, delayed
 
-from pipeline import compute, fusion, io, paths, runplan
+from pipeline import checks, compute, fusion, io, paths, runplan
 
 
 def main() -> None:
     params = io.load_params()
+    checks.only_known("fuse", params["fuse"], ["rules", "deploy"])
     rules, deploy = params["fuse"]["rules"], params["fuse"]["deploy"]
+    if not (isinstance(rules, list) and rules):
+        raise ValueError(f"fuse.rules: {rules!r} is not allowed; it must be a list of {', '.join(fusion.RULES)}")
     unknown = sorted(set(rules) - set(fusion.RULES))
     if unknown:
         raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(fusion.RULES)}")

@@ -9,9 +9,7 @@ fold and n (fold, speakers, takes, accuracy, uar).
 
 from __future__ import annotations
 
-from tqdm import tqdm
-
-from pipeline import checks, compute, evaluation, io, paths
+from pipeline import checks, compute, evaluation, io, paths, progress
 from pipeline.stages.train import inputs
 
 
@@ -24,7 +22,7 @@ def main() -> None:
     if not (isinstance(sizes, list) and sizes and all(map(checks.is_int, sizes))):
         raise ValueError(f"learning_curve.speakers: {sizes!r} is not allowed; it must be a list of whole numbers")
     data = inputs(params, block["modality"], block["learner"], block["normalisation"])
-    with compute.engine(where), tqdm(desc="learning curve", unit="fit", total=0) as bar:
+    with compute.engine(where), progress.bar(desc="learning curve", unit="fit", total=0) as bar:
         try:
             curve = evaluation.learning_curve(
                 data.spec, data.X, data.y, data.groups, data.fold, sorted(set(sizes)), len(data.classes),

@@ -77,11 +77,12 @@ def answers(plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: 
         rows = [("voice", "voice", *deployed_alone(voices, normalisation, results, deploy))] if voices else []
         for face in plan.of_kind("face"):
             rows.append(("face", f"face_{face}", *deployed_alone((face,), normalisation, results, deploy)))
-            fused = Path(f"{paths.fusion_stem('+'.join((*voices, face)) + f'-{normalisation}')}.oof.parquet")
+            pair = "+".join((*voices, face))
+            fused = Path(f"{paths.fusion_stem(f'{pair}-{normalisation}')}.oof.parquet")
             if voices and fused.exists():
                 table = pd.read_parquet(fused)
-                both = table[(table["rule"] == deploy) & (table["carried"] == "+".join((*voices, face)))]
-                rows.append(("voice + face", f"voice_face_{face}", f"{'+'.join((*voices, face))}/fused ({deploy})", both))
+                both = table[(table["rule"] == deploy) & (table["carried"] == pair)]
+                rows.append(("voice + face", f"voice_face_{face}", f"{pair}/fused ({deploy})", both))
         out[normalisation] = rows
     return out
 

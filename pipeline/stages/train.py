@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from pipeline import checks, compute, evaluation, io, learners, metrics, paths
+from pipeline import checks, compute, evaluation, io, learners, metrics, paths, progress
 from pipeline.normalisation import NORMALISATIONS, normalise
 from pipeline.corpora import label_order
 
@@ -78,6 +77,7 @@ def inputs(params: dict, modality: str, learner: str, normalisation: str, varian
     )
     table, feature_names = load_table(modality, settings.outer_folds, settings.seed)
     if variant is not None:
+        checks.only_known("compare", params["compare"], ["modality", "learner", "normalisation", "variants"])
         table = subset(table, params["compare"]["variants"][variant])
     speakers = table["speaker"].nunique()
     if speakers < settings.outer_folds:
@@ -97,7 +97,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     settings, table, classes, groups, y, fold = data.settings, data.table, data.classes, data.groups, data.y, data.fold
     stem = paths.model_stem(modality, learner, normalisation) if variant is None else paths.variant_stem(variant)
     started = time.perf_counter()
-    with compute.engine(where), tqdm(desc=f"train {stem}", unit="fit", total=0) as bar:
+    with compute.engine(where), progress.bar(desc=f"train {stem}", unit="fit", total=0) as bar:
         trained = evaluation.train(
             data.spec, data.X, y, groups, fold, len(classes), inner_k=settings.inner_folds, scoring=settings.scoring,
             seed=settings.seed, permutation_check=settings.permutation_check, progress=bar,
