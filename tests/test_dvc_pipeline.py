@@ -135,13 +135,15 @@ def stages_run(output: str) -> set[str]:
 
 
 
+AVEMOTION = str(Path(sys.executable).parent / "avemotion")  # the installed command (pip install -e .)
+
+
 def predict(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.predict", *args], cwd=project,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([AVEMOTION, "predict", *args], cwd=project, capture_output=True, text=True, timeout=300)
 
 
 def check_predict(project: Path, scratch: Path) -> None:
-    """`python -m pipeline.predict` on a user's clips, with the models the run just trained."""
+    """`avemotion predict` on a user's clips, with the models the run just trained."""
     video = next((scratch / "videos").rglob("01-*.mp4"))
     sequence = scratch / "my_faces"
     sequence.mkdir()
@@ -273,7 +275,7 @@ def check_voice_face(project: Path, voices: pd.DataFrame, report: str) -> None:
 
 
 def check_evaluate(project: Path, scratch: Path) -> None:
-    """`python -m pipeline.evaluate` on real EmoDB files with the RAVDESS-trained 4-class models:
+    """`avemotion evaluate` on real EmoDB files with the RAVDESS-trained 4-class models:
     shared emotions scored, the others counted and left out."""
     emodb = scratch / "emodb"
     emodb.mkdir()
@@ -281,7 +283,7 @@ def check_evaluate(project: Path, scratch: Path) -> None:
         shutil.copy(SHARED / "emodb" / "wav" / f"{name}.flac", emodb)
     faces = project / "models/learners/face"
     faces.rename(scratch / "face_models")  # an audio-only folder needs no face model
-    done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "emodb", "--jobs", "1"],
+    done = subprocess.run([AVEMOTION, "evaluate", str(emodb), "--corpus", "emodb", "--jobs", "1"],
                           cwd=project, capture_output=True, text=True, timeout=300)
     (scratch / "face_models").rename(faces)
     assert done.returncode == 0, done.stderr
@@ -416,8 +418,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
             "audio+compare2016/fused (selected) + speaker norm"} <= set(metrics["voice_sets"])
 
     assert stages_run(run(project, "repro")) == {"fetch"}  # nothing else to do
-    info = subprocess.run([str(Path(sys.executable).parent / "avemotion"), "info", "--json"], cwd=project,
-                          capture_output=True, text=True, timeout=120)
+    info = subprocess.run([AVEMOTION, "info", "--json"], cwd=project, capture_output=True, text=True, timeout=120)
     assert info.returncode == 0, info.stderr
     overview = {record["model"]: record for record in json.loads(info.stdout)}
     assert overview["audio/svm"]["takes"] == len(voices) and overview["face/rf"]["corpora"]["ckplus"] == len(faces)
@@ -436,6 +437,12 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     run(project, "exp", "run", "-S", "compare.learner=rf", "-n", "rf-variants")
     shown = run(project, "exp", "show", "--json")
     assert "rf-variants" in shown and "speech_only" in shown
+    diff = subprocess.run([str(Path(sys.executable).parent / "dvc"), "plots", "diff", "HEAD", "rf-variants", "--json",
+                           "--targets", "reports/plots/predictions/audio-svm.csv"], cwd=project, env=ENV,
+                          capture_output=True, text=True, timeout=300)
+    (plot,) = json.loads(diff.stdout)["data"]["reports/plots/predictions/audio-svm.csv"]  # a confusion matrix from data
+    assert set(plot["revisions"]) == {"HEAD", "rf-variants"} and plot["content"]["data"]["values"][0].keys() >= {
+        "take", "actual", "predicted"}
 
     n_mfcc = params["audio_features"]["n_mfcc"]
     params["audio_features"]["n_mfcc"] = 13  # features no longer match the trained models
