@@ -16,15 +16,23 @@ def load_result(stem: str | Path, modality: str, learner: str, normalisation: st
     return report.LearnerResult(modality, learner, normalisation, summary, oof)
 
 
+def fused_rows(slug: str, rule: str) -> pd.DataFrame | None:
+    """The out-of-fold rows of fusion group `slug` under `rule`; None if the fuse stage wrote none."""
+    path = Path(f"{paths.fusion_stem(slug)}.oof.parquet")
+    if not path.exists():
+        return None
+    table = pd.read_parquet(path)
+    return table[table["rule"] == rule]
+
+
 def deployed_alone(
     modalities: tuple[str, ...], normalisation: str, results: list[report.LearnerResult], deploy: str
 ) -> tuple[str, pd.DataFrame]:
     """(row name, out-of-fold table) of the decision `modalities` make on their own: their fused
     group's deployed rule, or their one learner."""
-    stem = paths.fusion_stem(f"{'+'.join(modalities)}-{normalisation}")
-    if Path(f"{stem}.oof.parquet").exists():
-        table = pd.read_parquet(f"{stem}.oof.parquet")
-        return f"{'+'.join(modalities)}/fused ({deploy})", table[table["rule"] == deploy]
+    fused = fused_rows(f"{'+'.join(modalities)}-{normalisation}", deploy)
+    if fused is not None:
+        return f"{'+'.join(modalities)}/fused ({deploy})", fused
     (only,) = [r for r in results if r.modality in modalities and r.normalisation == normalisation]
     return f"{only.modality}/{only.learner}", only.oof
 
@@ -78,11 +86,10 @@ def answers(plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: 
         for face in plan.of_kind("face"):
             rows.append(("face", f"face_{face}", *deployed_alone((face,), normalisation, results, deploy)))
             pair = "+".join((*voices, face))
-            fused = Path(f"{paths.fusion_stem(f'{pair}-{normalisation}')}.oof.parquet")
-            if voices and fused.exists():
-                table = pd.read_parquet(fused)
-                both = table[(table["rule"] == deploy) & (table["carried"] == pair)]
-                rows.append(("voice + face", f"voice_face_{face}", f"{pair}/fused ({deploy})", both))
+            fused = fused_rows(f"{pair}-{normalisation}", deploy) if voices else None
+            if fused is not None:
+                rows.append(("voice + face", f"voice_face_{face}", f"{pair}/fused ({deploy})",
+                             fused[fused["carried"] == pair]))
         out[normalisation] = rows
     return out
 
@@ -132,11 +139,8 @@ def main() -> None:
                                       report.answer_section(answers(plan, results, deploy)))
     io.write_text(markdown + "\n", "reports/report.md")
     plain = {f"{r.modality}/{r.learner}": r.oof for r in results if r.normalisation == "none"}
-    for group in (g for g in groups if g.normalisation == "none"):
-        fused = Path(f"{paths.fusion_stem(group.slug)}.oof.parquet")
-        if fused.exists():
-            table = pd.read_parquet(fused)
-            plain[f"{group.name} ({deploy})"] = table[table["rule"] == deploy]
+    plain |= {f"{g.name} ({deploy})": rows for g in groups if g.normalisation == "none"
+              and (rows := fused_rows(g.slug, deploy)) is not None}
     plot_data.write(plain, curve_table, Path("reports/plots"))
     io.write_json(headline, "reports/metrics.json")
     best = ", ".join(headline[m]["best"] for m in plan.modalities)
