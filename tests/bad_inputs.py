@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import soundfile
 
 from conftest import SHARED, real_take, write_av_clip, write_clip
@@ -147,6 +148,21 @@ def _ck_sequence_with_a_corrupt_frame(root: Path) -> str:
     broken = f"{subject}_99999999.png"
     (root / "sadness" / broken).write_bytes(b"\x89PNG not really")
     return broken
+
+
+def spoil_table_rows(real: pd.DataFrame) -> pd.DataFrame:
+    """Real action-unit rows (at least 7), spoiled one way each from the second on: text in a
+    numeric column, an empty cell, inf, an EmoDB name, the video-only name of row 1's
+    performance (a duplicate), a held-out actor; and a column of text only."""
+    bad = real.copy().astype(object)
+    bad.loc[1, "AU04_r"] = "n/a"
+    bad.loc[2, "AU06_r"] = np.nan
+    bad.loc[3, "AU07_r"] = np.inf
+    bad.loc[4, "take"] = "03a01Wa"
+    bad.loc[5, "take"] = "02" + bad.loc[0, "take"][2:]
+    bad.loc[6, "take"] = "01-01-01-01-01-01-23"
+    bad["notes"] = "by hand"
+    return bad
 
 
 SILENCE = np.zeros(48000, dtype=np.float32)

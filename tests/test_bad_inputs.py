@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from bad_inputs import IMAGES, RAVDESS_KINDS, Kind
+from bad_inputs import IMAGES, RAVDESS_KINDS, Kind, spoil_table_rows
 from conftest import REPO, SHARED
 
 AU_TABLE = SHARED / "ravdess-openface" / "au_clip_means.csv"
@@ -28,16 +28,9 @@ def stage(project: Path, *args: str) -> subprocess.CompletedProcess:
 def bad_table(path: Path) -> dict[str, str]:
     """Real action-unit rows of actor 5, spoiled one way each; row number -> words of its reject."""
     real = pd.read_csv(AU_TABLE)
-    real = real[real["take"].str.endswith("-05")].head(8).reset_index(drop=True).astype(object)
+    real = real[real["take"].str.endswith("-05")].head(8).reset_index(drop=True)
     real.loc[0, "take"] = "01-01-04-02-01-01-05"  # a take the catalogue keeps (its stereo copy): used
-    real.loc[1, "AU04_r"] = "n/a"
-    real.loc[2, "AU06_r"] = np.nan
-    real.loc[3, "AU07_r"] = np.inf
-    real.loc[4, "take"] = "03a01Wa"
-    real.loc[5, "take"] = "02-01-04-02-01-01-05"  # the video-only name of row 1's performance
-    real.loc[6, "take"] = "01-01-01-01-01-01-23"  # a held-out actor
-    real["notes"] = "by hand"
-    real.to_csv(path, index=False)
+    spoil_table_rows(real).to_csv(path, index=False)
     return {"row 2": "column AU04_r holds text, not a number", "row 3": "column AU06_r is empty, not a finite number",
             "row 4": "column AU07_r is inf, not a finite number", "row 5": "not a RAVDESS name",
             "row 6": "duplicate of take 01-04-02-01-01-05", "row 7": "is not in the manifest",

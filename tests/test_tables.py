@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from bad_inputs import spoil_table_rows
 from conftest import REPO, SHARED
 from pipeline import face, tables
 from pipeline.corpora import CorpusNameError
@@ -56,14 +57,7 @@ def test_the_real_action_unit_table_joins_every_take():
 
 def test_bad_rows_are_rejected_with_file_row_clip_and_reason_and_the_rest_is_used(tmp_path):
     real = pd.read_csv(AU_TABLE).head(8)
-    bad = real.copy().astype(object)
-    bad.loc[1, "AU04_r"] = "n/a"  # text in a numeric column
-    bad.loc[2, "AU06_r"] = np.nan  # an empty cell
-    bad.loc[3, "AU07_r"] = np.inf
-    bad.loc[4, "take"] = "03a01Wa"  # an EmoDB name in a RAVDESS table
-    bad.loc[5, "take"] = "02" + bad.loc[0, "take"][2:]  # the video-only name of row 1's performance: a duplicate
-    bad.loc[6, "take"] = "01-01-01-01-01-01-23"  # a held-out actor: no take of the manifest
-    bad["notes"] = "by hand"  # a column of text only: left out, said so
+    bad = spoil_table_rows(real)
     path = tmp_path / "au.csv"
     text = bad.to_csv(index=False)
     path.write_text(text + real.iloc[7:8].to_csv(index=False, header=False)[:40])  # truncated mid-row
