@@ -16,10 +16,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
 from xgboost import XGBClassifier
 
 from pipeline import checks
+from pipeline.kernel import KernelSVC, SquaredDistances
 from pipeline.rowspace import RowSpace
 
 
@@ -32,14 +32,16 @@ def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline
     Missing values (e.g. F0 of a clip with no voiced frame) are imputed with the training
     median for all but XGBoost, which handles them natively. The SVM and the logistic
     regression (the linear partner of wide sets such as ComParE) need scaled inputs, and work
-    in the training rows' span when a table has more columns than rows (`RowSpace`).
+    in the training rows' span when a table has more columns than rows (`RowSpace`); the RBF
+    SVM is fed distances to the training rows, shared by every candidate of a search (`kernel`).
     """
     if name == "svm":
         steps = [
             ("impute", SimpleImputer(strategy="median")),
             ("scale", StandardScaler()),
             ("span", RowSpace()),
-            ("clf", SVC(kernel="rbf", class_weight="balanced", decision_function_shape="ovo", random_state=seed)),
+            ("distances", SquaredDistances()),
+            ("clf", KernelSVC(class_weight="balanced", decision_function_shape="ovo", random_state=seed)),
         ]
     elif name == "rf":
         steps = [
