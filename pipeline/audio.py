@@ -430,8 +430,12 @@ def descriptors(y: np.ndarray, sample_rate: int, settings: AudioSettings) -> np.
         mel = mel_filterbank(sample_rate, settings.n_fft, settings.n_mels, settings.fmin, settings.fmax)
         cepstra = mfcc(power, mel, settings.n_mfcc, settings.mel_top_db)[span]
         columns += [cepstra] if "mfcc" in wanted else []
-        columns += [delta(cepstra, settings.delta_width, 1)] if "delta" in wanted else []
-        columns += [delta(cepstra, settings.delta_width, 2)] if "delta2" in wanted else []
+        try:
+            columns += [delta(cepstra, settings.delta_width, 1)] if "delta" in wanted else []
+            columns += [delta(cepstra, settings.delta_width, 2)] if "delta2" in wanted else []
+        except AudioError as error:
+            seconds = len(cepstra) * settings.hop_length / sample_rate
+            raise AudioError(f"{error}: the clip has {seconds:.2f} s of sound above trim_top_db") from None
     if "rms" in wanted:
         columns.append(20.0 * np.log10(np.maximum(energy[span, None], _AMIN)))
     if "zcr" in wanted:

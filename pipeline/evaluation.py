@@ -249,31 +249,42 @@ def _best(scored: list[_Candidate], n: int) -> list[int]:
 
 def learning_curve(
     spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, fold: np.ndarray, sizes: list[int],
-    n_classes: int, inner_k: int, scoring: str, seed: int, progress: Any = None,
+    n_classes: int, inner_k: int, scoring: str, seed: int, progress: Any = None, trained: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Outer-fold figures when each outer fold trains on only n of its training speakers, for each
     n of `sizes`: how accuracy grows with the speakers a corpus has. The n speakers are the first n
     of a seeded order of the fold's training speakers (a larger n adds speakers to a smaller n's);
     the search is `train`'s, on the inner folds of those speakers; the test speakers are the fold's.
+    A take's guess is its most probable class, as in `train`'s figures (an SVM's probabilities from
+    sigmoids on its inner out-of-fold decisions). `trained`: `train`'s out-of-fold most probable
+    class of every take for the same learner and table; n = all of a fold's training speakers is
+    exactly that run (the same rows, inner folds and seeds), so those points are read from it.
     One row per fold and size: fold, speakers, takes, accuracy, uar."""
     outer = [int(i) for i in np.unique(fold)]
     rng = np.random.default_rng(seed)
-    parts = {}
+    parts, whole = {}, {}
     for p in outer:
         order = rng.permutation(np.unique(groups[fold != p]))
         for n in sizes:
             if not inner_k <= n <= len(order):
                 raise ValueError(f"{n} training speakers: fold {p} has {len(order)}, and the inner search needs "
                                  f"at least {inner_k} (train.inner_folds)")
-            parts[(p, n)] = np.flatnonzero((fold != p) & np.isin(groups, order[:n]))
+            rows = np.flatnonzero((fold != p) & np.isin(groups, order[:n]))
+            if trained is not None and n == len(order):
+                whole[(p, n)] = rows
+            else:
+                parts[(p, n)] = rows
     splits = {k: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for k, rows in parts.items()}
     job = _Job(spec, X, y, n_classes, seed, scoring, progress)
     chosen, _, _ = _search(job, parts, splits)
-    tests = {k: np.flatnonzero(fold == k[0]) for k in parts}
+    tests = {k: np.flatnonzero(fold == k[0]) for k in parts | whole}
     refits = job.refit(chosen, parts, tests, {})
+    guesses = {k: job.probabilities(refits[k].outputs, _inner_outputs(chosen[k], splits[k], len(y), n_classes),
+                                    parts[k]).argmax(axis=1) for k in parts}
+    guesses |= {k: trained[tests[k]] for k in whole}
     rows = []
-    for (p, n), part in parts.items():
-        truth, guess = y[tests[p, n]], predicted(spec, refits[p, n].outputs)
+    for (p, n), part in sorted((parts | whole).items()):
+        truth, guess = y[tests[p, n]], guesses[p, n]
         rows.append({"fold": p, "speakers": n, "takes": len(part), "accuracy": accuracy_score(truth, guess),
                      "uar": metrics.uar(truth, guess)})
     return pd.DataFrame(rows)

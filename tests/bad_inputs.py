@@ -182,7 +182,8 @@ AUDIO = [
          "not finite numbers"),
     Kind("samples of 1e30", _spoiled("03-01-04-01-02-01-05.wav", 1e30), ("rejected", "dB beyond full scale"),
          "beyond full scale"),
-    Kind("a 30 ms clip", _cut("03-01-04-01-02-02-05.wav", seconds=0.03), ("rejected", "too short")),
+    Kind("a 30 ms clip", _cut("03-01-04-01-02-02-05.wav", seconds=0.03),
+         ("rejected", "too short for order-2 deltas (4 frames): the clip has 0.04 s of sound")),
     Kind("stereo", _cut("03-01-04-02-01-01-05.wav", stereo=True), ("kept", "downmixed")),
     Kind("22.05 kHz", _cut("03-01-04-02-01-02-05.wav", rate=22050), ("kept", "22050 Hz")),
     Kind("streaming-writer placeholder sizes", _streamed, ("used", "01-02-02-02-01-05")),  # all its audio is there

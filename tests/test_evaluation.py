@@ -169,10 +169,24 @@ def test_each_candidate_scores_as_its_whole_pipeline_fitted_on_the_split_would(l
         assert candidate.mean_score == pytest.approx(np.mean(scores))
 
 
-def test_the_learning_curve_trains_each_fold_on_growing_sets_of_its_own_training_speakers():
+class FitCounter:
+    """The progress-bar interface `evaluation` drives, counting the fits it announces."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def refresh(self) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
+@pytest.mark.parametrize("learner", ["logreg", "svm"])
+def test_the_learning_curve_trains_each_fold_on_growing_sets_of_its_own_training_speakers(learner):
     X, y, groups = blobs(n_speakers=8)
-    space, grid, fixed = SPACES["logreg"]
-    spec = evaluation.SearchSpec("logreg", space, n_iter=2, grid=grid, fixed=fixed)
+    space, grid, fixed = SPACES[learner]
+    spec = evaluation.SearchSpec(learner, space, n_iter=2, grid=grid, fixed=fixed)
     fold = fold_per_take(groups, {}, 2, seed=3)  # two outer folds: 4 training speakers each
     curve = evaluation.learning_curve(spec, X, y, groups, fold, [2, 4], 3, inner_k=2, scoring="accuracy", seed=3)
     assert curve[["fold", "speakers", "takes"]].values.tolist() == [[0, 2, 36], [0, 4, 72], [1, 2, 36], [1, 4, 72]]
@@ -183,6 +197,14 @@ def test_the_learning_curve_trains_each_fold_on_growing_sets_of_its_own_training
         test = fold == f
         full = curve[(curve["fold"] == f) & (curve["speakers"] == 4)]["accuracy"].item()
         assert full == np.mean(trained.probabilities[test].argmax(axis=1) == y[test])
+    # so given that run's predictions, the curve reads those points from them and fits only the smaller sets
+    counted, reused = FitCounter(), FitCounter()
+    evaluation.learning_curve(spec, X, y, groups, fold, [2, 4], 3, inner_k=2, scoring="accuracy", seed=3,
+                              progress=counted)
+    again = evaluation.learning_curve(spec, X, y, groups, fold, [2, 4], 3, inner_k=2, scoring="accuracy", seed=3,
+                                      progress=reused, trained=trained.probabilities.argmax(axis=1))
+    pd.testing.assert_frame_equal(again, curve)
+    assert reused.total == counted.total / 2  # two sizes, one of them read
     with pytest.raises(ValueError, match=r"5 training speakers: fold 0 has 4, and the inner search needs at least 2"):
         evaluation.learning_curve(spec, X, y, groups, fold, [5], 3, inner_k=2, scoring="accuracy", seed=3)
     with pytest.raises(ValueError, match="1 training speakers"):

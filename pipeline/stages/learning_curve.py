@@ -3,11 +3,15 @@ training speakers (`learning_curve` params: modality, learner, normalisation, sp
 
 Usage: python -m pipeline.stages.learning_curve
 The same outer folds and test speakers as `train`; each fold trains (the same nested search)
-on only n of its training speakers, for each n. Writes models/learning_curve.csv: one row per
-fold and n (fold, speakers, takes, accuracy, uar).
+on only n of its training speakers, for each n. With all of a fold's training speakers it is
+the `train` stage of the same modality, learner and normalisation (which `run` must train):
+that point is read from its out-of-fold predictions. Writes models/learning_curve.csv: one row
+per fold and n (fold, speakers, takes, accuracy, uar).
 """
 
 from __future__ import annotations
+
+import pandas as pd
 
 from pipeline import checks, compute, evaluation, io, paths, progress
 from pipeline.stages.train import inputs
@@ -22,11 +26,15 @@ def main() -> None:
     if not (isinstance(sizes, list) and sizes and all(map(checks.is_int, sizes))):
         raise ValueError(f"learning_curve.speakers: {sizes!r} is not allowed; it must be a list of whole numbers")
     data = inputs(params, block["modality"], block["learner"], block["normalisation"])
+    stem = paths.model_stem(block["modality"], block["learner"], block["normalisation"])
+    trained = pd.read_parquet(f"{stem}.oof.parquet", columns=["take", "predicted"]).set_index("take")["predicted"]
+    best = data.table["take"].map(trained).map({c: i for i, c in enumerate(data.classes)}).to_numpy()
     with compute.engine(where), progress.bar(desc="learning curve", unit="fit", total=0) as bar:
         try:
             curve = evaluation.learning_curve(
                 data.spec, data.X, data.y, data.groups, data.fold, sorted(set(sizes)), len(data.classes),
                 inner_k=data.settings.inner_folds, scoring=data.settings.scoring, seed=data.settings.seed, progress=bar,
+                trained=best,
             )
         except ValueError as error:
             raise SystemExit(f"learning_curve.speakers: {error}") from None
