@@ -69,8 +69,9 @@ def reference(paths: list[str]) -> np.ndarray:
 
 
 def project(paths: list[str], full: bool) -> np.ndarray:
-    from pipeline import audio, compute
-    from pipeline.batch import extract
+    from pipeline import compute
+    from pipeline.extract import audio
+    from pipeline.extract.batch import extract
 
     settings = audio.AudioSettings(functionals=STATISTICS) if full else audio.AudioSettings(
         descriptors=tuple(SAME_AS_REFERENCE["descriptors"]), trim_top_db=SAME_AS_REFERENCE["trim_top_db"],

@@ -29,8 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from pipeline import compute, face  # noqa: E402
-from pipeline.batch import extract  # noqa: E402
+from pipeline import compute  # noqa: E402
+from pipeline.extract import face  # noqa: E402
+from pipeline.extract.batch import extract  # noqa: E402
 from pipeline.stages.face_features import settings_from  # noqa: E402
 
 VIDEOS = REPO.parent / "shared" / "data" / "faces" / "videos"

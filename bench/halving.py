@@ -18,8 +18,9 @@ import numpy as np
 
 from train_scaling import run, subset  # the same runner, on the same stratified subsets
 
-from pipeline import compute, io, metrics  # noqa: E402  (train_scaling puts the project on the path)
-from pipeline.corpora import label_order  # noqa: E402
+from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
+from pipeline.learn import metrics  # noqa: E402  (train_scaling puts the project on the path)
+from pipeline.ingest.corpora import label_order  # noqa: E402
 from pipeline.stages.train import load_table  # noqa: E402
 
 

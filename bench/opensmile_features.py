@@ -31,8 +31,9 @@ def clips(root: str, limit: int | None) -> list[str]:
 
 
 def extract_all(variant: str, paths: list[str]) -> tuple[int, int]:
-    from pipeline import audio, compute, smile
-    from pipeline.batch import extract
+    from pipeline import compute
+    from pipeline.extract import audio, smile
+    from pipeline.extract.batch import extract
 
     if variant == "own":
         settings, features_of, names = audio.AudioSettings(), audio.file_features, audio.feature_names(audio.AudioSettings())

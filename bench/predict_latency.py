@@ -1,4 +1,4 @@
-"""Benchmark: how long `python -m pipeline.predict` takes for one clip, model loading included.
+"""Benchmark: how long `python -m pipeline.apply.predict` takes for one clip, model loading included.
 
 Each command runs in a fresh process, as a user would run it, from the project root with the
 models `dvc repro` trained. The reference, measured in the same run, is the start-up floor
@@ -24,10 +24,10 @@ SPEECH = DATA / "ravdess" / "Audio_Speech_Actors_01-24" / "Actor_20"
 
 
 def best_of(arguments: list[str], repeat: int) -> process.Measured:
-    """The fastest of `repeat` fresh runs of `python -m pipeline.predict ARGUMENTS` (the machine is shared)."""
+    """The fastest of `repeat` fresh runs of `python -m pipeline.apply.predict ARGUMENTS` (the machine is shared)."""
     runs = []
     for _ in range(repeat):
-        measured = process.run([sys.executable, "-m", "pipeline.predict", *arguments], cwd=str(REPO))
+        measured = process.run([sys.executable, "-m", "pipeline.apply.predict", *arguments], cwd=str(REPO))
         if measured.returncode:
             raise SystemExit(f"predict {' '.join(arguments)} exited {measured.returncode}")
         runs.append(measured)

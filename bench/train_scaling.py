@@ -28,8 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.chdir(REPO)
 
-from pipeline import compute, evaluation, io  # noqa: E402
-from pipeline.corpora import label_order  # noqa: E402
+from pipeline import compute, io  # noqa: E402
+from pipeline.learn import evaluation  # noqa: E402
+from pipeline.ingest.corpora import label_order  # noqa: E402
 from pipeline.stages.train import load_table  # noqa: E402
 
 TARGETS = {"CREMA-D": 7442, "100k clips": 100_000}

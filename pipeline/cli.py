@@ -1,7 +1,7 @@
 """The `avemotion` command: what users do outside DVC, one subcommand each.
 
-  avemotion predict CLIP...   label your own clips (python -m pipeline.predict)
-  avemotion evaluate ROOT     score the models on labelled takes they never saw (python -m pipeline.evaluate)
+  avemotion predict CLIP...   label your own clips (python -m pipeline.apply.predict)
+  avemotion evaluate ROOT     score the models on labelled takes they never saw (python -m pipeline.apply.evaluate)
   avemotion info              what the trained models are, what they were trained on, how well they did
 
 `dvc repro` stays the way to train: these commands only read what it left in models/.
@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import ensemble, evaluate, fusion, io, paths, predict, report, runplan
+from pipeline import io, paths
+from pipeline.apply import ensemble, evaluate, predict
+from pipeline.learn import fusion, runplan
+from pipeline.report import markdown
 
 
 def models_overview(params: dict) -> list[dict]:
@@ -62,8 +65,8 @@ def _short(value: object) -> str:
 def render_overview(records: list[dict]) -> str:
     rows = [{"model": r["model"], "takes": "missing: run `dvc repro`"} if r.get("missing") else {
         "model": r["model"], "takes": r["takes"], "speakers": r.get("speakers", ""),
-        "accuracy": report.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
-        "UAR": report.pct(r["uar"]) if r["uar"] is not None else "–",
+        "accuracy": markdown.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
+        "UAR": markdown.pct(r["uar"]) if r["uar"] is not None else "–",
         "chosen": ", ".join(f"{k.removeprefix('clf__')}={_short(v)}" for k, v in r["chosen"].items()),
     } for r in records]
     corpora = pd.DataFrame([{"corpus": c, "takes": n} for r in records for c, n in r.get("corpora", {}).items()])
@@ -72,7 +75,7 @@ def render_overview(records: list[dict]) -> str:
         "Trained models (models/, as `dvc repro` left them; accuracy and UAR on the outer folds: speakers "
         "each fold never trained on)",
         "",
-        report.table(pd.DataFrame(rows).fillna("")),
+        markdown.table(pd.DataFrame(rows).fillna("")),
         "",
         "Trained on: " + (", ".join(f"{c} ({n} takes)" for c, n in trained_on.items()) or "nothing yet"),
     ])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from pipeline import audio
-from pipeline.functionals import pool, pooled_names
+from pipeline.extract import audio
+from pipeline.extract.functionals import pool, pooled_names
 
 RATE = 16000
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from pipeline import calibration, learners
+from pipeline.learn import calibration, learners
 
 
 def test_a_known_sigmoid_is_recovered_from_its_samples():

@@ -3,7 +3,7 @@
 import shutil
 
 from conftest import SHARED
-from pipeline import manifest, sources
+from pipeline.ingest import manifest, sources
 from test_manifest import ALL
 
 CK = SHARED / "ckplus48"

@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from conftest import SHARED
-from pipeline import manifest, sources
-from pipeline.corpora import CorpusNameError, cremad, emodb
+from pipeline.ingest import manifest, sources
+from pipeline.ingest.corpora import CorpusNameError, cremad, emodb
 from test_manifest import ALL
 
 EVERY_LABEL = manifest.Selection(ALL.channels, ALL.emotions + ("boredom",), ALL.intensities, ())

@@ -25,7 +25,7 @@ import pytest
 import soundfile
 import yaml
 
-from pipeline import fusion
+from pipeline.learn import fusion
 
 from bad_inputs import AUDIO, VIDEO
 from conftest import FOOTAGE, REPO, SHARED, real_take, write_av_clip, write_clip
@@ -307,11 +307,11 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     assert "### audio/rf + speaker norm\n" in markdown
     assert (project / "evaluation/confusion_audio_svm.png").stat().st_size > 5000
     assert (project / "evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
-    wrong = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(emodb), "--corpus", "cremad"],
+    wrong = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(emodb), "--corpus", "cremad"],
                            cwd=project, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "is --corpus right?" in wrong.stderr
     check_evaluate_leaves_out_trained_takes(project, scratch)
-    missing = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(scratch / "absent")],
+    missing = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(scratch / "absent")],
                              cwd=project, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
 
@@ -322,7 +322,7 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     mixed = scratch / "mixed"
     write_clip(mixed / "Actor_01" / "03-01-05-01-01-01-01.wav", real_take(1, "03-01-05-01-01-01-01"))
     write_clip(mixed / "Actor_07" / "03-01-05-01-01-01-07.wav", real_take(7, "03-01-05-01-01-01-07"))
-    done = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed), "--out", str(scratch / "mixed_out"),
+    done = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(mixed), "--out", str(scratch / "mixed_out"),
                            "--features", f"au={scratch / 'au.csv'}"],
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "1 takes the models were trained on left out" in done.stdout, done.stderr
@@ -332,7 +332,7 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     splits = r"Accuracy by vocal channel: speech \d+\.\d% \(1 takes\)\. Accuracy by intensity: normal \d+\.\d% \(1 takes\)\."
     assert re.search(splits, (scratch / "mixed_out" / "evaluation.md").read_text())
     shutil.rmtree(mixed / "Actor_07")
-    refused = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(mixed)],
+    refused = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(mixed)],
                              cwd=project, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "all 1 labelled takes were used to train the models" in refused.stderr
 
@@ -449,7 +449,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     stale = predict(project, str(next((tmp_path / "videos").rglob("01-*.mp4"))))
     assert stale.returncode == 2 and "other audio_features params" in stale.stderr
-    stale = subprocess.run([sys.executable, "-m", "pipeline.evaluate", str(tmp_path / "emodb"), "--corpus", "emodb"],
+    stale = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(tmp_path / "emodb"), "--corpus", "emodb"],
                            cwd=project, capture_output=True, text=True, timeout=300)
     assert stale.returncode == 2 and "other audio_features params" in stale.stderr
     params["audio_features"]["n_mfcc"] = n_mfcc

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
-from pipeline import evaluation, learners, metrics
+from pipeline.learn import evaluation, learners, metrics
 
 
 def speakers(n_speakers: int, per_speaker: int) -> np.ndarray:

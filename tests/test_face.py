@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
-from pipeline import face, frames
+from pipeline.extract import face, frames
 from pipeline.stages.face_features import face_notes
 
 LANDMARKS = SHARED / "faces" / "landmarks"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from pipeline import fusion, runplan
+from pipeline.learn import fusion, runplan
 
 
 def member(takes: list[str], proba: np.ndarray, classes: list[str]) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from pipeline.kernel import KernelSVC, SquaredDistances
+from pipeline.learn.kernel import KernelSVC, SquaredDistances
 
 
 def blobs(seed: int = 0, n: int = 150, d: int = 20, classes: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

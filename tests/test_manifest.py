@@ -12,7 +12,7 @@ import soundfile
 import yaml
 
 from conftest import REPO, real_take, write_clip
-from pipeline import manifest, sources
+from pipeline.ingest import manifest, sources
 
 ALL = manifest.Selection(
     channels=("speech", "song"),

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline.normalisation import normalise
+from pipeline.learn.normalisation import normalise
 
 
 def test_speaker_standardisation_uses_each_speakers_own_rows_only():

@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.corpora import label_order, ravdess
+from pipeline.ingest.corpora import label_order, ravdess
 
 
 def test_parses_all_seven_fields():

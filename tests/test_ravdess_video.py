@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED, real_take, write_av_clip, write_clip
-from pipeline import audio, manifest, sources
+from pipeline.extract import audio
+from pipeline.ingest import manifest, sources
 from test_manifest import ALL
 
 TAKE = "01-05-02-01-01-01"  # speech, angry, strong, kids, repetition 1, actor 01

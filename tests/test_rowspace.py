@@ -5,7 +5,7 @@ from scipy.spatial.distance import pdist
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from pipeline.rowspace import RowSpace
+from pipeline.learn.rowspace import RowSpace
 
 
 def wide(seed: int = 0, n: int = 120, d: int = 900) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ import soundfile
 import yaml
 
 from conftest import REPO, write_clip
-from pipeline import audio, smile
+from pipeline.extract import audio, smile
 from pipeline.stages.opensmile_features import settings_from
 
 EGEMAPS = smile.SmileSettings(name="egemaps", feature_set="eGeMAPSv02", sample_rate=16000)

@@ -14,8 +14,8 @@ import yaml
 
 from bad_inputs import spoil_table_rows
 from conftest import REPO, SHARED
-from pipeline import face, tables
-from pipeline.corpora import CorpusNameError
+from pipeline.extract import face, tables
+from pipeline.ingest.corpora import CorpusNameError
 
 AU_TABLE = SHARED / "ravdess-openface" / "au_clip_means.csv"
 OPENFACE_CSV = SHARED / "faces" / "landmarks" / "OpenFace_Test.csv"

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import audio, compute, io, paths
+from pipeline import compute, io, paths
+from pipeline.extract import audio
 from pipeline.stages.features import extract_and_write
 
 

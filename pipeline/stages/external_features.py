@@ -2,7 +2,7 @@
 
 Usage: python -m pipeline.stages.external_features NAME
 Reads `external_features.NAME` (a clip-level table or a folder of OpenFace per-frame CSVs, see
-pipeline/tables.py) and data/manifest.parquet; writes one row per take the source measured
+pipeline/extract/tables.py) and data/manifest.parquet; writes one row per take the source measured
 (features/<name>.parquet) and every file, column or row it could not use, with the reason
 (features/<name>_rejects.parquet). The modality trains, fuses and reports like `audio` and `face`.
 """
@@ -13,7 +13,9 @@ import argparse
 
 import pandas as pd
 
-from pipeline import compute, io, manifest, paths, tables
+from pipeline import compute, io, paths
+from pipeline.extract import tables
+from pipeline.ingest import manifest
 
 
 def source_from(name: str, params: dict) -> tables.ExternalSource:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import compute, face, io, manifest, paths
+from pipeline import compute, io, paths
+from pipeline.extract import face
+from pipeline.ingest import manifest
 from pipeline.stages.features import extract_and_write
 
 

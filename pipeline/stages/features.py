@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import io, manifest, paths
-from pipeline.batch import extract
+from pipeline import io, paths
+from pipeline.ingest import manifest
+from pipeline.extract.batch import extract
 
 
 def extract_and_write(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import checks, io, manifest, paths, sources
-from pipeline.corpora import download, ravdess
+from pipeline import checks, io, paths
+from pipeline.ingest import manifest, sources
+from pipeline.ingest.corpora import download, ravdess
 
 
 def check(params: dict) -> None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import pandas as pd
 from joblib import Parallel, delayed
 
-from pipeline import checks, compute, fusion, io, paths, runplan
+from pipeline import checks, compute, io, paths
+from pipeline.learn import fusion, runplan
 
 
 def main() -> None:

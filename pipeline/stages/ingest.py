@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import checks, compute, io, manifest, paths, sources
+from pipeline import checks, compute, io, paths
+from pipeline.ingest import manifest, sources
 
 
 def main() -> None:

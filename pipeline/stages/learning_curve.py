@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import checks, compute, evaluation, io, paths, progress
+from pipeline import checks, compute, io, paths, progress
+from pipeline.learn import evaluation
 from pipeline.stages.train import inputs
 
 

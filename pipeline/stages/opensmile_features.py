@@ -12,7 +12,8 @@ import argparse
 
 import pandas as pd
 
-from pipeline import checks, compute, io, paths, smile
+from pipeline import checks, compute, io, paths
+from pipeline.extract import smile
 from pipeline.stages.features import extract_and_write
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import fusion, io, paths, plot_data, report, runplan
+from pipeline import io, paths
+from pipeline.learn import fusion, runplan
+from pipeline.learn.normalisation import suffix
+from pipeline.report import markdown, plot_data
 
 
-def load_result(stem: str | Path, modality: str, learner: str, normalisation: str) -> report.LearnerResult:
+def load_result(stem: str | Path, modality: str, learner: str, normalisation: str) -> markdown.LearnerResult:
     summary, oof = io.read_json(f"{stem}.json"), pd.read_parquet(f"{stem}.oof.parquet")
-    return report.LearnerResult(modality, learner, normalisation, summary, oof)
+    return markdown.LearnerResult(modality, learner, normalisation, summary, oof)
 
 
 def fused_rows(slug: str, rule: str) -> pd.DataFrame | None:
@@ -26,7 +29,7 @@ def fused_rows(slug: str, rule: str) -> pd.DataFrame | None:
 
 
 def deployed_alone(
-    modalities: tuple[str, ...], normalisation: str, results: list[report.LearnerResult], deploy: str
+    modalities: tuple[str, ...], normalisation: str, results: list[markdown.LearnerResult], deploy: str
 ) -> tuple[str, pd.DataFrame]:
     """(row name, out-of-fold table) of the decision `modalities` make on their own: their fused
     group's deployed rule, or their one learner."""
@@ -37,15 +40,15 @@ def deployed_alone(
     return f"{only.modality}/{only.learner}", only.oof
 
 
-def learner_rows(modalities: tuple[str, ...], normalisation: str, results: list[report.LearnerResult]) -> dict:
+def learner_rows(modalities: tuple[str, ...], normalisation: str, results: list[markdown.LearnerResult]) -> dict:
     return {f"{r.modality}/{r.learner}": r.oof for r in results
             if r.modality in modalities and r.normalisation == normalisation}
 
 
 def voice_face(
-    group: fusion.Group, classes: list[str], plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: str,
+    group: fusion.Group, classes: list[str], plan: runplan.RunPlan, results: list[markdown.LearnerResult], deploy: str,
 ) -> tuple[str, dict]:
-    """`report.voice_face_section` of a voices+face group, from the out-of-fold tables of its
+    """`markdown.voice_face_section` of a voices+face group, from the out-of-fold tables of its
     learners, each side's own decision and each cross-modal rule, per normalisation."""
     voices, face = group.modalities[:-1], group.modalities[-1]
     models: dict[str, dict[str, pd.DataFrame]] = {}
@@ -57,12 +60,12 @@ def voice_face(
         rows.update({f"fused: {rule}": part for rule, part in fused.groupby("rule", sort=False)})
         models[normalisation] = rows
     plain = models["none"][f"fused: {deploy}"]
-    return report.voice_face_section(("+".join(voices), face), tuple(name for name, _ in sides), models, plain,
+    return markdown.voice_face_section(("+".join(voices), face), tuple(name for name, _ in sides), models, plain,
                                      classes, deploy, Path("reports/figures"))
 
 
-def voice_sets(plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: str, classes: list[str]) -> tuple[str, dict]:
-    """`report.voice_sets_section`: each voice feature set's learners and own decision, and all fused."""
+def voice_sets(plan: runplan.RunPlan, results: list[markdown.LearnerResult], deploy: str, classes: list[str]) -> tuple[str, dict]:
+    """`markdown.voice_sets_section`: each voice feature set's learners and own decision, and all fused."""
     voices = tuple(plan.of_kind("voice"))
     models = {}
     for normalisation in plan.normalisations:
@@ -72,12 +75,12 @@ def voice_sets(plan: runplan.RunPlan, results: list[report.LearnerResult], deplo
             rows[name] = table
         rows.update([deployed_alone(voices, normalisation, results, deploy)])
         models[normalisation] = rows
-    return report.voice_sets_section(models, classes)
+    return markdown.voice_sets_section(models, classes)
 
 
-def answers(plan: runplan.RunPlan, results: list[report.LearnerResult], deploy: str,
+def answers(plan: runplan.RunPlan, results: list[markdown.LearnerResult], deploy: str,
             ) -> dict[str, list[tuple[str, str, str, pd.DataFrame]]]:
-    """`report.answer_section`'s rows per normalisation: the voices' deployed decision, each face
+    """`markdown.answer_section`'s rows per normalisation: the voices' deployed decision, each face
     modality's, and the two fused (the takes that carry both) where they met."""
     voices = tuple(plan.of_kind("voice"))
     out: dict[str, list[tuple[str, str, str, pd.DataFrame]]] = {}
@@ -130,14 +133,13 @@ def main() -> None:
         measured = pd.read_parquet(paths.features(block["modality"]), columns=["take"])["take"]
         classes = set(takes.loc[takes["take"].isin(measured), "label"])
         curve_table = pd.read_csv(paths.LEARNING_CURVE)
-        curve = report.learning_curve_section(
-            curve_table, f"{block['modality']}/{block['learner']}"
-            + ("" if block["normalisation"] == "none" else f" + {block['normalisation']} norm"),
+        curve = markdown.learning_curve_section(
+            curve_table, f"{block['modality']}/{block['learner']}{suffix(block['normalisation'])}",
             1 / len(classes), Path("reports/figures"))
-    markdown, headline = report.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
+    text, headline = markdown.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                       params["train"], deploy, voice_faces, sets, curve,
-                                      report.answer_section(answers(plan, results, deploy)))
-    io.write_text(markdown + "\n", "reports/report.md")
+                                      markdown.answer_section(answers(plan, results, deploy)))
+    io.write_text(text + "\n", "reports/report.md")
     plain = {f"{r.modality}/{r.learner}": r.oof for r in results if r.normalisation == "none"}
     plain |= {f"{g.name} ({deploy})": rows for g in groups if g.normalisation == "none"
               and (rows := fused_rows(g.slug, deploy)) is not None}

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline import checks, compute, evaluation, io, learners, metrics, paths, progress
-from pipeline.normalisation import NORMALISATIONS, normalise
-from pipeline.corpora import label_order
+from pipeline import checks, compute, io, paths, progress
+from pipeline.learn import evaluation, learners, metrics
+from pipeline.learn.normalisation import NORMALISATIONS, normalise
+from pipeline.ingest.corpora import label_order
 
 
 def load_table(modality: str, outer_folds: int, seed: int) -> tuple[pd.DataFrame, list[str]]:

@@ -13,9 +13,11 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from pipeline import audio, face, fusion, io, paths, runplan, smile, tables
-from pipeline.corpora import label_order
-from pipeline.normalisation import normalise
+from pipeline import io, paths
+from pipeline.extract import audio, face, smile, tables
+from pipeline.learn import fusion, runplan
+from pipeline.ingest.corpora import label_order
+from pipeline.learn.normalisation import normalise, suffix
 
 
 class ModelError(RuntimeError):
@@ -74,7 +76,7 @@ def feature_names(modality: str, settings: object) -> list[str] | None:
 
 
 def learner_name(modality: str, learner: str, normalisation: str) -> str:
-    return f"{modality}/{learner}" + ("" if normalisation == "none" else f" + {normalisation} norm")
+    return f"{modality}/{learner}{suffix(normalisation)}"
 
 
 def load_learner(modality: str, learner: str, settings: object, normalisation: str = "none") -> Learner:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import CorpusNameError, code_of
 
 CORPUS = "mead"
 EMOTIONS = {"angry": "angry", "contempt": "contempt", "disgusted": "disgust", "fear": "fearful",

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import CorpusNameError, code_of
 
 CORPUS = "emodb"
 EMOTIONS = {"W": "angry", "L": "boredom", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}

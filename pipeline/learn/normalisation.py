@@ -15,6 +15,11 @@ import numpy as np
 NORMALISATIONS = ("none", "speaker")
 
 
+def suffix(normalisation: str) -> str:
+    """What a model's name adds for its normalisation: nothing for none, " + speaker norm"."""
+    return "" if normalisation == "none" else f" + {normalisation} norm"
+
+
 def speaker_standardise(X: np.ndarray, speakers: np.ndarray) -> np.ndarray:
     """Z-score every column within each speaker; constant columns become 0, NaNs stay NaN."""
     out = np.empty_like(X, dtype=np.float64)

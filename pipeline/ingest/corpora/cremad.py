@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import CorpusNameError, code_of
 
 CORPUS = "cremad"
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}

@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline import metrics  # noqa: E402
-from pipeline.corpora import label_order  # noqa: E402
+from pipeline.learn import metrics  # noqa: E402
+from pipeline.learn.normalisation import suffix  # noqa: E402
+from pipeline.ingest.corpora import label_order  # noqa: E402
 
 REFERENCES = {  # modality -> published points or ranges (their own protocols and class sets)
     "audio": [
@@ -54,8 +55,7 @@ class LearnerResult:
 
     @property
     def name(self) -> str:
-        suffix = "" if self.normalisation == "none" else f" + {self.normalisation} norm"
-        return f"{self.modality}/{self.learner}{suffix}"
+        return f"{self.modality}/{self.learner}{suffix(self.normalisation)}"
 
     @property
     def slug(self) -> str:
@@ -502,7 +502,7 @@ def voice_face_section(
     names = list(next(iter(models.values())))
     frame = pd.DataFrame({"model": names})
     for norm, scored in figures_of.items():
-        label = "" if norm == "none" else f" + {norm} norm"
+        label = suffix(norm)
         frame[f"accuracy{label}"] = [f"{pct(scored[n]['accuracy'])} ± {pct(scored[n]['fold_accuracy_std'])}"
                                      if n in scored else "–" for n in names]
         frame[f"UAR{label}"] = [pct(scored[n]["uar"]) if n in scored else "–" for n in names]
@@ -567,7 +567,7 @@ def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list
     frame = pd.DataFrame({"model": names})
     headline: dict[str, Any] = {}
     for norm, rows in models.items():
-        label = "" if norm == "none" else f" + {norm} norm"
+        label = suffix(norm)
         scored = {n: _subset_figures(oof, common, classes) for n, oof in rows.items()}
         channel = {n: _accuracy_by_channel(oof, common) for n, oof in rows.items()}
         frame[f"accuracy{label}"] = [f"{pct(scored[n]['accuracy'])} ± {pct(scored[n]['fold_accuracy_std'])}" for n in names]

@@ -16,8 +16,10 @@ import cv2
 import pandas as pd
 from joblib import Parallel, delayed
 
-from pipeline import audio, checks, progress, sources
-from pipeline.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, mead, ravdess
+from pipeline import checks, progress
+from pipeline.extract import audio
+from pipeline.ingest import sources
+from pipeline.ingest.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, mead, ravdess
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
 VIDEO_SUFFIX = ".mp4"

@@ -14,7 +14,8 @@ from functools import lru_cache
 import numpy as np
 import opensmile
 
-from pipeline import audio, checks
+from pipeline import checks
+from pipeline.extract import audio
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,12 @@ from pathlib import Path, PurePath
 import numpy as np
 import pandas as pd
 
-from pipeline import face, manifest
-from pipeline.batch import extract
-from pipeline.corpora import CorpusNameError, cremad, emodb, mead, ravdess
+from pipeline.extract import face
+from pipeline.ingest import manifest
+from pipeline.extract.batch import extract
+from pipeline.ingest.corpora import CorpusNameError, cremad, emodb, mead, ravdess
 from pipeline.errors import ClipError
-from pipeline.functionals import pool, pooled_names
+from pipeline.extract.functionals import pool, pooled_names
 
 FORMATS = ("table", "openface")
 KINDS = ("voice", "face")

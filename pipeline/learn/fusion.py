@@ -25,9 +25,11 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline import evaluation, metrics, paths
-from pipeline.corpora import label_order
-from pipeline.runplan import RunPlan
+from pipeline import paths
+from pipeline.learn import evaluation, metrics
+from pipeline.ingest.corpora import label_order
+from pipeline.learn.normalisation import suffix
+from pipeline.learn.runplan import RunPlan
 
 FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
 
@@ -204,8 +206,7 @@ class Group:
 
     @property
     def name(self) -> str:
-        suffix = "" if self.normalisation == "none" else f" + {self.normalisation} norm"
-        return f"{'+'.join(self.modalities)}/fused{suffix}"
+        return f"{'+'.join(self.modalities)}/fused{suffix(self.normalisation)}"
 
     @property
     def slug(self) -> str:

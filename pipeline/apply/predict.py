@@ -1,6 +1,6 @@
 """Label your own clips with the models `dvc repro` trained.
 
-Usage: python -m pipeline.predict PATH... [--features NAME=SOURCE]... [--json]
+Usage: python -m pipeline.apply.predict PATH... [--features NAME=SOURCE]... [--json]
 
 A PATH is an audio file (wav, flac), a video (mp4, flv, mov, ...), an image, or a folder:
 every audio or video file in it is a clip, and the images of each folder together are one
@@ -26,8 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import audio, ensemble, face, frames, io, manifest, runplan, smile, sources, tables
-from pipeline.ensemble import ModelError
+from pipeline import io
+from pipeline.apply import ensemble
+from pipeline.extract import audio, face, frames, smile, tables
+from pipeline.ingest import manifest, sources
+from pipeline.learn import runplan
+from pipeline.apply.ensemble import ModelError
 from pipeline.errors import ClipError
 from pipeline.stages import audio_features, external_features, face_features, opensmile_features
 
@@ -189,7 +193,7 @@ def render(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m pipeline.predict") -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m pipeline.apply.predict") -> int:
     parser = argparse.ArgumentParser(
         prog=prog, description="Predict the emotion of your own clips.",
         epilog="Exit codes: 0 every clip got a prediction; 1 some clip got none (unreadable, silent, no face "

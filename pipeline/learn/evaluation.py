@@ -19,7 +19,8 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GroupKFold, ParameterGrid, ParameterSampler
 
-from pipeline import calibration, checks, learners, metrics
+from pipeline import checks
+from pipeline.learn import calibration, learners, metrics
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -226,7 +227,8 @@ def _search(job: _Job, parts: dict[Any, np.ndarray], splits: dict[Any, list[Spli
     random = list(ParameterSampler(learners.distributions(spec.space), spec.n_iter, random_state=job.seed))
     halved, points = {p: [] for p in parts}, {p: random for p in parts}
     if spec.halving:
-        halved = job.score({p: [point | spec.first_rung() for point in random] for p in parts}, splits, "halving")
+        rung = spec.first_rung()
+        halved = job.score({p: [point | rung for point in random] for p in parts}, splits, "halving")
         points = {p: [random[i] for i in _best(halved[p], -(-len(random) // spec.halving))] for p in parts}
     searched = job.score(points, splits, "random")
     grids = {p: _refinement(spec, searched[p]) for p in parts}
@@ -366,13 +368,13 @@ class _Job:
               permuted: dict[Any, np.ndarray]) -> dict[Any, _Refit]:
         """Each part's chosen point refit on the whole part (scored on its `tests` rows; the final
         one kept as the model), and on the part with shuffled labels."""
-        keys: list[Any] = list(parts) + [("permuted", p) for p in permuted]
+        fits = [(p, p, self.y) for p in parts] + [(("permuted", p), p, permuted[p]) for p in permuted]
         results = self._run([
             delayed(_refit)(self.spec, chosen[p].params, self.X, labels, parts[p], tests[p],
                             self.seed, self.n_classes, keep_model=p == FINAL)
-            for p, labels in [(p, self.y) for p in parts] + [(p, permuted[p]) for p in permuted]
-        ], [1] * len(keys))
-        return dict(zip(keys, results))
+            for _, p, labels in fits
+        ], [1] * len(fits))
+        return {key: result for (key, _, _), result in zip(fits, results)}
 
     def probabilities(self, outputs: np.ndarray, inner_oof: np.ndarray, part: np.ndarray) -> np.ndarray:
         """Class probabilities from a refit's outputs: an SVM's decision values through sigmoids

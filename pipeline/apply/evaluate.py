@@ -1,6 +1,6 @@
 """Score the trained models on labelled takes they never saw: new speakers, other corpora.
 
-Usage: python -m pipeline.evaluate ROOT [--corpus NAME] [--features NAME=SOURCE]... [--out DIR] [--jobs N]
+Usage: python -m pipeline.apply.evaluate ROOT [--corpus NAME] [--features NAME=SOURCE]... [--out DIR] [--jobs N]
 
 ROOT is read like a `fetch.corpora` root (folders, zip archives). Every labelled take is
 scored by every learner of each modality it carries, plain and speaker-normalised (each speaker
@@ -28,11 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import compute, ensemble, io, manifest, metrics, report, runplan, sources
-from pipeline.batch import extract
-from pipeline.corpora import KNOWN_LABELS, ravdess
-from pipeline.ensemble import ModelError
-from pipeline.predict import InputError, extractor, feature_settings, measured_features, reading
+from pipeline import compute, io
+from pipeline.apply import ensemble
+from pipeline.ingest import manifest, sources
+from pipeline.learn import metrics, runplan
+from pipeline.report import markdown
+from pipeline.extract.batch import extract
+from pipeline.ingest.corpora import KNOWN_LABELS, ravdess
+from pipeline.apply.ensemble import ModelError
+from pipeline.apply.predict import InputError, extractor, feature_settings, measured_features, reading
 
 
 
@@ -102,7 +106,7 @@ def gap_table(summary: dict[str, dict]) -> str:
         cv = s["cross_validated"]
         row = {"model": f"**{name}** (deployed)" if s["deployed"] else name, "takes": s["n_takes"]}
         for key, label in (("accuracy", "accuracy"), ("uar", "UAR"), ("macro_f1", "macro F1")):
-            row |= {label: report.pct(s[key]), f"{label} (CV)": report.pct(cv.get(key, np.nan)),
+            row |= {label: markdown.pct(s[key]), f"{label} (CV)": markdown.pct(cv.get(key, np.nan)),
                     f"{label} gap": f"{100 * (s[key] - cv[key]):+.1f}" if key in cv else "–"}
         rows.append(row)
     return "\n".join([
@@ -112,7 +116,7 @@ def gap_table(summary: dict[str, dict]) -> str:
         "never trained on there too, but from the training corpus) and the difference in points: the gap "
         "is what a new recording situation costs beyond a new speaker.",
         "",
-        report.table(pd.DataFrame(rows)),
+        markdown.table(pd.DataFrame(rows)),
     ])
 
 
@@ -135,21 +139,21 @@ def fusion_note(predictor: ensemble.Predictor, deploy: str) -> str:
 def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
     png = out / f"confusion_{re.sub(r'[^A-Za-z0-9+]+', '_', name).strip('_')}.png"
     modality, _, learner = name.partition("/")
-    report.confusion_figure(report.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
+    markdown.confusion_figure(markdown.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
     present = [i for i, c in enumerate(figures["classes"]) if not np.isnan(figures["recall"][c])]
     confusion = pd.DataFrame(figures["confusion"], index=figures["classes"], columns=figures["classes"])
     confusion = confusion.iloc[present]
     confusion.index.name = "true \\ predicted"
-    speakers = pd.Series(figures["per_speaker_accuracy"]).map(report.pct).rename("accuracy").rename_axis("speaker")
-    splits = " ".join(f"Accuracy by {label}: " + ", ".join(f"{value} {report.pct(accuracy)} ({n} takes)"
+    speakers = pd.Series(figures["per_speaker_accuracy"]).map(markdown.pct).rename("accuracy").rename_axis("speaker")
+    splits = " ".join(f"Accuracy by {label}: " + ", ".join(f"{value} {markdown.pct(accuracy)} ({n} takes)"
                                                            for value, (accuracy, n) in by.items()) + "."
                       for label, by in zip(SPLITS.values(), figures["accuracy_by"].values()) if by)
     return "\n".join([
         f"### {name}",
         "",
-        f"{figures['n_takes']} takes: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])}, "
-        f"macro F1 {report.pct(figures['macro_f1'])}, "
-        f"top-3 {report.pct(figures['top3_accuracy'])}; chance {report.pct(1 / len(present))} "
+        f"{figures['n_takes']} takes: accuracy {markdown.pct(figures['accuracy'])}, UAR {markdown.pct(figures['uar'])}, "
+        f"macro F1 {markdown.pct(figures['macro_f1'])}, "
+        f"top-3 {markdown.pct(figures['top3_accuracy'])}; chance {markdown.pct(1 / len(present))} "
         f"over the {len(present)} emotions present. UAR and macro F1 average over the emotions present among "
         f"these takes. {splits}",
         "",
@@ -159,9 +163,9 @@ def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
         "",
         f"![confusion]({png.name})",
         "",
-        report.table(confusion),
+        markdown.table(confusion),
         "",
-        report.table(speakers.to_frame()),
+        markdown.table(speakers.to_frame()),
         "",
     ])
 
@@ -191,7 +195,7 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m pipeline.evaluate") -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m pipeline.apply.evaluate") -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Score the trained models on labelled takes they never saw.",
@@ -253,14 +257,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m pipeline.evaluate
             sections.append(section(name, figures, left_out, args.out))
         lines += [gap_table(summary), "", fusion_note(predictor, params["fuse"]["deploy"]), "", *sections]
         if len(rejects):
-            lines += ["## Refused and caveated files", "", report.table(rejects)]
+            lines += ["## Refused and caveated files", "", markdown.table(rejects)]
         io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")
         io.write_json(summary, args.out / "evaluation.json")
         manifest.print_rejects(rejects)
         if n_trained:
             print(f"evaluate: {n_trained} takes the models were trained on left out")
         for name, figures in summary.items():
-            print(f"{name}: accuracy {report.pct(figures['accuracy'])}, UAR {report.pct(figures['uar'])} "
+            print(f"{name}: accuracy {markdown.pct(figures['accuracy'])}, UAR {markdown.pct(figures['uar'])} "
                   f"on {figures['n_takes']} takes")
         print(f"evaluate: {args.out / 'evaluation.md'}")
         return 0

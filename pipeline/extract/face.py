@@ -18,8 +18,9 @@ import cv2
 import dlib
 import numpy as np
 
-from pipeline import checks, frames
-from pipeline.functionals import check as check_functionals, pool, pooled_names
+from pipeline import checks
+from pipeline.extract import frames
+from pipeline.extract.functionals import check as check_functionals, pool, pooled_names
 
 N_POINTS = 68
 RIGHT_EYE, LEFT_EYE = slice(36, 42), slice(42, 48)  # the subject's right eye is on the image's left

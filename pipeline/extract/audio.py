@@ -18,9 +18,10 @@ import soundfile
 import soxr
 from scipy import fft, ndimage, signal
 
-from pipeline import checks, sources
+from pipeline import checks
+from pipeline.ingest import sources
 from pipeline.errors import ClipError
-from pipeline.functionals import check as check_functionals, pool, pooled_names
+from pipeline.extract.functionals import check as check_functionals, pool, pooled_names
 
 _AMIN = 1e-10  # floor of power before taking logs, as librosa's power_to_db
 

@@ -2,7 +2,7 @@
 
 The frames of one sequence are one clip (one take) and the subject is the group for
 cross-validation. A clip is addressed by a glob pattern over its frames, which
-`pipeline.frames.read` opens.
+`pipeline.extract.frames.read` opens.
 """
 
 from __future__ import annotations

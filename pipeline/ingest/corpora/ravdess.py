@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import CorpusNameError, code_of
 
 CORPUS = "ravdess"
 
 MODALITIES = {"01": "audio-video", "02": "video", "03": "audio"}
 CHANNELS = {"01": "speech", "02": "song"}
-EMOTIONS = {  # code -> canonical name (see pipeline.corpora.CANONICAL_EMOTIONS)
+EMOTIONS = {  # code -> canonical name (see pipeline.ingest.corpora.CANONICAL_EMOTIONS)
     "01": "neutral",
     "02": "calm",
     "03": "happy",

@@ -19,8 +19,8 @@ from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
 from pipeline import checks
-from pipeline.kernel import KernelSVC, SquaredDistances
-from pipeline.rowspace import RowSpace
+from pipeline.learn.kernel import KernelSVC, SquaredDistances
+from pipeline.learn.rowspace import RowSpace
 
 
 LEARNERS = ("svm", "logreg", "rf", "xgb")

@@ -1,0 +1,1 @@
+"""Trained models -> answers on new clips: loading them (ensemble), predict and evaluate."""

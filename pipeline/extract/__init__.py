@@ -1,0 +1,1 @@
+"""Takes -> feature tables: pure functions over decoded audio, frames and external tables."""

@@ -1,0 +1,1 @@
+"""Feature tables -> models: estimators, the nested speaker-grouped search, metrics, late fusion."""

@@ -1,0 +1,1 @@
+"""Models -> reports: the Markdown report, its figures and the plots' data."""
