@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 os.chdir(REPO)
 
 from pipeline import compute, io  # noqa: E402
-from pipeline.learn import evaluation  # noqa: E402
+from pipeline.learn import evaluation, search  # noqa: E402
 from pipeline.ingest.corpora import label_order  # noqa: E402
 from pipeline.stages.train import load_table  # noqa: E402
 
@@ -61,7 +61,7 @@ def subset(table: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
 def run(learner: str, table: pd.DataFrame, names: list[str], params: dict, where: compute.Compute):
     """(seconds, fits, mean fit seconds, trained) of one learner's nested training on `table`."""
     spec_params, train = params["learners"][learner], params["train"]
-    spec = evaluation.SearchSpec(learner, spec_params["space"], spec_params["n_iter"], spec_params["grid"],
+    spec = search.SearchSpec(learner, spec_params["space"], spec_params["n_iter"], spec_params["grid"],
                                  spec_params.get("fixed") or {}, spec_params.get("halving"))
     classes = label_order(set(table["label"]))
     y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
-from pipeline.learn import evaluation, learners, metrics
+from pipeline.learn import evaluation, learners, metrics, search
 
 
 def speakers(n_speakers: int, per_speaker: int) -> np.ndarray:
@@ -80,7 +80,7 @@ SPACES = {
 def train_on_blobs(learner: str, n_iter: int = 2) -> tuple[evaluation.Trained, np.ndarray, np.ndarray, np.ndarray]:
     X, y, groups = blobs()
     space, grid, fixed = SPACES[learner]
-    spec = evaluation.SearchSpec(learner, space, n_iter=n_iter, grid=grid, fixed=fixed)
+    spec = search.SearchSpec(learner, space, n_iter=n_iter, grid=grid, fixed=fixed)
     fold = fold_per_take(groups, {}, 4, seed=3)
     trained = evaluation.train(
         spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="balanced_accuracy", seed=3, permutation_check=True,
@@ -117,8 +117,8 @@ def test_nested_cross_validation_learns_and_the_permutation_check_does_not(learn
 def test_a_grid_point_the_random_search_scored_is_not_fitted_again():
     trained, *_ = train_on_blobs("rf", n_iter=3)
     log = trained.search_log
-    for _, search in log.groupby("fold"):
-        random, grid = search[search["phase"] == "random"], search[search["phase"] == "grid"]
+    for _, part in log.groupby("fold"):
+        random, grid = part[part["phase"] == "random"], part[part["phase"] == "grid"]
         best = random.loc[random["mean_score"].idxmax()]
         again = grid[grid["params"] == best["params"]]
         assert len(again) == 1 and again["mean_score"].item() == best["mean_score"]  # the same score, reused
@@ -133,13 +133,13 @@ def test_halving_scores_every_random_candidate_small_and_the_best_third_in_full(
     fold = fold_per_take(groups, {}, 4, seed=3)
     logs = {}
     for halving in (None, 3):
-        spec = evaluation.SearchSpec(learner, space, n_iter=6, grid={}, fixed={"clf__n_estimators": 30}, halving=halving)
+        spec = search.SearchSpec(learner, space, n_iter=6, grid={}, fixed={"clf__n_estimators": 30}, halving=halving)
         logs[halving] = evaluation.train(spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="accuracy", seed=3,
                                          permutation_check=False).search_log
-    for name, search in logs[3].groupby("fold"):
-        small = search[search["phase"] == "halving"]
+    for name, part in logs[3].groupby("fold"):
+        small = part[part["phase"] == "halving"]
         assert len(small) == 6 and all(eval(p)["clf__n_estimators"] == 10 for p in small["params"])
-        full = search[search["phase"] == "random"]
+        full = part[part["phase"] == "random"]
         best_two = small.sort_values("mean_score", ascending=False, kind="stable").head(2)["params"]
         assert sorted(full["params"]) == sorted(p.replace(", 'clf__n_estimators': 10", "") for p in best_two)
         # a survivor's full-size score is the one the search without halving gives it
@@ -154,7 +154,7 @@ def test_each_candidate_scores_as_its_whole_pipeline_fitted_on_the_split_would(l
     X, y, groups = blobs()
     X = np.hstack([X, np.random.default_rng(4).normal(size=(len(X), 300))])
     space, grid, fixed = SPACES[learner]
-    spec = evaluation.SearchSpec(learner, space, n_iter=3, grid=grid, fixed=fixed)
+    spec = search.SearchSpec(learner, space, n_iter=3, grid=grid, fixed=fixed)
     fold = fold_per_take(groups, {}, 4, seed=3)
     trained = evaluation.train(spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="accuracy", seed=3,
                                permutation_check=False)
@@ -186,7 +186,7 @@ class FitCounter:
 def test_the_learning_curve_trains_each_fold_on_growing_sets_of_its_own_training_speakers(learner):
     X, y, groups = blobs(n_speakers=8)
     space, grid, fixed = SPACES[learner]
-    spec = evaluation.SearchSpec(learner, space, n_iter=2, grid=grid, fixed=fixed)
+    spec = search.SearchSpec(learner, space, n_iter=2, grid=grid, fixed=fixed)
     fold = fold_per_take(groups, {}, 2, seed=3)  # two outer folds: 4 training speakers each
     curve = evaluation.learning_curve(spec, X, y, groups, fold, [2, 4], 3, inner_k=2, scoring="accuracy", seed=3)
     assert curve[["fold", "speakers", "takes"]].values.tolist() == [[0, 2, 36], [0, 4, 72], [1, 2, 36], [1, 4, 72]]
@@ -284,4 +284,4 @@ def test_bad_search_spaces_are_refused_before_any_fit(spec, message):
     good = {"learner": "svm", "space": {"clf__C": {"log_uniform": [0.1, 10.0]}}, "n_iter": 2,
             "grid": {"clf__C": {"factor": 2.0}}, "fixed": {}}
     with pytest.raises(ValueError, match=message):
-        evaluation.SearchSpec(**{**good, **spec})
+        search.SearchSpec(**{**good, **spec})

@@ -6,7 +6,7 @@ computes them once per training part with one matrix product (BLAS), and `Kernel
 into exp(-gamma * d^2) and hands libsvm that kernel. The model is the RBF SVM's (the kernel
 entries differ in their last bits, the decision values within libsvm's stopping tolerance), the
 search several times faster. The nested search fits the steps
-before the classifier once per inner split (`evaluation`), so every candidate shares the distances.
+before the classifier once per inner split (`search`), so every candidate shares the distances.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import checks, compute, io, paths, progress
-from pipeline.learn import evaluation, learners, metrics
+from pipeline.learn import evaluation, learners, metrics, search
 from pipeline.learn.normalisation import NORMALISATIONS, normalise
 from pipeline.ingest.corpora import label_order
 
@@ -56,7 +56,7 @@ class Inputs:
     """One learner's training table, ready for `evaluation`: what train and learning_curve share."""
 
     settings: evaluation.TrainSettings
-    spec: evaluation.SearchSpec
+    spec: search.SearchSpec
     table: pd.DataFrame  # manifest rows joined with their features, with `fold`
     feature_names: list[str]
     classes: list[str]
@@ -72,7 +72,7 @@ def inputs(params: dict, modality: str, learner: str, normalisation: str, varian
     settings = evaluation.TrainSettings(**params["train"])
     spec_params = params["learners"][learner]
     checks.only_known(f"learners.{learner}", spec_params, ["n_iter", "space", "grid", "fixed", "halving"])
-    spec = evaluation.SearchSpec(
+    spec = search.SearchSpec(
         learner=learner, space=spec_params.get("space"), n_iter=spec_params.get("n_iter"),
         grid=spec_params.get("grid") or {}, fixed=spec_params.get("fixed") or {}, halving=spec_params.get("halving"),
     )
