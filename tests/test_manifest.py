@@ -192,17 +192,26 @@ def test_links_to_nothing_names_that_are_not_utf8_and_corrupt_archives_are_repor
     rejects.to_parquet(tmp_path / "rejects.parquet")  # every path is writable text
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder, whatever its permissions")
-def test_a_folder_that_cannot_be_read_is_reported(tmp_path):
+def test_a_folder_that_cannot_be_read_is_reported(tmp_path, monkeypatch):
     root = tmp_path / "ravdess"
     write_clip(root / "Actor_02" / "03-01-03-01-01-01-02.wav", real_take(2, "03-01-03-01-01-01-02"))
     locked = root / "Actor_03"
     write_clip(locked / "03-01-03-01-01-01-03.wav", real_take(3, "03-01-03-01-01-01-03"))
+    if os.geteuid() == 0:  # root lists every folder whatever its mode: the refusal comes from where the OS gives it
+        listing = os.scandir
+
+        def refusing(path: str = ".") -> object:
+            if os.fspath(path) == str(locked):
+                raise PermissionError(13, "Permission denied", str(locked))
+            return listing(path)
+
+        monkeypatch.setattr(os, "scandir", refusing)
     locked.chmod(0)
     try:
         found = sources.scan_roots([str(root)])
     finally:
         locked.chmod(0o755)
+        monkeypatch.undo()
     assert found.problems == [(str(locked), "folder cannot be read (Permission denied): its files are left out")]
     assert len(found.clips) == 1
 
