@@ -4,12 +4,14 @@ traceback after the first clip, nor silently changing what the features mean).""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 Rule = tuple[str, str, Callable[[Any], bool]]  # (setting, what is allowed, test on the settings object)
+Settings = TypeVar("Settings")
 
 
 def is_int(value: object) -> bool:
@@ -32,3 +34,12 @@ def only_known(block: str, settings: dict, known: list[str]) -> None:
     unknown = sorted(set(settings) - set(known))
     if unknown:
         raise ValueError(f"{block}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+
+
+def from_block(block: str, cls: type[Settings], values: dict) -> Settings:
+    """The settings dataclass `cls` made from a params block, an unknown setting refused by name
+    first (not a TypeError about a keyword argument); `cls` checks the values themselves."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{block}: {values!r} is not allowed; it must be a block of settings")
+    only_known(block, values, [f.name for f in dataclasses.fields(cls)])
+    return cls(**values)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import compute, io, paths
+from pipeline import checks, compute, io, paths
 from pipeline.extract import audio
 from pipeline.stages.features import extract_and_write
 
@@ -15,7 +15,7 @@ from pipeline.stages.features import extract_and_write
 def settings_from(params: dict) -> audio.AudioSettings:
     """AudioSettings from the `audio_features` params block (lists become tuples)."""
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-    return audio.AudioSettings(**values)
+    return checks.from_block("audio_features", audio.AudioSettings, values)
 
 
 def main() -> None:

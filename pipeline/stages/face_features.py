@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import compute, io, paths
+from pipeline import checks, compute, io, paths
 from pipeline.extract import face
 from pipeline.ingest import manifest
 from pipeline.stages.features import extract_and_write
@@ -18,7 +18,7 @@ from pipeline.stages.features import extract_and_write
 def settings_from(params: dict) -> face.FaceSettings:
     """FaceSettings from the `face_features` params block (lists become tuples)."""
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items() if k != "warn_below"}
-    return face.FaceSettings(**values)
+    return checks.from_block("face_features", face.FaceSettings, values)  # warn_below: read by main
 
 
 def face_notes(features: pd.DataFrame, warn_below: float) -> list[dict[str, str]]:
@@ -39,11 +39,14 @@ def main() -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
     block = params["face_features"]
+    warn_below = block.get("warn_below", 0.5)
+    if not (checks.is_number(warn_below) and 0 <= warn_below <= 1):
+        raise ValueError(f"face_features.warn_below: {warn_below!r} is not allowed; it must be a fraction from 0 to 1")
     settings = settings_from(block)
     takes = pd.read_parquet(paths.MANIFEST)
     with compute.engine(where):
         extract_and_write("face", takes, "video_path", face.file_features, settings, face.feature_names(settings),
-                          notes=lambda features: face_notes(features, block["warn_below"]))
+                          notes=lambda features: face_notes(features, warn_below))
 
 
 if __name__ == "__main__":

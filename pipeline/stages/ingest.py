@@ -13,12 +13,16 @@ def main() -> None:
     where = compute.from_params(everything.get("compute"))
     params = everything["ingest"]
     lists = {key: params[key] for key in ("channels", "emotions", "intensities", "holdout_actors")}
+    checks.only_known("ingest", params, [*lists, "silence_dbfs", "max_take_mb"])
     for key, value in lists.items():
         if not isinstance(value, list):  # tuple('21') would be ('2', '1'): a list of what was meant is needed
             raise SystemExit(f"ingest.{key}: {value!r} must be a list in brackets, e.g. {key}: [{value}]")
     selection = manifest.Selection(**{key: tuple(value) for key, value in lists.items()})
     if not (checks.is_number(params["max_take_mb"]) and params["max_take_mb"] > 0):
         raise SystemExit(f"ingest.max_take_mb: {params['max_take_mb']!r} must be a positive number of megabytes")
+    if not (checks.is_number(params["silence_dbfs"]) and params["silence_dbfs"] < 0):
+        raise SystemExit(f"ingest.silence_dbfs: {params['silence_dbfs']!r} must be a negative number of dBFS "
+                         "(a take whose peak stays below it is rejected as silent)")
     roots = {corpus: [root["path"] for root in found] for corpus, found in io.read_json(paths.SOURCES)["corpora"].items()}
     scanned = {corpus: sources.scan_roots(corpus_roots) for corpus, corpus_roots in roots.items()}
     with compute.engine(where):

@@ -69,7 +69,7 @@ class Inputs:
 def inputs(params: dict, modality: str, learner: str, normalisation: str, variant: str | None = None) -> Inputs:
     """The checked settings and search spec, the (normalised) feature matrix, labels, speakers and
     outer folds of one learner (of a comparison variant's takes, with `variant`)."""
-    settings = evaluation.TrainSettings(**params["train"])
+    settings = checks.from_block("train", evaluation.TrainSettings, params["train"])
     spec_params = params["learners"][learner]
     checks.only_known(f"learners.{learner}", spec_params, ["n_iter", "space", "grid", "fixed", "halving"])
     spec = search.SearchSpec(
