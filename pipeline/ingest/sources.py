@@ -152,7 +152,7 @@ def fingerprint(root: str) -> dict[str, object]:
     if not path.exists():
         return {"path": root, "kind": "missing", "files": 0, "digest": ""}
     folder = path.is_dir()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if folder else [path]
+    files = _walk(path)[0] if folder else [path]  # the files scan_roots sees, by the same rules
     digest = hashlib.sha256()
     for file in files:
         stat = file.stat()
