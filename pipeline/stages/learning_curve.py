@@ -27,15 +27,16 @@ def main() -> None:
     if not (isinstance(sizes, list) and sizes and all(map(checks.is_int, sizes))):
         raise ValueError(f"learning_curve.speakers: {sizes!r} is not allowed; it must be a list of whole numbers")
     data = inputs(params, block["modality"], block["learner"], block["normalisation"])
+    # with all of a fold's training speakers the curve is this learner's train stage: its guesses are read
     stem = paths.model_stem(block["modality"], block["learner"], block["normalisation"])
-    trained = pd.read_parquet(f"{stem}.oof.parquet", columns=["take", "predicted"]).set_index("take")["predicted"]
-    best = data.table["take"].map(trained).map({c: i for i, c in enumerate(data.classes)}).to_numpy()
+    read = pd.read_parquet(f"{stem}.oof.parquet", columns=["take", "predicted"]).set_index("take")["predicted"]
+    guesses = data.table["take"].map(read).map({c: i for i, c in enumerate(data.classes)}).to_numpy()
     with compute.engine(where), progress.bar(desc="learning curve", unit="fit", total=0) as bar:
         try:
             curve = evaluation.learning_curve(
                 data.spec, data.X, data.y, data.groups, data.fold, sorted(set(sizes)), len(data.classes),
                 inner_k=data.settings.inner_folds, scoring=data.settings.scoring, seed=data.settings.seed, progress=bar,
-                trained=best,
+                trained=guesses,
             )
         except ValueError as error:
             raise SystemExit(f"learning_curve.speakers: {error}") from None
