@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import io, paths
-from pipeline.apply import ensemble, evaluate, predict
+from pipeline.apply import evaluate, predict
 from pipeline.learn import fusion, runplan
 from pipeline.report import markdown
 
@@ -38,7 +38,7 @@ def models_overview(params: dict) -> list[dict]:
                 figures = io.read_json(f"{stem}.json")
                 takes = pd.read_parquet(f"{stem}.oof.parquet", columns=["corpus", "speaker"])
                 records.append({
-                    "model": ensemble.learner_name(modality, learner, normalisation),
+                    "model": runplan.model_name(modality, learner, normalisation),
                     "takes": len(takes), "speakers": takes["speaker"].nunique(),
                     "corpora": takes["corpus"].value_counts().to_dict(), "classes": figures["classes"],
                     "accuracy": figures["accuracy"], "uar": figures["uar"], "chosen": figures["final_params"],

@@ -17,7 +17,7 @@ from pipeline import io, paths
 from pipeline.extract import audio, face, smile, tables
 from pipeline.learn import fusion, runplan
 from pipeline.ingest.corpora import label_order
-from pipeline.learn.normalisation import normalise, suffix
+from pipeline.learn.normalisation import normalise
 
 
 class ModelError(RuntimeError):
@@ -75,10 +75,6 @@ def feature_names(modality: str, settings: object) -> list[str] | None:
     return audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
 
 
-def learner_name(modality: str, learner: str, normalisation: str) -> str:
-    return f"{modality}/{learner}{suffix(normalisation)}"
-
-
 def load_learner(modality: str, learner: str, settings: object, normalisation: str = "none") -> Learner:
     """A trained learner, refused if its feature columns differ from what `settings` give."""
     stem = paths.model_stem(modality, learner, normalisation)
@@ -89,7 +85,7 @@ def load_learner(modality: str, learner: str, settings: object, normalisation: s
     if expected is not None and saved["features"] != expected:
         raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
                          "params.yaml holds now (run `dvc repro` to retrain)")
-    return Learner(modality, learner_name(modality, learner, normalisation), saved["model"], saved["classes"],
+    return Learner(modality, runplan.model_name(modality, learner, normalisation), saved["model"], saved["classes"],
                    saved["features"], saved.get("feature_range"), normalisation)
 
 

@@ -28,8 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from pipeline import paths
 from pipeline.learn import evaluation, metrics
 from pipeline.ingest.corpora import label_order
-from pipeline.learn.normalisation import suffix
-from pipeline.learn.runplan import RunPlan
+from pipeline.learn.runplan import RunPlan, model_name
 
 FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
 
@@ -206,7 +205,7 @@ class Group:
 
     @property
     def name(self) -> str:
-        return f"{'+'.join(self.modalities)}/fused{suffix(self.normalisation)}"
+        return model_name("+".join(self.modalities), "fused", self.normalisation)
 
     @property
     def slug(self) -> str:

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.learn.normalisation import suffix
+
 OWN_KINDS = {"audio": "voice", "face": "face"}
+
+
+def model_name(modalities: str, model: str, normalisation: str) -> str:
+    """How reports, metrics and predict name a model: "audio/svm", "audio+au/fused + speaker norm"."""
+    return f"{modalities}/{model}{suffix(normalisation)}"
 
 
 @dataclass(frozen=True)

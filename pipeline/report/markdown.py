@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 
 from pipeline.learn import metrics  # noqa: E402
 from pipeline.learn.normalisation import suffix  # noqa: E402
+from pipeline.learn.runplan import model_name  # noqa: E402
 from pipeline.ingest.corpora import label_order  # noqa: E402
 
 REFERENCES = {  # modality -> published points or ranges (their own protocols and class sets)
@@ -55,7 +56,7 @@ class LearnerResult:
 
     @property
     def name(self) -> str:
-        return f"{self.modality}/{self.learner}{suffix(self.normalisation)}"
+        return model_name(self.modality, self.learner, self.normalisation)
 
     @property
     def slug(self) -> str:

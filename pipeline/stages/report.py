@@ -10,7 +10,6 @@ import pandas as pd
 
 from pipeline import io, paths
 from pipeline.learn import fusion, runplan
-from pipeline.learn.normalisation import suffix
 from pipeline.report import markdown, plot_data
 
 
@@ -134,13 +133,13 @@ def main() -> None:
         classes = set(takes.loc[takes["take"].isin(measured), "label"])
         curve_table = pd.read_csv(paths.LEARNING_CURVE)
         curve = markdown.learning_curve_section(
-            curve_table, f"{block['modality']}/{block['learner']}{suffix(block['normalisation'])}",
+            curve_table, runplan.model_name(block["modality"], block["learner"], block["normalisation"]),
             1 / len(classes), Path("reports/figures"))
     text, headline = markdown.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                       params["train"], deploy, voice_faces, sets, curve,
                                       markdown.answer_section(answers(plan, results, deploy)))
     io.write_text(text + "\n", "reports/report.md")
-    plain = {f"{r.modality}/{r.learner}": r.oof for r in results if r.normalisation == "none"}
+    plain = learner_rows(tuple(plan.modalities), "none", results)
     plain |= {f"{g.name} ({deploy})": rows for g in groups if g.normalisation == "none"
               and (rows := fused_rows(g.slug, deploy)) is not None}
     plot_data.write(plain, curve_table, Path("reports/plots"))
