@@ -164,7 +164,7 @@ def test_each_candidate_scores_as_its_whole_pipeline_fitted_on_the_split_would(l
         for train, test in evaluation.inner_folds(groups[rows], 2):
             model = learners.build(learner, 3).set_params(**eval(candidate.params))
             model.fit(X[rows[train]], y[rows[train]])
-            assert model.named_steps["span"].basis_ is not None  # 54 rows, 305 columns: projected
+            assert model.named_steps["span"].rows_ is not None  # 54 rows, 305 columns: projected
             scores.append(np.mean(model.predict(X[rows[test]]) == y[rows[test]]))
         assert candidate.mean_score == pytest.approx(np.mean(scores))
 

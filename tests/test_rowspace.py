@@ -19,7 +19,7 @@ def test_logistic_regression_makes_the_same_predictions_in_the_row_space():
     X, y, test = wide()
     full = LogisticRegression(C=0.05, max_iter=5000, tol=1e-10).fit(X, y)
     projected = make_pipeline(RowSpace(), LogisticRegression(C=0.05, max_iter=5000, tol=1e-10)).fit(X, y)
-    assert projected[0].basis_.shape == (900, 119)  # 120 centred rows span 119 dimensions
+    assert projected[0].turn_.shape == (120, 119)  # 120 centred rows span 119 dimensions
     np.testing.assert_allclose(projected.predict_proba(test), full.predict_proba(test), atol=1e-6)
 
 
@@ -27,7 +27,15 @@ def test_distances_between_training_rows_are_kept_and_the_basis_is_orthonormal()
     X, _, _ = wide(seed=1)
     space = RowSpace().fit(X)
     np.testing.assert_allclose(pdist(space.transform(X)), pdist(X), rtol=1e-9)
-    np.testing.assert_allclose(space.basis_.T @ space.basis_, np.eye(space.basis_.shape[1]), atol=1e-9)
+    basis = space.rows_.T @ space.turn_
+    np.testing.assert_allclose(basis.T @ basis, np.eye(basis.shape[1]), atol=1e-9)
+
+
+def test_the_training_rows_coordinates_from_fitting_are_their_transform():
+    X, _, test = wide(seed=3)
+    space = RowSpace()
+    np.testing.assert_allclose(space.fit_transform(X), space.transform(X), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(RowSpace().fit(X).transform(test), space.transform(test))
 
 
 def test_a_table_with_more_rows_than_columns_passes_through_unchanged():
