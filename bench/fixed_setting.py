@@ -1,5 +1,6 @@
-"""Benchmark: one learner's train stage with params.yaml's `fixed` settings against the same with
-one of them changed (e.g. XGBoost's histogram bins), on the same table, folds and candidates,
+"""Benchmark: one learner's train stage with params.yaml's settings against the same with one
+setting changed (a pipeline parameter of `learners.<name>.fixed`, e.g. XGBoost's histogram bins,
+or one of the `train` block, e.g. train.inner_folds), on the same table and outer folds,
 measured in the same run.
 
 Printed: seconds of each and their ratio, the outer-fold accuracy and UAR of each (what the
@@ -7,7 +8,8 @@ change costs or gains, on the honest figures), and in how many outer folds the c
 differs. A setting is worth changing only if the time falls and the outer figures hold.
 
 Usage: python bench/fixed_setting.py LEARNER PARAMETER VALUE [--modality audio] [--workers 2]
-       e.g. python bench/fixed_setting.py xgb clf__max_bin 32
+       e.g. python bench/fixed_setting.py xgb clf__max_bin 64
+            python bench/fixed_setting.py rf train.inner_folds 4
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pipeline.stages.train import load_table  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("learner")
-    parser.add_argument("parameter", help="a parameter of the learner's pipeline, e.g. clf__max_bin")
+    parser.add_argument("parameter", help="a parameter of the learner's pipeline (clf__max_bin) or train.<setting>")
     parser.add_argument("value", type=yaml.safe_load, help="its new value (YAML: 32, 0.5, null, ...)")
     parser.add_argument("--modality", default="audio")
     parser.add_argument("--workers", type=int, default=2)
@@ -35,9 +37,10 @@ def main() -> None:
     params = io.load_params()
     table, names = load_table(args.modality, params["train"]["outer_folds"], params["train"]["seed"])
     changed = copy.deepcopy(params)
-    fixed = changed["learners"][args.learner].setdefault("fixed", {})
-    before = fixed.get(args.parameter, "the pipeline's default")
-    fixed[args.parameter] = args.value
+    block, key = (changed["train"], args.parameter.removeprefix("train.")) if args.parameter.startswith("train.") \
+        else (changed["learners"][args.learner].setdefault("fixed", {}), args.parameter)
+    before = block.get(key, "the pipeline's default")
+    block[key] = args.value
     where = compute.Compute(n_jobs=args.workers)
     print(f"{args.modality}: {len(table)} takes x {len(names)} features; {args.workers} local worker processes")
     run(args.learner, subset(table, 250, 0), names, params, where)  # warm-up: worker start-up not timed
