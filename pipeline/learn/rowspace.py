@@ -26,20 +26,16 @@ class RowSpace(TransformerMixin, BaseEstimator):
     the basis would cost, at every inner split of a search."""
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> RowSpace:
-        self._fit(X)
+        self.fit_transform(X)
         return self
 
     def fit_transform(self, X: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-        coordinates = self._fit(X)
-        return np.asarray(X, dtype=np.float64) if coordinates is None else coordinates
-
-    def _fit(self, X: np.ndarray) -> np.ndarray | None:
-        """Fits, and returns the training rows' coordinates (None: the table passes through)."""
+        """Fits, and returns the training rows' coordinates (the rows themselves when they pass through)."""
         X = np.asarray(X, dtype=np.float64)
         self.n_features_in_ = X.shape[1]
         self.mean_ = self.rows_ = self.turn_ = None
         if X.shape[0] >= X.shape[1]:
-            return None
+            return X
         self.mean_ = X.mean(axis=0)
         self.rows_ = X - self.mean_
         eigenvalues, vectors = np.linalg.eigh(self.rows_ @ self.rows_.T)
