@@ -70,6 +70,7 @@ def blobs(n_speakers: int = 8, per_class: int = 6, n_classes: int = 3, seed: int
 SPACES = {
     "svm": ({"clf__C": {"log_uniform": [0.1, 10.0]}}, {"clf__C": {"factor": 2.0}}, {}),
     "logreg": ({"clf__C": {"log_uniform": [0.01, 10.0]}}, {"clf__C": {"factor": 2.0}}, {}),
+    "mlp": ({"clf__alpha": {"log_uniform": [0.001, 1.0]}}, {"clf__alpha": {"factor": 2.0}}, {}),
     "rf": ({"clf__max_features": {"uniform": [0.2, 1.0]}}, {"clf__max_features": {"factor": 1.5}},
            {"clf__n_estimators": 20}),
     "xgb": ({"clf__max_depth": {"int_uniform": [1, 3]}}, {"clf__max_depth": {"step": 1}},
@@ -88,7 +89,7 @@ def train_on_blobs(learner: str, n_iter: int = 2) -> tuple[evaluation.Trained, n
     return trained, X, y, fold
 
 
-@pytest.mark.parametrize("learner", ["svm", "logreg", "rf", "xgb"])
+@pytest.mark.parametrize("learner", ["svm", "logreg", "mlp", "rf", "xgb"])
 def test_nested_cross_validation_learns_and_the_permutation_check_does_not(learner):
     trained, X, y, fold = train_on_blobs(learner)
     groups = blobs()[2]
@@ -147,7 +148,7 @@ def test_halving_scores_every_random_candidate_small_and_the_best_third_in_full(
         assert full.set_index("params")["mean_score"].to_dict().items() <= plain.set_index("params")["mean_score"].to_dict().items()
 
 
-@pytest.mark.parametrize("learner", ["svm", "logreg"])
+@pytest.mark.parametrize("learner", ["svm", "logreg", "mlp"])
 def test_each_candidate_scores_as_its_whole_pipeline_fitted_on_the_split_would(learner):
     """The steps before the classifier are fitted once per split and shared; here on a table wider
     than its rows, so that the row-space projection is one of them."""
