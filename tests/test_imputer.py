@@ -21,7 +21,11 @@ def test_fills_gaps_with_the_training_medians_as_simple_imputer_does(rows):
     np.testing.assert_array_equal(ours.statistics_, theirs.statistics_)
     np.testing.assert_array_equal(ours.transform(test), theirs.transform(test))
     np.testing.assert_array_equal(ours.fit_transform(X), theirs.fit_transform(X))
-    assert ours.transform(test).shape == (5, 5) and np.isnan(test).sum() == 6  # the caller's rows untouched
+    filled = ours.transform(test)
+    assert filled.shape == (5, 5) and np.isnan(test).sum() == 6  # the caller's rows untouched
+    # row-major like SimpleImputer's output: the scaler's and the row space's sums, hence every
+    # later number, depend on the memory order (column-major moved a ComParE model's accuracy)
+    assert filled.flags.c_contiguous
 
 
 def test_a_table_of_another_width_is_refused():
