@@ -18,7 +18,7 @@ import time
 import numpy as np
 from sklearn.impute import SimpleImputer
 
-from train_scaling import run  # the same runner as the other training benchmarks
+from train_scaling import pipelines_from, run  # the same runner as the other training benchmarks
 
 from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
 from pipeline.learn import learners  # noqa: E402
@@ -65,11 +65,10 @@ def main() -> None:
 
         results = []
         for label, build in (("SimpleImputer", simple_imputer), ("MedianImputer", project_build)):
-            learners.build = build
-            seconds, fits, _, trained = run(args.stage, table, names, params, compute.Compute(n_jobs=1))
+            with pipelines_from(build):
+                seconds, fits, _, trained = run(args.stage, table, names, params, compute.Compute(n_jobs=1))
             results.append((seconds, trained.probabilities))
             print(f"  {args.stage} train stage with {label}: {seconds:6.1f} s, {fits} fits (one process)")
-        learners.build = project_build
         (theirs_s, theirs), (ours_s, ours) = results
         print(f"  stage time ratio {ours_s / theirs_s:.2f}; outer probabilities identical {np.array_equal(theirs, ours)}")
 

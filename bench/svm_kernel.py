@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.svm import SVC
 
 from halving import outer_figures
-from train_scaling import run, subset  # the same runner, on the same stratified subsets
+from train_scaling import pipelines_from, run, subset  # the same runner, on the same stratified subsets
 
 from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
 from pipeline.learn import learners  # noqa: E402
@@ -47,12 +47,11 @@ def main() -> None:
     print(f"{len(table)} audio takes x {len(names)} features; one process each")
     results = {}
     for label, build in (("libsvm RBF", libsvm_rbf), ("precomputed kernel", project_build)):
-        learners.build = build
-        seconds, fits, _, trained = run("svm", table, names, params, one_process)
+        with pipelines_from(build):
+            seconds, fits, _, trained = run("svm", table, names, params, one_process)
         accuracy, uar = outer_figures(trained, table["label"].to_numpy())
         results[label] = (seconds, trained)
         print(f"  {label:18s}: {seconds:6.1f} s, {fits} fits, outer accuracy {accuracy:.3f}, UAR {uar:.3f}")
-    learners.build = project_build
     (reference_s, reference), (kernel_s, kernel) = results.values()
     differ = int(np.sum(reference.probabilities.argmax(axis=1) != kernel.probabilities.argmax(axis=1)))
     gap = float(np.abs(reference.probabilities - kernel.probabilities).max())

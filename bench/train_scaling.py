@@ -19,6 +19,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ sys.path.insert(0, str(REPO))
 os.chdir(REPO)
 
 from pipeline import compute, io  # noqa: E402
-from pipeline.learn import evaluation, search  # noqa: E402
+from pipeline.learn import evaluation, learners, search  # noqa: E402
 from pipeline.ingest.corpora import label_order  # noqa: E402
 from pipeline.stages.train import load_table  # noqa: E402
 
@@ -56,6 +58,18 @@ def subset(table: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
     fraction = size / len(table)
     return table.groupby(["speaker", "label"], group_keys=False).sample(frac=fraction, random_state=seed) \
         .reset_index(drop=True)
+
+
+@contextmanager
+def pipelines_from(build: Callable) -> Iterator[None]:
+    """`learners.build` replaced by `build` in this process only (worker processes import the
+    project's own), restored afterwards: how a benchmark runs a stand-in pipeline."""
+    project_build = learners.build
+    learners.build = build
+    try:
+        yield
+    finally:
+        learners.build = project_build
 
 
 def run(learner: str, table: pd.DataFrame, names: list[str], params: dict, where: compute.Compute):
