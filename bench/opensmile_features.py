@@ -1,9 +1,10 @@
 """Benchmark: the extra cost of openSMILE's feature sets per take, against the own audio features.
 
-The own features (530 columns), openSMILE ComParE_2016 (6,373) and eGeMAPSv02 (88) each run in
-their own process through the stages' batch runner (2 worker processes) on the same clips at
-16 kHz; printed: wall time per take, peak memory of the process tree, and each set's ratio to
-the own features measured in the same run.
+The own features (530 columns), openSMILE ComParE_2016 (6,373), eGeMAPSv02 (88) and IS10 (1,582),
+and IS10 with the two speed-perturbed training copies of each take the default run makes
+(`speed_copies: [0.9, 1.1]`), each run in their own process through the stages' batch runner (2
+worker processes) on the same clips at 16 kHz; printed: wall time per take, peak memory of the
+process tree, and each set's ratio to the own features measured in the same run.
 
 Usage: python bench/opensmile_features.py [ROOT] [--limit N] [--repeat R]
 """
@@ -22,7 +23,9 @@ import process  # bench/process.py: this script's folder is on sys.path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-SETS = {"compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
+SETS = {"compare": "ComParE_2016", "egemaps": "eGeMAPSv02", "is10": "IS10"}
+COPIES = (0.9, 1.1)
+VARIANTS = ["own", *SETS, "is10+copies"]
 
 
 def clips(root: str, limit: int | None) -> list[str]:
@@ -38,10 +41,13 @@ def extract_all(variant: str, paths: list[str]) -> tuple[int, int]:
     if variant == "own":
         settings, features_of, names = audio.AudioSettings(), audio.file_features, audio.feature_names(audio.AudioSettings())
     else:
-        settings = smile.SmileSettings(name=variant, feature_set=SETS[variant], sample_rate=16000)
+        settings = smile.SmileSettings(name=variant, feature_set=SETS[variant.removesuffix("+copies")], sample_rate=16000)
         features_of, names = smile.file_features, smile.feature_names(settings)
+    shape = len(names)
+    if variant.endswith("+copies"):
+        settings, features_of, shape = smile.WithCopies(settings, COPIES), smile.file_features_and_copies, (3, len(names))
     with compute.engine(compute.Compute(n_jobs=2)):
-        matrix, failures = extract(features_of, paths, settings, len(names), variant)
+        matrix, failures = extract(features_of, paths, settings, shape, variant)
     assert not failures, failures
     return matrix.shape
 
@@ -51,7 +57,7 @@ def main() -> None:
     parser.add_argument("root", nargs="?", default=str(REPO.parent / "shared/data/ravdess"))
     parser.add_argument("--limit", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--variant", choices=["own", *SETS])
+    parser.add_argument("--variant", choices=VARIANTS)
     args = parser.parse_args()
     paths = clips(args.root, args.limit)
     if args.variant:  # inside a child process: the work, best of a few runs (the machine is shared)
@@ -64,7 +70,7 @@ def main() -> None:
         return
     print(f"{len(paths)} clips under {args.root}; {os.cpu_count()} cores; 2 worker processes each")
     results = {}
-    for variant in ("own", *SETS):
+    for variant in VARIANTS:
         command = [sys.executable, __file__, args.root, "--variant", variant, "--limit", str(args.limit),
                    "--repeat", str(args.repeat)]
         measured = process.run(command)
@@ -74,7 +80,7 @@ def main() -> None:
     own = results["own"]
     for variant, r in results.items():
         per_take = 1000 * r["seconds"] / len(paths)
-        print(f"{variant:>8}: {r['shape'][1]:5d} columns, {per_take:6.1f} ms per take (wall, best of {args.repeat}), "
+        print(f"{variant:>12}: {r['shape'][-1]:5d} columns, {per_take:6.1f} ms per take (wall, best of {args.repeat}), "
               f"peak {r['peak_mb']:5.0f} MB; x{r['seconds'] / own['seconds']:.2f} the own features' time, "
               f"x{r['peak_mb'] / own['peak_mb']:.2f} their memory")
 

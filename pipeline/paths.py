@@ -13,6 +13,11 @@ def features(modality: str) -> Path:
     return Path("features") / f"{modality}.parquet"
 
 
+def feature_copies(modality: str) -> Path:
+    """Perturbed copies of the takes (extra training rows): take, speed, the features."""
+    return Path("features") / f"{modality}_copies.parquet"
+
+
 def feature_rejects(modality: str) -> Path:
     return Path("features") / f"{modality}_rejects.parquet"
 

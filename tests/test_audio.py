@@ -241,3 +241,14 @@ def test_a_streamed_wav_with_placeholder_sizes_is_read_to_its_end(tmp_path, angr
 def test_settings_that_would_fail_later_or_change_the_features_quietly_are_refused_first(setting, value, allowed):
     with pytest.raises(ValueError, match=f"audio_features.{setting}: .* is not allowed; it must be {re.escape(allowed)}"):
         audio.AudioSettings(**{setting: value})
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_speed_perturbation_scales_length_and_pitch_by_the_factor(factor):
+    rate = 16000
+    t = np.arange(rate) / rate
+    tone = np.sin(2 * np.pi * 440.0 * t).astype(np.float32)
+    played = audio.speed_perturbed(tone, factor)
+    assert len(played) == pytest.approx(rate / factor, abs=1)
+    spectrum = np.abs(np.fft.rfft(played * np.hanning(len(played))))
+    assert np.argmax(spectrum) * rate / len(played) == pytest.approx(440.0 * factor, abs=1.5)

@@ -107,6 +107,10 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path)
                                      "three_classes": {"emotions": ["happy", "sad", "angry"]}}
     params["train"].update(outer_folds=3, inner_folds=2)
     params["learning_curve"]["speakers"] = [2, 4]  # 6 actors in 3 folds: 4 training speakers per fold
+    # one openSMILE set, with the default run's speed-perturbed training copies (as is10 has them)
+    params["opensmile_features"] = {"compare2016": {**params["opensmile_features"]["compare2016"],
+                                                    "speed_copies": params["opensmile_features"]["is10"]["speed_copies"]}}
+    params["run"]["wide_modalities"] = ["compare2016"]
     learners = params["learners"]
     learners["svm"]["n_iter"] = learners["logreg"]["n_iter"] = 2
     for name in ("rf", "xgb"):
@@ -409,6 +413,13 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert "audio/svm" in run(project, "metrics", "show")
     compare = pd.read_parquet(project / "features/compare2016.parquet")  # openSMILE ComParE_2016 of every voice
     assert compare.shape == (len(voices), 1 + 6373) and set(compare["take"]) == set(voices["take"])
+    copies = pd.read_parquet(project / "features/compare2016_copies.parquet")
+    assert len(copies) == 2 * len(voices) and copies.groupby("speed")["take"].apply(set).to_dict() == {
+        0.9: set(voices["take"]), 1.1: set(voices["take"])}
+    assert pd.read_parquet(project / "features/audio_copies.parquet").empty  # the own features make none
+    wide = json.loads((project / "models/learners/compare2016/logreg-none.json").read_text())
+    assert wide["training_copies"] == 2 * len(voices) and wide["n_takes"] == len(voices)
+    assert f"trained on the {2 * len(voices)} speed-perturbed copies" in report
     assert "## Voice: feature sets alone and together" in report
     curve = pd.read_csv(project / "models/learning_curve.csv")
     assert curve[["fold", "speakers"]].values.tolist() == [[f, n] for f in range(3) for n in (2, 4)]

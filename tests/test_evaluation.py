@@ -212,6 +212,35 @@ def test_the_learning_curve_trains_each_fold_on_growing_sets_of_its_own_training
         evaluation.learning_curve(spec, X, y, groups, fold, [1], 3, inner_k=2, scoring="accuracy", seed=3)
 
 
+def test_copies_train_beside_their_takes_in_every_fit_and_are_never_scored():
+    """A copy identical to its take counts that take twice in every fit that trains on it, which for
+    an L2 logistic regression is the same as doubling C: so the run with copies at C must give the
+    run without them at 2C, in every outer, inner, permuted and final fit (a copy of a test or
+    validation take among the training rows, or a missing one, would break the equality)."""
+    X, y, groups = blobs(n_speakers=6)
+    fold = fold_per_take(groups, {}, 3, seed=3)
+    duplicates = evaluation.Copies(X.copy(), np.arange(len(y)))
+
+    def run(c: float, copies: evaluation.Copies | None) -> evaluation.Trained:
+        spec = search.SearchSpec("logreg", {"clf__C": {"choice": [c]}}, n_iter=1, grid={})
+        return evaluation.train(spec, X, y, groups, fold, 3, inner_k=2, scoring="accuracy", seed=3,
+                                permutation_check=True, copies=copies)
+
+    doubled, copied = run(0.1, None), run(0.05, duplicates)
+    assert not np.allclose(run(0.05, None).probabilities, doubled.probabilities, atol=1e-3)  # C matters here
+    np.testing.assert_allclose(copied.probabilities, doubled.probabilities, atol=1e-3)
+    np.testing.assert_allclose(copied.inner_probabilities, doubled.inner_probabilities, atol=1e-3)
+    np.testing.assert_array_equal(copied.inner_take, doubled.inner_take)
+    assert [f["permuted_accuracy"] for f in copied.folds] == [f["permuted_accuracy"] for f in doubled.folds]
+    np.testing.assert_allclose(copied.model.predict_proba(X), doubled.model.predict_proba(X), atol=1e-3)
+    spec = search.SearchSpec("logreg", {"clf__C": {"choice": [0.05]}}, n_iter=1, grid={})
+    curve = evaluation.learning_curve(spec, X, y, groups, fold, [2], 3, inner_k=2, scoring="accuracy", seed=3,
+                                      copies=duplicates)
+    spec = search.SearchSpec("logreg", {"clf__C": {"choice": [0.1]}}, n_iter=1, grid={})
+    pd.testing.assert_frame_equal(curve, evaluation.learning_curve(spec, X, y, groups, fold, [2], 3, inner_k=2,
+                                                                   scoring="accuracy", seed=3))
+
+
 def test_metrics_on_known_predictions():
     y = np.array([0, 0, 1, 1, 2, 2])
     proba = np.array([

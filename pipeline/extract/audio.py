@@ -166,6 +166,14 @@ def resample(y: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(y, rate_in, rate_out).astype(np.float32, copy=False)
 
 
+def speed_perturbed(y: np.ndarray, factor: float) -> np.ndarray:
+    """The signal played `factor` times faster at the same sample rate: tempo, pitch and formants
+    all scaled by `factor` (Kaldi's speed perturbation), as a speaker with a shorter or longer
+    vocal tract would sound. Training copies at 0.9 and 1.1 stand in for speakers a corpus lacks."""
+    length = 1_000_000
+    return resample(y, round(length * factor), length)
+
+
 def frames(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     """Centred frames `(n_frames, frame_length)`: zero-padded by half a frame on each side.
 

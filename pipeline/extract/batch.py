@@ -33,11 +33,12 @@ def _extract_batch(
 
 def extract(
     features_of: Callable[[str, Settings], np.ndarray], addresses: list[str], settings: Settings,
-    n_features: int, desc: str,
+    shape: int | tuple[int, ...], desc: str,
 ) -> tuple[np.ndarray, dict[int, str]]:
-    """`features_of(address, settings)` for every clip: matrix `(n_clips, n_features)` (NaN
-    rows for failures) and {row index: reason} for the clips that raised ClipError. Runs where
-    the caller's `compute.engine` says (sequentially outside one)."""
+    """`features_of(address, settings)` for every clip: array `(n_clips, *shape)` (`shape`: one
+    clip's result, n_features or e.g. (copies, n_features); NaN for failures) and {clip index:
+    reason} for the clips that raised ClipError. Runs where the caller's `compute.engine` says
+    (sequentially outside one)."""
     batches = [addresses[i : i + _BATCH] for i in range(0, len(addresses), _BATCH)]
     results: list[np.ndarray | str] = []
     with progress.bar(total=len(addresses), desc=desc, unit="clip") as bar:
@@ -46,7 +47,7 @@ def extract(
         ):
             results += batch
             bar.update(len(batch))
-    matrix = np.full((len(results), n_features), np.nan)
+    matrix = np.full((len(results), *np.atleast_1d(shape)), np.nan)
     failures = {}
     for i, result in enumerate(results):
         if isinstance(result, str):

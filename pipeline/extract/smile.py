@@ -61,3 +61,34 @@ def clip_features(decoded: audio.Decoded, settings: SmileSettings) -> np.ndarray
 def file_features(address: str, settings: SmileSettings) -> np.ndarray:
     """`clip_features` of the clip at `address` (what the batch runner calls per clip)."""
     return clip_features(audio.decode(address), settings)
+
+
+@dataclass(frozen=True)
+class WithCopies:
+    """A set's settings and the speed factors of the training copies made of each clip."""
+
+    settings: SmileSettings
+    speed_copies: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        checks.check(f"opensmile_features.{self.settings.name}", self, [
+            ("speed_copies", "a list of distinct speed factors from 0.5 to 2, none of them 1 (e.g. [0.9, 1.1])",
+             lambda c: all(checks.is_number(f) and 0.5 <= f <= 2 and f != 1 for f in c.speed_copies)
+             and len(set(c.speed_copies)) == len(c.speed_copies)),
+        ])
+
+
+def file_features_and_copies(address: str, job: WithCopies) -> np.ndarray:
+    """`(1 + len(job.speed_copies), n_features)`: the clip's functionals, then those of each
+    speed-perturbed copy (made after resampling, at the rate openSMILE hears); a copy the set
+    cannot measure (a clip 10% faster may be too short for it) is a row of NaN, the clip kept."""
+    decoded = audio.decode(address)
+    rows = [clip_features(decoded, job.settings)]
+    rate = job.settings.sample_rate or decoded.sample_rate
+    y = audio.resample(audio.to_mono(decoded.samples), decoded.sample_rate, rate)
+    for factor in job.speed_copies:
+        try:
+            rows.append(clip_features(audio.Decoded(audio.speed_perturbed(y, factor)[:, None], rate), job.settings))
+        except audio.AudioError:
+            rows.append(np.full_like(rows[0], np.nan))
+    return np.stack(rows)

@@ -7,6 +7,7 @@ the outer folds only; the final model is the same search on every take, refit on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,30 @@ _TRAIN_RULES: list[checks.Rule] = [
 FINAL = -1  # the part holding every take: its search chooses the deployed model
 
 
+@dataclass(frozen=True)
+class Copies:
+    """Extra training rows: perturbed copies of takes (`X`), each of the take at row `of`. A copy
+    trains wherever its take trains and is never a test or validation row, so no fit sees a copy
+    of a take it is scored on."""
+
+    X: np.ndarray  # (n_copies, n_features)
+    of: np.ndarray  # (n_copies,) row of the copied take
+
+
+def with_copies(X: np.ndarray, copies: Copies | None) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """The rows fits draw from (the takes, then their copies), and the function that adds to a
+    set of take rows the rows of their copies."""
+    if copies is None or not len(copies.of):
+        return X, lambda rows: rows
+    n = len(X)
+    return np.vstack([X, copies.X]), lambda rows: np.concatenate([rows, n + np.flatnonzero(np.isin(copies.of, rows))])
+
+
+def copied_labels(y: np.ndarray, copies: Copies | None) -> np.ndarray:
+    """The takes' labels, then each copy's (its take's): the labels of `with_copies`' rows."""
+    return y if copies is None or not len(copies.of) else np.concatenate([y, y[copies.of]])
+
+
 @dataclass
 class Trained:
     """What nested cross-validation and the final refit produced."""
@@ -85,7 +110,7 @@ class Trained:
 
 def train(
     spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, fold: np.ndarray, n_classes: int,
-    inner_k: int, scoring: str, seed: int, permutation_check: bool, progress: Any = None,
+    inner_k: int, scoring: str, seed: int, permutation_check: bool, progress: Any = None, copies: Copies | None = None,
 ) -> Trained:
     """Nested, speaker-grouped cross-validation over the outer folds in `fold`, and the final model.
 
@@ -97,16 +122,20 @@ def train(
     again. The chosen point's inner out-of-fold outputs are kept: they are the fusion rows, and
     an SVM's sigmoids are fitted on them (`calibration`). The permutation check refits each
     fold's chosen point on training labels shuffled (seeded); it should land near chance.
+    `copies`: extra rows every fit trains on beside the takes they copy (`Copies`).
     """
     outer = [int(i) for i in np.unique(fold)]
     if len(outer) < 2:
         raise ValueError(f"the takes fill {len(outer)} outer fold(s); at least 2 are needed")
     parts = {i: np.flatnonzero(fold != i) for i in outer} | {FINAL: np.arange(len(y))}
     splits = {p: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for p, rows in parts.items()}
-    job = Job(spec, X, y, n_classes, seed, scoring, progress)
-    chosen, scored, log = search(job, parts, splits)
+    X_fit, grow = with_copies(X, copies)
+    job = Job(spec, X_fit, copied_labels(y, copies), n_classes, seed, scoring, progress)
+    chosen, scored, log = search(job, parts, {p: [(grow(a), b) for a, b in s] for p, s in splits.items()})
     permuted = _permuted_labels(y, parts, outer, seed) if permutation_check else {}
-    refits = job.refit(chosen, parts, {p: np.flatnonzero(fold == p) for p in parts}, permuted, keep=FINAL)
+    permuted = {p: copied_labels(labels, copies) for p, labels in permuted.items()}
+    refits = job.refit(chosen, {p: grow(rows) for p, rows in parts.items()},
+                       {p: np.flatnonzero(fold == p) for p in parts}, permuted, keep=FINAL)
     probabilities = np.full((len(y), n_classes), np.nan)
     records, inner = [], []
     for p in outer:
@@ -140,6 +169,7 @@ def train(
 def learning_curve(
     spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, fold: np.ndarray, sizes: list[int],
     n_classes: int, inner_k: int, scoring: str, seed: int, progress: Any = None, trained: np.ndarray | None = None,
+    copies: Copies | None = None,
 ) -> pd.DataFrame:
     """Outer-fold figures when each outer fold trains on only n of its training speakers, for each
     n of `sizes`: how accuracy grows with the speakers a corpus has. The n speakers are the first n
@@ -149,7 +179,8 @@ def learning_curve(
     sigmoids on its inner out-of-fold decisions). `trained`: `train`'s out-of-fold most probable
     class of every take for the same learner and table; n = all of a fold's training speakers is
     exactly that run (the same rows, inner folds and seeds), so those points are read from it.
-    One row per fold and size: fold, speakers, takes, accuracy, uar."""
+    `copies` train beside their takes, as in `train`. One row per fold and size: fold, speakers,
+    takes, accuracy, uar."""
     outer = [int(i) for i in np.unique(fold)]
     rng = np.random.default_rng(seed)
     parts, whole = {}, {}
@@ -165,10 +196,11 @@ def learning_curve(
             else:
                 parts[(p, n)] = rows
     splits = {k: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for k, rows in parts.items()}
-    job = Job(spec, X, y, n_classes, seed, scoring, progress)
-    chosen, _, _ = search(job, parts, splits)
+    X_fit, grow = with_copies(X, copies)
+    job = Job(spec, X_fit, copied_labels(y, copies), n_classes, seed, scoring, progress)
+    chosen, _, _ = search(job, parts, {k: [(grow(a), b) for a, b in s] for k, s in splits.items()})
     tests = {k: np.flatnonzero(fold == k[0]) for k in parts | whole}
-    refits = job.refit(chosen, parts, tests, {})
+    refits = job.refit(chosen, {k: grow(rows) for k, rows in parts.items()}, tests, {})
     guesses = {k: job.probabilities(refits[k].outputs, inner_outputs(chosen[k], splits[k], len(y), n_classes),
                                     parts[k]).argmax(axis=1) for k in parts}
     guesses |= {k: trained[tests[k]] for k in whole}

@@ -41,7 +41,7 @@ VOICE_FACE_REFERENCES = [  # RAVDESS speech, 8 classes, speaker-independent prot
     ("wav2vec2 + facial action units (Luna-Jiménez et al. 2022)", 0.867),
 ]
 TITLES = {"audio": "Audio (voice, own features)", "face": "Face", "compare2016": "Voice (openSMILE ComParE_2016)",
-          "egemaps": "Voice (openSMILE eGeMAPSv02)"}
+          "egemaps": "Voice (openSMILE eGeMAPSv02)", "is10": "Voice (openSMILE IS10 paralinguistics)"}
 
 
 @dataclass
@@ -289,13 +289,16 @@ def modality_section(modality: str, results: list[LearnerResult], figures: Path)
         "`speech`/`song` split the same out-of-fold predictions by the test take's vocal channel; "
         if best.oof["channel"].notna().any() else ""
     )
+    copies = best.summary.get("training_copies", 0)
+    copies_note = (f"Every fit also trained on the {copies} speed-perturbed copies of its training takes "
+                   "(`speed_copies`; never a copy of a take it was scored on). " if copies else "")
     markdown = "\n".join(
         [
             f"## {TITLES.get(modality, modality)}: {corpora}",
             "",
             f"Best learner: **{best.name}**, accuracy {pct(best.summary['accuracy'])}, "
             f"UAR {pct(best.summary['uar'])} ({best.summary['n_takes']} takes, "
-            f"{len(best.summary['per_speaker_accuracy'])} speakers). "
+            f"{len(best.summary['per_speaker_accuracy'])} speakers). " + copies_note
             + _normalised_note(normalised) + "`± x` is the standard deviation over outer folds; " + channel_note
             + "`permuted labels` refits each fold's chosen model on shuffled training labels (should sit near "
             "chance, or near the most frequent class's share when classes are unbalanced).",

@@ -16,6 +16,7 @@ import pandas as pd
 from pipeline import compute, io, paths
 from pipeline.extract import tables
 from pipeline.ingest import manifest
+from pipeline.stages.features import write_copies
 
 
 def source_from(name: str, params: dict) -> tables.ExternalSource:
@@ -44,6 +45,7 @@ def main(name: str) -> None:
                          f"({len(rejects)} rejects listed above)")
     io.write_parquet(features, paths.features(name))
     io.write_parquet(rejects, paths.feature_rejects(name))
+    write_copies(name, [], [c for c in features.columns if c != "take"])  # a measured table has none
     print(f"external_features.{name}: {len(features)} takes x {len(rows.names)} features "
           f"({len(known) - len(features)} {source.corpus} takes not measured), {len(rejects)} rejects")
 

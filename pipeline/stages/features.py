@@ -16,22 +16,43 @@ from pipeline.extract.batch import extract
 def extract_and_write(
     modality: str, takes: pd.DataFrame, path_column: str, features_of: Callable[[str, Any], np.ndarray],
     settings: Any, names: list[str], notes: Callable[[pd.DataFrame], list[dict[str, str]]] | None = None,
+    speeds: tuple[float, ...] = (),
 ) -> pd.DataFrame:
-    """features/<modality>.parquet (one row per take that has a `path_column` and did not fail)
-    and features/<modality>_rejects.parquet (failures, plus any `notes` on the kept rows)."""
+    """features/<modality>.parquet (one row per take that has a `path_column` and did not fail),
+    features/<modality>_rejects.parquet (failures, plus any `notes` on the kept rows) and
+    features/<modality>_copies.parquet (with `speeds`, `features_of` gives a clip's row and then
+    one per speed-perturbed copy: those are this table's rows, one per take and speed)."""
     takes = takes[takes[path_column].notna()].reset_index(drop=True)
     addresses = takes[path_column].tolist()
-    matrix, failures = extract(features_of, addresses, settings, len(names), f"{modality} features")
+    shape = (1 + len(speeds), len(names)) if speeds else len(names)
+    found, failures = extract(features_of, addresses, settings, shape, f"{modality} features")
     ok = np.ones(len(takes), dtype=bool)
     ok[list(failures)] = False
-    features = pd.concat(
-        [takes.loc[ok, ["take"]].reset_index(drop=True), pd.DataFrame(matrix[ok], columns=names)], axis=1
-    )
+    kept = takes.loc[ok, ["take"]].reset_index(drop=True)
+    features = pd.concat([kept, pd.DataFrame(found[ok, 0] if speeds else found[ok], columns=names)], axis=1)
     rows = [manifest.reject(addresses[i], reason) for i, reason in failures.items()]
     rows += notes(features.assign(path=takes.loc[ok, path_column].to_numpy())) if notes else []
+    copies = []
+    for i, speed in enumerate(speeds):
+        values = found[ok, 1 + i]
+        failed = np.isnan(values).all(axis=1)  # a copy the extractor could not measure
+        rows += [manifest.reject(path, f"its copy at speed {speed} could not be measured: no training copy at that "
+                                 "speed", "kept") for path in takes.loc[ok, path_column][failed]]
+        copies.append(pd.concat([kept[~failed].reset_index(drop=True).assign(speed=speed),
+                                 pd.DataFrame(values[~failed], columns=names)], axis=1))
     rejects = manifest.reject_table(rows)
     manifest.print_rejects(rejects)
     io.write_parquet(features, paths.features(modality))
     io.write_parquet(rejects, paths.feature_rejects(modality))
-    print(f"{modality}_features: {len(features)} takes x {len(names)} features, {len(failures)} rejected")
+    write_copies(modality, copies, names)
+    print(f"{modality}_features: {len(features)} takes x {len(names)} features, {len(failures)} rejected"
+          + (f", {len(speeds)} speed-perturbed copies of each" if speeds else ""))
     return features
+
+
+def write_copies(modality: str, copies: list[pd.DataFrame], names: list[str]) -> None:
+    """features/<modality>_copies.parquet: take, speed, the features (no rows: no copies). Every
+    feature stage writes it, so every train stage can depend on its modality's."""
+    empty = pd.DataFrame({"take": pd.Series(dtype=str), "speed": pd.Series(dtype=float),
+                          **{name: pd.Series(dtype=float) for name in names}})
+    io.write_parquet(pd.concat([empty, *copies], ignore_index=True), paths.feature_copies(modality))

@@ -36,7 +36,7 @@ def main() -> None:
             curve = evaluation.learning_curve(
                 data.spec, data.X, data.y, data.groups, data.fold, sorted(set(sizes)), len(data.classes),
                 inner_k=data.settings.inner_folds, scoring=data.settings.scoring, seed=data.settings.seed, progress=bar,
-                trained=guesses,
+                trained=guesses, copies=data.copies,
             )
         except ValueError as error:
             raise SystemExit(f"learning_curve.speakers: {error}") from None

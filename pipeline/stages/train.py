@@ -64,6 +64,7 @@ class Inputs:
     y: np.ndarray
     groups: np.ndarray
     fold: np.ndarray
+    copies: evaluation.Copies  # perturbed copies of the takes: extra training rows (often none)
 
 
 def inputs(params: dict, modality: str, learner: str, normalisation: str, variant: str | None = None) -> Inputs:
@@ -88,7 +89,21 @@ def inputs(params: dict, modality: str, learner: str, normalisation: str, varian
     groups = table["speaker"].to_numpy()
     X = normalise(normalisation, table[feature_names].to_numpy(dtype=np.float64), groups)
     y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    return Inputs(settings, spec, table, feature_names, classes, X, y, groups, table["fold"].to_numpy())
+    copies = copies_of(table, modality, feature_names, normalisation)
+    return Inputs(settings, spec, table, feature_names, classes, X, y, groups, table["fold"].to_numpy(), copies)
+
+
+def copies_of(table: pd.DataFrame, modality: str, feature_names: list[str], normalisation: str) -> evaluation.Copies:
+    """The copies (features/<modality>_copies.parquet; none without the file) of the table's takes.
+    Speaker normalisation treats a speaker's copies at one speed as a speaker of their own (a
+    different voice)."""
+    if not paths.feature_copies(modality).exists():
+        return evaluation.Copies(np.empty((0, len(feature_names))), np.empty(0, dtype=int))
+    copies = pd.read_parquet(paths.feature_copies(modality)).merge(
+        table[["take", "speaker"]].reset_index(names="row"), on="take")
+    voices = (copies["speaker"] + "@" + copies["speed"].astype(str)).to_numpy()
+    X = normalise(normalisation, copies[feature_names].to_numpy(dtype=np.float64), voices)
+    return evaluation.Copies(X, copies["row"].to_numpy())
 
 
 def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
@@ -101,7 +116,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     with compute.engine(where), progress.bar(desc=f"train {stem}", unit="fit", total=0) as bar:
         trained = evaluation.train(
             data.spec, data.X, y, groups, fold, len(classes), inner_k=settings.inner_folds, scoring=settings.scoring,
-            seed=settings.seed, permutation_check=settings.permutation_check, progress=bar,
+            seed=settings.seed, permutation_check=settings.permutation_check, progress=bar, copies=data.copies,
         )
     seconds = time.perf_counter() - started
 
@@ -123,7 +138,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     io.write_parquet(trained.search_log, f"{stem}.search.parquet")
     io.write_json(
         {**figures, "learner": learner, "modality": modality, "normalisation": normalisation, "variant": variant,
-         "folds": trained.folds, "seconds": seconds,
+         "folds": trained.folds, "seconds": seconds, "training_copies": len(data.copies.of),
          "final_params": {k: evaluation.to_plain(v) for k, v in trained.final_params.items()}},
         f"{stem}.json",
     )
