@@ -83,9 +83,9 @@ def file_features_and_copies(address: str, job: WithCopies) -> np.ndarray:
     speed-perturbed copy (made after resampling, at the rate openSMILE hears); a copy the set
     cannot measure (a clip 10% faster may be too short for it) is a row of NaN, the clip kept."""
     decoded = audio.decode(address)
-    rows = [clip_features(decoded, job.settings)]
     rate = job.settings.sample_rate or decoded.sample_rate
-    y = audio.resample(audio.to_mono(decoded.samples), decoded.sample_rate, rate)
+    y = audio.resample(audio.to_mono(decoded.samples), decoded.sample_rate, rate)  # once, for the clip and its copies
+    rows = [clip_features(audio.Decoded(y[:, None], rate), job.settings)]
     for factor in job.speed_copies:
         try:
             rows.append(clip_features(audio.Decoded(audio.speed_perturbed(y, factor)[:, None], rate), job.settings))
