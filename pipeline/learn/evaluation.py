@@ -7,7 +7,6 @@ the outer folds only; the final model is the same search on every take, refit on
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,18 +77,35 @@ class Copies:
     of: np.ndarray  # (n_copies,) row of the copied take
 
 
-def with_copies(X: np.ndarray, copies: Copies | None) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """The rows fits draw from (the takes, then their copies), and the function that adds to a
-    set of take rows the rows of their copies."""
-    if copies is None or not len(copies.of):
-        return X, lambda rows: rows
-    n = len(X)
-    return np.vstack([X, copies.X]), lambda rows: np.concatenate([rows, n + np.flatnonzero(np.isin(copies.of, rows))])
+@dataclass(frozen=True)
+class FitRows:
+    """The rows fits draw from: the takes, then their copies; `take[i]` is the take row i is or copies."""
+
+    X: np.ndarray
+    take: np.ndarray
+
+    @classmethod
+    def of(cls, X: np.ndarray, copies: Copies | None) -> FitRows:
+        if copies is None or not len(copies.of):
+            return cls(X, np.arange(len(X)))
+        return cls(np.vstack([X, copies.X]), np.concatenate([np.arange(len(X)), copies.of]))
+
+    def grown(self, takes: np.ndarray) -> np.ndarray:
+        """The rows a fit on these (sorted) takes trains on: the takes, then their copies."""
+        return np.flatnonzero(np.isin(self.take, takes))
 
 
-def copied_labels(y: np.ndarray, copies: Copies | None) -> np.ndarray:
-    """The takes' labels, then each copy's (its take's): the labels of `with_copies`' rows."""
-    return y if copies is None or not len(copies.of) else np.concatenate([y, y[copies.of]])
+def _nested_search(
+    spec: SearchSpec, fit_rows: FitRows, y: np.ndarray, groups: np.ndarray, parts: dict[Any, np.ndarray],
+    n_classes: int, inner_k: int, scoring: str, seed: int, progress: Any,
+) -> tuple[Job, dict[Any, list[Split]], tuple]:
+    """`search` of every part on its inner speaker-grouped folds (each inner training side grown
+    by its takes' copies): the job to refit with, the parts' inner splits (take rows) and
+    `search`'s results."""
+    splits = {k: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for k, rows in parts.items()}
+    job = Job(spec, fit_rows.X, y[fit_rows.take], n_classes, seed, scoring, progress)
+    grown = {k: [(fit_rows.grown(a), b) for a, b in s] for k, s in splits.items()}
+    return job, splits, search(job, parts, grown)
 
 
 @dataclass
@@ -128,14 +144,13 @@ def train(
     if len(outer) < 2:
         raise ValueError(f"the takes fill {len(outer)} outer fold(s); at least 2 are needed")
     parts = {i: np.flatnonzero(fold != i) for i in outer} | {FINAL: np.arange(len(y))}
-    splits = {p: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for p, rows in parts.items()}
-    X_fit, grow = with_copies(X, copies)
-    job = Job(spec, X_fit, copied_labels(y, copies), n_classes, seed, scoring, progress)
-    chosen, scored, log = search(job, parts, {p: [(grow(a), b) for a, b in s] for p, s in splits.items()})
+    fit_rows = FitRows.of(X, copies)
+    job, splits, (chosen, scored, log) = _nested_search(spec, fit_rows, y, groups, parts, n_classes, inner_k,
+                                                        scoring, seed, progress)
     permuted = _permuted_labels(y, parts, outer, seed) if permutation_check else {}
-    permuted = {p: copied_labels(labels, copies) for p, labels in permuted.items()}
-    refits = job.refit(chosen, {p: grow(rows) for p, rows in parts.items()},
-                       {p: np.flatnonzero(fold == p) for p in parts}, permuted, keep=FINAL)
+    refits = job.refit(chosen, {p: fit_rows.grown(rows) for p, rows in parts.items()},
+                       {p: np.flatnonzero(fold == p) for p in parts},
+                       {p: labels[fit_rows.take] for p, labels in permuted.items()}, keep=FINAL)
     probabilities = np.full((len(y), n_classes), np.nan)
     records, inner = [], []
     for p in outer:
@@ -195,12 +210,11 @@ def learning_curve(
                 whole[(p, n)] = rows
             else:
                 parts[(p, n)] = rows
-    splits = {k: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for k, rows in parts.items()}
-    X_fit, grow = with_copies(X, copies)
-    job = Job(spec, X_fit, copied_labels(y, copies), n_classes, seed, scoring, progress)
-    chosen, _, _ = search(job, parts, {k: [(grow(a), b) for a, b in s] for k, s in splits.items()})
+    fit_rows = FitRows.of(X, copies)
+    job, splits, (chosen, _, _) = _nested_search(spec, fit_rows, y, groups, parts, n_classes, inner_k, scoring,
+                                                 seed, progress)
     tests = {k: np.flatnonzero(fold == k[0]) for k in parts | whole}
-    refits = job.refit(chosen, {k: grow(rows) for k, rows in parts.items()}, tests, {})
+    refits = job.refit(chosen, {k: fit_rows.grown(rows) for k, rows in parts.items()}, tests, {})
     guesses = {k: job.probabilities(refits[k].outputs, inner_outputs(chosen[k], splits[k], len(y), n_classes),
                                     parts[k]).argmax(axis=1) for k in parts}
     guesses |= {k: trained[tests[k]] for k in whole}
