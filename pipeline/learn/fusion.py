@@ -131,13 +131,14 @@ class Stacked:
 
 STACKER_C = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 STACKER_FOLDS = 3
+# A stacker has a few dozen columns, where Newton-CG's ~10 Hessian-guided steps beat lbfgs's ~80
+# gradient steps: `fuse` fits thousands of stackers (`python bench/fusion_solver.py`).
+STACKER_SOLVER = "newton-cg"
 
 
 def _logistic(C: float, X: np.ndarray, y: np.ndarray) -> Pipeline:
-    """Standardised inputs: log-probabilities span [-9, 0], on which lbfgs converges 20x slower.
-    Newton-CG: a stacker has a few dozen columns, where its ~10 Hessian-guided steps cost a third
-    of lbfgs's ~80 gradient steps (the stacker's search fits thousands of these in `fuse`)."""
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, solver="newton-cg", max_iter=2000)).fit(X, y)
+    """Standardised inputs: log-probabilities span [-9, 0], on which lbfgs converges 20x slower."""
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, solver=STACKER_SOLVER, max_iter=2000)).fit(X, y)
 
 
 def _class_proba(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
