@@ -43,8 +43,8 @@ def fuse_all(solver: str) -> tuple[float, dict[tuple[str, str], float]]:
 
 def main() -> None:
     (lbfgs_s, lbfgs), (own_s, own) = fuse_all("lbfgs"), fuse_all(fusion.STACKER_SOLVER)
-    print(f"{REPO.name}: fusing {len({g for g, _ in own})} groups in one process: lbfgs {lbfgs_s:.1f} s, {fusion.STACKER_SOLVER} {own_s:.1f} s, "
-          f"ratio {own_s / lbfgs_s:.2f}")
+    print(f"{REPO.name}: fusing {len({g for g, _ in own})} groups in one process: lbfgs {lbfgs_s:.1f} s, "
+          f"{fusion.STACKER_SOLVER} {own_s:.1f} s, ratio {own_s / lbfgs_s:.2f}")
     for rule in sorted({r for _, r in own}):
         gaps = [abs(own[key] - lbfgs[key]) for key in own if key[1] == rule]
         print(f"  {rule:9s}: fused accuracy differs in {sum(g > 0 for g in gaps)} of {len(gaps)} groups, "
