@@ -1,9 +1,11 @@
-"""Atomic writes: a stage's outputs appear whole or not at all (temporary file, then rename)."""
+"""Atomic writes (a stage's outputs appear whole or not at all: temporary file, then rename) and
+the one params.yaml loader (every stage and command reads the same, checked, settings)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,7 +64,69 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
+class ParamsError(ValueError):
+    """params.yaml cannot be used as written (the message names the line or the setting)."""
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (PyYAML keeps the last without a word,
+    DVC refuses the file: a stage run directly must not see other settings than `dvc repro`)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in first:
+                raise ParamsError(f"{key_node.start_mark.name}, line {line}: {key!r} is given twice in one block "
+                                  f"(first on line {first[key]}); keep one")
+            first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+NAME = re.compile(r"[a-z0-9_]+")
+
+
+def _named(params: dict) -> list[tuple[str, object]]:
+    """(setting, name) of every name that becomes part of a command line or a path (dvc.yaml's
+    `${key}` and `${item.*}`, models/<modality>/<learner>-<normalisation>, models/variants/<key>)."""
+    run, curve, compare = (params.get(b) or {} for b in ("run", "learning_curve", "compare"))
+    named = [(f"{block} key", key) for block in ("opensmile_features", "external_features")
+             for key in params.get(block) or {}]
+    named += [("compare.variants key", key) for key in compare.get("variants") or {}]
+    named += [(f"run.{setting}", item) for setting in ("modalities", "wide_modalities", "learners", "wide_learners",
+                                                       "normalisations") for item in run.get(setting) or []]
+    named += [(f"{block}.{setting}", section[setting]) for block, section in (("learning_curve", curve),
+                                                                               ("compare", compare))
+              for setting in ("modality", "learner", "normalisation") if setting in section]
+    return named
+
+
+def check_names(params: dict) -> None:
+    """Refuse, before any work, a name that is not lower-case letters, digits and underscores: such
+    names are put into shell commands and file paths (`au;touch X;#`, `/etc/x`, `../x`)."""
+    bad = [f"{setting} {name!r}" for setting, name in _named(params) if not (isinstance(name, str)
+                                                                            and NAME.fullmatch(name))]
+    if bad:
+        raise ParamsError(f"params.yaml: {'; '.join(bad)}: a name must be lower-case letters, digits and "
+                          "underscores ([a-z0-9_]+): it becomes part of commands and file paths")
+
+
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """The whole params.yaml; stage entry points take their own block from it."""
-    with open(path) as handle:
-        return yaml.safe_load(handle)
+    """The whole params.yaml, checked (no key twice, safe names); stage entry points take their own
+    block from it. ParamsError says what is wrong and where."""
+    try:
+        with open(path) as handle:
+            params = yaml.load(handle, Loader=_UniqueKeys)
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found; run from the project root (the folder holding params.yaml "
+                          "and models/)") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML ({str(error).splitlines()[0]} {getattr(error, 'problem_mark', '')})"
+                          .strip()) from None
+    if not isinstance(params, dict):
+        raise ParamsError(f"{path}: holds no blocks of settings")
+    check_names(params)
+    return params

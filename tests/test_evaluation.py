@@ -315,3 +315,31 @@ def test_bad_search_spaces_are_refused_before_any_fit(spec, message):
             "grid": {"clf__C": {"factor": 2.0}}, "fixed": {}}
     with pytest.raises(ValueError, match=message):
         search.SearchSpec(**{**good, **spec})
+
+
+class RecordingBar:
+    """A stand-in for tqdm that records (n, total) at every update."""
+
+    def __init__(self) -> None:
+        self.total, self.n, self.seen = 0, 0, []
+
+    def refresh(self) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        self.n += n
+        self.seen.append((self.n, self.total))
+
+
+@pytest.mark.parametrize("halving", [None, 3])
+def test_the_progress_bar_knows_its_total_before_the_first_fit_and_its_share_never_falls(halving):
+    X, y, groups = blobs()
+    fold = fold_per_take(groups, {}, 4, seed=3)
+    spec = search.SearchSpec("rf", {"clf__max_features": {"uniform": [0.2, 1.0]}}, n_iter=6,
+                             grid={"clf__max_features": {"factor": 1.5}}, fixed={"clf__n_estimators": 9}, halving=halving)
+    bar = RecordingBar()
+    evaluation.train(spec, X, y, groups, fold, n_classes=3, inner_k=2, scoring="accuracy", seed=3,
+                     permutation_check=True, progress=bar)
+    shares = [n / total for n, total in bar.seen]
+    assert bar.seen[0][1] >= bar.n == bar.total  # planned at the start, and every planned fit done
+    assert shares == sorted(shares) and shares[-1] == 1.0

@@ -1,6 +1,7 @@
 """Ingest on a folder of real RAVDESS cuts plus every kind of bad file: rejects named, rest kept."""
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -178,17 +179,19 @@ def test_links_to_nothing_names_that_are_not_utf8_and_corrupt_archives_are_repor
     names = root / "names.zip"
     with zipfile.ZipFile(names, "w") as archive:
         archive.write(good, "Actor_02/03-01-07-01-01-01-0\u00e9.wav")
+        archive.write(write_clip(tmp_path / "other.wav", real_take(4, "03-01-08-01-01-01-04")),
+                      "Actor_04/03-01-08-01-01-01-04.wav")  # a good member beside the misnamed one
     names.write_bytes(names.read_bytes().replace("\u00e9".encode(), b"\xc3\x28"))  # flagged UTF-8, but invalid
 
     found = sources.scan_roots([str(root)])
     takes, rejects = manifest.build({"ravdess": found.clips}, ALL, silence_dbfs=-60.0)
     rejects = pd.concat([manifest.reject_table([manifest.reject(p, r) for p, r in found.problems]), rejects])
     why = dict(zip(rejects["path"], rejects["reason"]))
-    assert takes["take"].tolist() == ["01-03-01-01-01-02"]
+    assert takes["take"].tolist() == ["01-03-01-01-01-02", "01-08-01-01-01-04"]  # the archive's good member used
     assert why[str(root / "Actor_02" / "03-01-04-01-01-01-02.wav")] == f"broken link to {root / 'gone.wav'}: left out"
     assert why[str(root / "Actor_02" / "03-01-05-01-01-01-02\ufffd.wav")].startswith("file name is not valid UTF-8")
     assert "corrupt in its zip archive: Bad CRC-32" in why[f"{crc}::Actor_02/03-01-06-01-01-01-02.wav"]
-    assert why[str(names)].startswith("not a readable zip archive")
+    assert why[f"{names}::Actor_02/03-01-07-01-01-01-0\ufffd(.wav"] == "member name is not valid UTF-8: left out"
     rejects.to_parquet(tmp_path / "rejects.parquet")  # every path is writable text
 
 
@@ -250,3 +253,59 @@ def test_an_archive_member_that_unpacks_beyond_the_limit_is_refused_unread(tmp_p
     assert takes["take"].tolist() == ["01-03-01-01-01-02"]
     assert reasons(rejects)["03-01-04-01-01-01-02.wav"] == \
         "30 MB once unpacked, above ingest.max_take_mb (10 MB): not read"
+
+
+def test_archive_members_that_climb_out_or_start_at_the_root_are_refused_by_name(tmp_path):
+    good = write_clip(tmp_path / "good.wav", real_take(2, "03-01-03-01-01-01-02"))
+    archive = tmp_path / "ravdess" / "odd.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(good, "Actor_02/03-01-03-01-01-01-02.wav")
+        zf.write(good, "../../x/03-01-04-01-01-01-02.wav")
+        zf.write(good, "Actor_02/../../03-01-05-01-01-01-02.wav")
+    with open(archive, "r+b") as handle:  # zipfile strips a leading slash when writing: put one back in by hand
+        data = handle.read().replace(b"Actor_02/03-01-03", b"/ctor_02/03-01-03")
+        handle.seek(0)
+        handle.write(data)
+    found = sources.scan_roots([str(tmp_path / "ravdess")])
+    assert found.clips == []
+    assert dict(found.problems) == {
+        f"{archive}::/ctor_02/03-01-03-01-01-01-02.wav": "absolute path in the archive: refused",
+        f"{archive}::../../x/03-01-04-01-01-01-02.wav": "'..' in its path climbs out of the archive: refused",
+        f"{archive}::../03-01-05-01-01-01-02.wav": "'..' in its path climbs out of the archive: refused",  # as zipfile normalises it
+    }
+
+
+def test_links_to_folders_are_followed_once_and_what_is_no_file_is_named(tmp_path):
+    """A linked sub-folder's takes are used; a link back up the tree is named, not walked forever;
+    a FIFO named like a clip is "not a regular file"."""
+    root = tmp_path / "ravdess"
+    write_clip(root / "Actor_02" / "03-01-03-01-01-01-02.wav", real_take(2, "03-01-03-01-01-01-02"))
+    elsewhere = tmp_path / "elsewhere" / "Actor_03"
+    write_clip(elsewhere / "03-01-03-01-01-01-03.wav", real_take(3, "03-01-03-01-01-01-03"))
+    (root / "linked").symlink_to(elsewhere.parent)
+    (root / "Actor_02" / "up").symlink_to(root)
+    os.mkfifo(root / "Actor_02" / "03-01-04-01-01-01-02.wav")
+    found = sources.scan_roots([str(root)])
+    takes, _ = manifest.build({"ravdess": found.clips}, ALL, silence_dbfs=-60.0)
+    assert takes["take"].tolist() == ["01-03-01-01-01-02", "01-03-01-01-01-03"]
+    problems = dict(found.problems)
+    assert problems[str(root / "Actor_02" / "up")] == f"link to {root}, a folder already listed: not followed again"
+    assert problems[str(root / "Actor_02" / "03-01-04-01-01-01-02.wav")] == sources.NOT_REGULAR
+    assert sources.scan_roots(["/dev/zero"]).problems == [("/dev/zero", sources.NOT_REGULAR)]
+
+
+def test_a_take_copied_under_another_name_is_dropped_as_the_same_content(tmp_path):
+    """One performance stored as another actor's (it would sit in two folds): the copy is named and dropped,
+    also when stored as WAV where the original is FLAC (the same samples)."""
+    root = tmp_path / "ravdess"
+    original = real_take(2, "03-01-03-01-01-01-02")
+    (root / "Actor_02").mkdir(parents=True)
+    shutil.copy(original, root / "Actor_02" / original.name)
+    samples, rate = soundfile.read(original, dtype="float32")
+    (root / "Actor_07").mkdir()
+    soundfile.write(root / "Actor_07" / "03-01-05-01-01-01-07.wav", samples, rate, subtype="FLOAT")
+    takes, rejects = manifest.build({"ravdess": sources.scan_roots([str(root)]).clips}, ALL, silence_dbfs=-60.0)
+    assert takes["take"].tolist() == ["01-03-01-01-01-02"]
+    (reason,) = rejects.loc[rejects["outcome"] == "dropped", "reason"]
+    assert reason == "same content as take 01-03-01-01-01-02 under another name: dropped"

@@ -23,7 +23,7 @@ def video_root(tmp_path):
     happy = "01-03-01-01-01-01"  # only the full-AV mp4: its track is the audio
     write_av_clip(root / "Video_Speech_Actor_01" / f"01-{happy}.mp4", real_take(1, f"03-{happy}"))
     write_av_clip(root / "Video_Speech_Actor_01" / "02-01-04-01-01-01-01.mp4", None)  # video only
-    write_av_clip(root / "Video_Speech_Actor_01" / "01-01-06-01-01-01-01.mp4", None)  # full-AV without audio
+    write_av_clip(root / "Video_Speech_Actor_01" / "01-01-06-01-01-01-01.mp4", None, seconds=0.9)  # full-AV, no audio
     (root / "Video_Speech_Actor_01" / "01-01-07-01-01-01-01.mp4").write_bytes(b"\x00broken" * 300)
     write_av_clip(root / "Video_Speech_Actor_01" / "03-01-08-01-01-01-01.mp4", None)  # audio-only code on an mp4
     return root
@@ -71,3 +71,32 @@ def test_the_real_ravdess_video_take_is_a_take_with_a_face_and_no_voice():
     assert takes["video_path"].tolist() == [str(real)] and takes["audio_path"].isna().all()
     assert takes["n_frames"].iloc[0] > 60
     assert rejects[["outcome"]].values.ravel().tolist() == ["kept"] and "no audio track" in rejects["reason"].iloc[0]
+
+
+def write_two_tracks(path, source, seconds: float = 1.0):
+    """An mp4 with two AAC tracks: the first silent (a muted camera microphone), the second a real voice."""
+    import av
+    import soundfile
+
+    samples, rate = soundfile.read(source, dtype="float32", always_2d=True)
+    voice = np.ascontiguousarray(samples.mean(axis=1)[int(0.8 * rate): int((0.8 + seconds) * rate)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        tracks = [container.add_stream("aac", rate=rate, layout="mono") for _ in range(2)]
+        for track, signal in zip(tracks, (np.zeros_like(voice), voice)):
+            for start in range(0, len(signal), 1024):
+                frame = av.AudioFrame.from_ndarray(signal[None, start: start + 1024], format="fltp", layout="mono")
+                frame.sample_rate = rate
+                container.mux(track.encode(frame))
+            container.mux(track.encode())
+    return path
+
+
+def test_of_two_audio_tracks_the_one_with_the_voice_is_used_and_named(tmp_path):
+    clip = write_two_tracks(tmp_path / "ravdess" / "01-01-05-01-01-01-01.mp4", real_take(1, "03-01-05-01-01-01-01"))
+    decoded = audio.decode(str(clip))
+    assert audio.peak_dbfs(decoded.samples) > -40  # the voice, not the silent first track (-inf)
+    assert decoded.note.startswith("2 audio tracks: track 2 used, the loudest (track 1 RMS -200 dBFS, track 2 RMS")
+    takes, rejects = manifest.build({"ravdess": [str(clip)]}, ALL, -60.0)
+    assert takes["audio_path"].tolist() == [str(clip)]
+    assert rejects[["outcome", "reason"]].values.tolist() == [["kept", decoded.note]]

@@ -7,6 +7,7 @@ descriptor matrix is `(n_frames, n_descriptors)`.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,7 @@ class AudioError(ClipError):
 class Decoded:
     samples: np.ndarray  # (n_samples, n_channels) float32 in [-1, 1]
     sample_rate: int
+    note: str | None = None  # which of several audio tracks was used, and why
 
     @property
     def duration_s(self) -> float:
@@ -70,6 +72,14 @@ def decode(address: str) -> Decoded:
     return Decoded(samples=_checked(samples), sample_rate=sample_rate)
 
 
+def content_hash(decoded: Decoded) -> str:
+    """A digest of the samples and their rate (not the file's bytes): a take renamed, or stored as
+    WAV where training read FLAC, has the same one, so it cannot pass for a new speaker's."""
+    digest = hashlib.sha256(f"{decoded.sample_rate}:{decoded.samples.shape}".encode())
+    digest.update(np.ascontiguousarray(decoded.samples, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:32]
+
+
 MAX_PEAK = 10.0  # float audio may overshoot full scale a little; 20 dB beyond it is corruption
 
 
@@ -94,25 +104,59 @@ def check_level(samples: np.ndarray, silence_dbfs: float) -> float:
 
 
 def _decode_track(address: str) -> Decoded:
-    """The first audio track of a video container (e.g. RAVDESS's 48 kHz AAC), as float32."""
+    """The audio of a video container (e.g. RAVDESS's 48 kHz AAC), as float32: every audio track is
+    decoded, and of several the loudest (highest RMS) is used, so a silent first track (a muted
+    camera microphone beside the lapel one) does not hide the voice; `note` says which."""
     try:
         with sources.open_clip(address) as stream, av.open(stream) as container:
-            if not container.streams.audio:
+            tracks = list(container.streams.audio)
+            if not tracks:
                 raise AudioError("no audio track in the video")
-            track = container.streams.audio[0]
-            declared = float(track.duration * track.time_base) if track.duration else None
-            to_float = av.AudioResampler(format="fltp")  # planar float: (channels, samples) per frame
-            chunks = [out.to_ndarray() for frame in container.decode(track) for out in to_float.resample(frame)]
-            chunks += [out.to_ndarray() for out in to_float.resample(None)]
-            sample_rate = track.rate
+            declared = [float(t.duration * t.time_base) if t.duration else None for t in tracks]
+            rates = [t.rate for t in tracks]
+            resamplers = [av.AudioResampler(format="fltp") for _ in tracks]  # planar float: (channels, samples)
+            position = {t.index: i for i, t in enumerate(tracks)}
+            chunks: list[list[np.ndarray]] = [[] for _ in tracks]
+            for packet in container.demux(*tracks):
+                i = position[packet.stream.index]
+                for frame in packet.decode():
+                    chunks[i] += [out.to_ndarray() for out in resamplers[i].resample(frame)]
+            for i, resampler in enumerate(resamplers):
+                chunks[i] += [out.to_ndarray() for out in resampler.resample(None)]
     except (av.FFmpegError, OSError) as error:
         raise AudioError(f"unreadable audio track ({error})") from error
+    decoded = [_track(*track) for track in zip(chunks, rates, declared)]
+    if len(decoded) == 1:
+        return decoded[0]
+    loudness = [float(np.sqrt(np.mean(np.square(d.samples, dtype=np.float64)))) for d in decoded]
+    best = int(np.argmax(loudness))
+    levels = ", ".join(f"track {i + 1} RMS {20 * np.log10(max(r, 1e-10)):.0f} dBFS" for i, r in enumerate(loudness))
+    note = f"{len(decoded)} audio tracks: track {best + 1} used, the loudest ({levels})"
+    return Decoded(decoded[best].samples, decoded[best].sample_rate, note)
+
+
+def _track(chunks: list[np.ndarray], sample_rate: int, declared: float | None) -> Decoded:
+    """One decoded audio track, checked: not empty, not shorter than it declares."""
     samples = np.concatenate(chunks, axis=1).T if chunks else np.zeros((0, 1), dtype=np.float32)
     if samples.shape[0] == 0:
         raise AudioError("zero-length audio (the audio track holds no samples)")
     if declared and samples.shape[0] < 0.9 * declared * sample_rate:
         raise AudioError(f"truncated: the audio track declares {declared:.2f} s, {samples.shape[0] / sample_rate:.2f} s decoded")
     return Decoded(samples=_checked(np.ascontiguousarray(samples, dtype=np.float32)), sample_rate=sample_rate)
+
+
+def declared_seconds(address: str) -> float | None:
+    """How long a clip says it is, from its header alone (nothing decoded): what lets a two-hour
+    file be refused before it fills memory. None where the header does not say."""
+    try:
+        if sources.suffix(address) in sources.VIDEO_SUFFIXES:
+            with sources.open_clip(address) as stream, av.open(stream) as container:
+                return container.duration / av.time_base if container.duration else None
+        with sources.open_clip(address) as stream:
+            info = soundfile.info(stream)
+            return info.frames / info.samplerate if info.frames > 0 else None
+    except (soundfile.LibsndfileError, RuntimeError, OSError, av.FFmpegError):
+        return None  # decoding will say what is wrong with it
 
 
 STREAMING_SIZES = (0, 0xFFFFFFFF)

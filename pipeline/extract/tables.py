@@ -97,14 +97,27 @@ def source_files(path: str | Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 
+SEPARATORS = (",", ";", "\t")
+
+
+def separator(path: Path) -> str:
+    """The CSV's field separator, from its header line: `,`, or `;` (spreadsheets in locales with a
+    decimal comma write it) or a tab when the header holds one of those and no comma."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    return next((s for s in SEPARATORS if s in header), ",")
+
+
 def read_frame(path: Path) -> pd.DataFrame:
-    """A CSV (column names stripped: OpenFace writes `frame, face_id, ...`) or Parquet table, all
-    values as read; TableError when the file is empty or cannot be parsed."""
+    """A CSV (`,`, `;` or tab separated, a UTF-8 byte-order mark ignored; column names stripped:
+    OpenFace writes `frame, face_id, ...`) or Parquet table, all values as read; TableError when
+    the file is empty or cannot be parsed."""
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
+            frame = pd.read_csv(path, sep=separator(path), skipinitialspace=True, dtype=str, keep_default_na=False,
+                                encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise TableError("empty file: no header and no rows") from None
     except (pd.errors.ParserError, OSError, ValueError, UnicodeDecodeError) as error:
@@ -113,6 +126,19 @@ def read_frame(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise TableError("no rows under the header")
     return frame
+
+
+INDEX_NAME = re.compile(r"^(|index|unnamed: \d+)$", re.IGNORECASE)
+
+
+def is_row_index(name: str, values: pd.Series) -> bool:
+    """Whether a column is a row index, not a measurement: unnamed (pandas writes its index so with
+    `to_csv(index=True)`), named `index`, or whole numbers 0..n-1 or 1..n in table order (n >= 3). In
+    a table sorted by take, a row number encodes the label: a learner would read the answer."""
+    if INDEX_NAME.match(name.strip()):
+        return True
+    column = values.to_numpy(dtype=np.float64)
+    return len(column) >= 3 and any(np.array_equal(column, np.arange(start, start + len(column))) for start in (0, 1))
 
 
 def numeric(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -169,11 +195,19 @@ def table_rows(source: ExternalSource) -> Rows:
             continue
         features = frame.drop(columns=[source.clip_column])
         values, text = numeric(features)
+        indexes = [c for c in features.columns if is_row_index(c, values[c])]
+        rejects += [manifest.reject(str(path), f"column {c!r} is a row index, not a measurement (unnamed, "
+                                               "'index', or the row numbers in table order): left out", "dropped")
+                    for c in indexes]
         if names is None:
-            words = [c for c in features.columns if text[c].any() and values[c].isna().all()]
+            words = [c for c in features.columns if text[c].any() and values[c].isna().all() and c not in indexes]
             rejects += [manifest.reject(str(path), f"column {c!r} holds text, not numbers: left out", "dropped")
                         for c in words]
-            names = [c for c in features.columns if c not in words]
+            names = [c for c in features.columns if c not in words + indexes]
+        elif listed := [c for c in names if c in indexes]:
+            rejects.append(manifest.reject(str(path), f"columns {_listed(listed)} of external_features columns are "
+                                                      "row indexes, not measurements: the table is refused"))
+            continue
         missing = [c for c in names if c not in features.columns]
         if missing:
             rejects.append(manifest.reject(str(path), f"missing feature columns {_listed(missing)} "

@@ -74,6 +74,8 @@ def _probe(address: str, silence_dbfs: float, max_take_mb: float = MAX_TAKE_MB) 
         "sample_rate": decoded.sample_rate,
         "channels": decoded.channels,
         "peak_dbfs": level,
+        "note": decoded.note,
+        "audio_hash": audio.content_hash(decoded),
     }
 
 
@@ -87,6 +89,7 @@ def _probe_video(address: str) -> dict[str, object]:
                 facts = {"n_frames": int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), "fps": capture.get(cv2.CAP_PROP_FPS)}
             finally:
                 capture.release()
+        facts["video_hash"] = sources.file_hash(address)
     except OSError as error:
         return {"error": f"unreadable video ({error})"}
     return facts if ok else {"error": "unreadable video (no frame could be decoded)"}
@@ -110,7 +113,7 @@ def _choose(candidates: list[tuple[str, int, str, dict[str, object]]]) -> dict[s
 
 
 def _caveats(facts: dict[str, object], corpus: str) -> list[str]:
-    notes = []
+    notes = [facts["note"]] if facts.get("note") else []
     if facts["channels"] != 1:
         notes.append(f"{facts['channels']} channels: downmixed to mono")
     if facts["sample_rate"] not in NATIVE_RATES[corpus]:
@@ -139,7 +142,8 @@ def build(
         tables.append(takes)
         rejects += corpus_rejects
     takes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_COLUMNS)
-    return _select(takes.astype(_NULLABLE), selection), reject_table(rejects)
+    takes, copies = _without_copies(_select(takes.astype(_NULLABLE), selection))
+    return takes, reject_table(rejects + copies)
 
 
 def ravdess_takes(
@@ -243,7 +247,8 @@ def one_file_takes(
                 "label": name.label, "audio_path": address if has_audio else None,
                 "video_path": address if has_video else None, "duration_s": heard.get("duration_s"),
                 "sample_rate": heard.get("sample_rate"), "channels": heard.get("channels"),
-                "n_frames": seen.get("n_frames"),
+                "n_frames": seen.get("n_frames"), "audio_hash": heard.get("audio_hash"),
+                "video_hash": seen.get("video_hash"),
             })
     takes = pd.DataFrame(rows, columns=_COLUMNS)
     duplicated = takes["take"].duplicated()
@@ -273,6 +278,7 @@ def ckplus_takes(files: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
 _COLUMNS = [
     "corpus", "take", "speaker", "gender", "label", "channel", "intensity", "statement",
     "repetition", "actor", "audio_path", "video_path", "duration_s", "sample_rate", "channels", "n_frames",
+    "audio_hash", "video_hash",  # of the decoded samples and of the video file: a copy under another name is known
 ]
 _NULLABLE = {"repetition": "Int64", "actor": "Int64", "sample_rate": "Int64", "channels": "Int64", "n_frames": "Int64"}
 CORPORA = (ravdess.CORPUS, ckplus.CORPUS, *ONE_FILE_CORPORA)
@@ -300,6 +306,8 @@ def _row(
         "sample_rate": audio_facts.get("sample_rate"),
         "channels": audio_facts.get("channels"),
         "n_frames": video_facts.get("n_frames"),
+        "audio_hash": audio_facts.get("audio_hash"),
+        "video_hash": video_facts.get("video_hash"),
     }
 
 
@@ -317,6 +325,23 @@ def print_rejects(rejects: pd.DataFrame) -> None:
     """Name every rejected or caveated file on stderr as the stage runs."""
     for row in rejects.itertuples():
         print(f"{row.outcome}: {row.path}: {row.reason}", file=sys.stderr)
+
+
+def _without_copies(takes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """The takes, but a take whose audio or video is another's under a different name (one
+    performance copied to another actor or emotion would sit in two folds, or teach a label it
+    does not carry): the first by take id is kept, the others dropped and listed."""
+    rejects, first, keep = [], {}, []
+    for row in takes.itertuples():
+        contents = [h for h in (row.audio_hash, row.video_hash) if isinstance(h, str)]
+        earlier = next((first[h] for h in contents if h in first), None)
+        if earlier is None:
+            first.update(dict.fromkeys(contents, row.take))
+        else:
+            rejects.append(reject(row.audio_path or row.video_path, f"same content as take {earlier} under another "
+                                                                    "name: dropped", "dropped"))
+        keep.append(earlier is None)
+    return takes[keep].reset_index(drop=True), rejects
 
 
 def _select(takes: pd.DataFrame, selection: Selection) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from sklearn.model_selection import GroupKFold
 
 from pipeline import checks
 from pipeline.learn import calibration, metrics
-from pipeline.learn.search import SCORERS, Job, SearchSpec, Split, inner_outputs, predicted, search
+from pipeline.learn.search import SCORERS, Job, SearchSpec, Split, expect, inner_outputs, predicted, search
 
 
 def speaker_folds(speakers: pd.DataFrame, n_folds: int, seed: int) -> dict[str, int]:
@@ -144,6 +144,7 @@ def train(
     if len(outer) < 2:
         raise ValueError(f"the takes fill {len(outer)} outer fold(s); at least 2 are needed")
     parts = {i: np.flatnonzero(fold != i) for i in outer} | {FINAL: np.arange(len(y))}
+    expect(progress, len(parts) + (len(outer) if permutation_check else 0))  # the refits, planned first
     fit_rows = FitRows.of(X, copies)
     job, splits, (chosen, scored, log) = _nested_search(spec, fit_rows, y, groups, parts, n_classes, inner_k,
                                                         scoring, seed, progress)
@@ -210,6 +211,7 @@ def learning_curve(
                 whole[(p, n)] = rows
             else:
                 parts[(p, n)] = rows
+    expect(progress, len(parts))  # the refits, planned first
     fit_rows = FitRows.of(X, copies)
     job, splits, (chosen, _, _) = _nested_search(spec, fit_rows, y, groups, parts, n_classes, inner_k, scoring,
                                                  seed, progress)

@@ -110,6 +110,10 @@ def search(job: Job, parts: dict[Any, np.ndarray], splits: dict[Any, list[Split]
     a grid point already scored is not fitted again): each part's chosen candidate, every
     candidate it fitted, and its search log."""
     spec = job.spec
+    n_splits = {p: len(splits[p]) for p in parts}
+    grid_fits = 3 ** len(spec.grid) * sum(n_splits.values())  # at most three values per refined parameter
+    survivors = -(-spec.n_iter // spec.halving) if spec.halving else 0
+    expect(job.progress, (spec.n_iter + survivors) * sum(n_splits.values()) + grid_fits)
     random = list(ParameterSampler(learners.distributions(spec.space), spec.n_iter, random_state=job.seed))
     halved, points = {p: [] for p in parts}, {p: random for p in parts}
     if spec.halving:
@@ -118,14 +122,23 @@ def search(job: Job, parts: dict[Any, np.ndarray], splits: dict[Any, list[Split]
         points = {p: [random[i] for i in _best(halved[p], -(-len(random) // spec.halving))] for p in parts}
     searched = job.score(points, splits, "random")
     grids = {p: _refinement(spec, searched[p]) for p in parts}
-    fresh = job.score({p: [g for g in grid if _find(searched[p], g) is None] for p, grid in grids.items()},
-                      splits, "grid")
+    unscored = {p: [g for g in grid if _find(searched[p], g) is None] for p, grid in grids.items()}
+    expect(job.progress, sum(len(points) * n_splits[p] for p, points in unscored.items()) - grid_fits)
+    fresh = job.score(unscored, splits, "grid")
     chosen, log = {}, {}
     for p, grid in grids.items():
         candidates = [_find(searched[p], g) or _find(fresh[p], g) for g in grid]
         chosen[p] = candidates[int(np.argmax([c.mean for c in candidates]))]  # ties: the first, as scikit-learn
         log[p] = _log(halved[p] + searched[p] + [replace(c, phase="grid") for c in candidates])
     return chosen, {p: halved[p] + searched[p] + fresh[p] for p in parts}, log
+
+
+def expect(progress: Any, fits: int) -> None:
+    """Add `fits` to the progress bar's total. The planned fits are added before the first is
+    made (a grid point scored already is taken off again), so the percentage only grows."""
+    if progress is not None and fits:
+        progress.total = (progress.total or 0) + fits
+        progress.refresh()
 
 
 def _best(scored: list[Candidate], n: int) -> list[int]:
@@ -168,10 +181,8 @@ class Job:
         self.scoring, self.progress = scoring, progress
 
     def _run(self, tasks: list, fits: list[int]) -> list:
-        """The tasks' results in order; the progress bar counts the fits (`fits[i]` in task i)."""
-        if self.progress is not None:
-            self.progress.total = (self.progress.total or 0) + sum(fits)
-            self.progress.refresh()
+        """The tasks' results in order; the progress bar counts the fits (`fits[i]` in task i; its
+        total was planned with `expect`)."""
         results = []
         for result, n in zip(Parallel(return_as="generator")(tasks), fits):
             results.append(result)

@@ -106,6 +106,13 @@ def copies_of(table: pd.DataFrame, modality: str, feature_names: list[str], norm
     return evaluation.Copies(X, copies["row"].to_numpy())
 
 
+def training_content(table: pd.DataFrame) -> list[str]:
+    """The content hashes (decoded audio, video file) of every take trained on: `evaluate` refuses a
+    take with one of them under another name without reading the training corpus again."""
+    hashes = pd.concat([table[c] for c in ("audio_hash", "video_hash") if c in table]).dropna()
+    return sorted(set(hashes))
+
+
 def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
@@ -130,7 +137,8 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     io.write_joblib(
         {"model": trained.model, "classes": classes, "features": data.feature_names, "modality": modality,
          "learner": learner, "normalisation": normalisation, "best_params": trained.final_params,
-         "feature_range": pd.DataFrame(data.X).agg(["min", "max"]).to_numpy()},  # to flag clips unlike any take
+         "feature_range": pd.DataFrame(data.X).agg(["min", "max"]).to_numpy(),  # to flag clips unlike any take
+         "content": training_content(table)},
         f"{stem}.joblib",
     )
     io.write_parquet(oof, f"{stem}.oof.parquet")
