@@ -99,4 +99,4 @@ def test_of_two_audio_tracks_the_one_with_the_voice_is_used_and_named(tmp_path):
     assert decoded.note.startswith("2 audio tracks: track 2 used, the loudest (track 1 RMS -200 dBFS, track 2 RMS")
     takes, rejects = manifest.build({"ravdess": [str(clip)]}, ALL, -60.0)
     assert takes["audio_path"].tolist() == [str(clip)]
-    assert rejects[["outcome", "reason"]].values.tolist() == [["kept", decoded.note]]
+    assert ["kept", decoded.note] in rejects[["outcome", "reason"]].values.tolist()  # (it has no picture: kept for its voice)
