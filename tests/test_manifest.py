@@ -308,4 +308,4 @@ def test_a_take_copied_under_another_name_is_dropped_as_the_same_content(tmp_pat
     takes, rejects = manifest.build({"ravdess": sources.scan_roots([str(root)]).clips}, ALL, silence_dbfs=-60.0)
     assert takes["take"].tolist() == ["01-03-01-01-01-02"]
     (reason,) = rejects.loc[rejects["outcome"] == "dropped", "reason"]
-    assert reason == "same content as take 01-03-01-01-01-02 under another name: dropped"
+    assert reason == "same content as take 01-03-01-01-01-02 under another speaker or emotion: dropped"

@@ -328,19 +328,24 @@ def print_rejects(rejects: pd.DataFrame) -> None:
 
 
 def _without_copies(takes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, str]]]:
-    """The takes, but a take whose audio or video is another's under a different name (one
-    performance copied to another actor or emotion would sit in two folds, or teach a label it
-    does not carry): the first by take id is kept, the others dropped and listed."""
+    """The takes, but a take whose audio or video is another's under a different name is dropped
+    and listed when it names another speaker or emotion: it would sit in two folds, or teach a label
+    it does not carry. A copy under the same speaker and emotion (RAVDESS ships one: actor 07's two
+    repetitions of 03-01-03-01-02) stays in that speaker's fold whatever the split: kept, noted."""
     rejects, first, keep = [], {}, []
     for row in takes.itertuples():
         contents = [h for h in (row.audio_hash, row.video_hash) if isinstance(h, str)]
         earlier = next((first[h] for h in contents if h in first), None)
+        path = row.audio_path if isinstance(row.audio_path, str) else row.video_path
         if earlier is None:
-            first.update(dict.fromkeys(contents, row.take))
+            first.update(dict.fromkeys(contents, row))
+        elif (earlier.speaker, earlier.label) == (row.speaker, row.label):
+            rejects.append(reject(path, f"same content as take {earlier.take} (same speaker and emotion, so "
+                                        "always in the same fold)", "kept"))
         else:
-            rejects.append(reject(row.audio_path or row.video_path, f"same content as take {earlier} under another "
-                                                                    "name: dropped", "dropped"))
-        keep.append(earlier is None)
+            rejects.append(reject(path, f"same content as take {earlier.take} under another speaker or emotion: "
+                                        "dropped", "dropped"))
+        keep.append(earlier is None or rejects[-1]["outcome"] == "kept")
     return takes[keep].reset_index(drop=True), rejects
 
 
