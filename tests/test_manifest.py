@@ -305,7 +305,9 @@ def test_a_take_copied_under_another_name_is_dropped_as_the_same_content(tmp_pat
     samples, rate = soundfile.read(original, dtype="float32")
     (root / "Actor_07").mkdir()
     soundfile.write(root / "Actor_07" / "03-01-05-01-01-01-07.wav", samples, rate, subtype="FLOAT")
+    shutil.copy(original, root / "Actor_02" / "03-01-03-01-01-02-02.flac")  # its own second repetition: one fold
     takes, rejects = manifest.build({"ravdess": sources.scan_roots([str(root)]).clips}, ALL, silence_dbfs=-60.0)
-    assert takes["take"].tolist() == ["01-03-01-01-01-02"]
-    (reason,) = rejects.loc[rejects["outcome"] == "dropped", "reason"]
-    assert reason == "same content as take 01-03-01-01-01-02 under another speaker or emotion: dropped"
+    assert takes["take"].tolist() == ["01-03-01-01-01-02", "01-03-01-01-02-02"]
+    assert rejects[["outcome", "reason"]].values.tolist() == [
+        ["kept", "same content as take 01-03-01-01-01-02 (same speaker and emotion, so always in the same fold)"],
+        ["dropped", "same content as take 01-03-01-01-01-02 under another speaker or emotion: dropped"]]

@@ -5,9 +5,14 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
+from pathlib import Path
 
-from pipeline.apply import ensemble
+import numpy as np
+import pytest
+import soundfile
+
+from pipeline.apply import ensemble, predict
+from pipeline.extract import audio
 
 from conftest import REPO, real_take, write_clip
 
@@ -57,3 +62,85 @@ def test_a_value_is_measured_in_widths_of_its_training_range():
     feature_range = np.array([[0.0, 5.0, 1.0], [10.0, 5.0, 3.0]])  # the middle column was constant in training
     X = np.array([[5.0, 100.0, 2.0], [-10.0, 5.0, 7.0], [25.0, 5.0, np.nan]])
     np.testing.assert_array_equal(ensemble.beyond_range(X, feature_range), [[0, 0, 0], [1, 0, 2], [1.5, 0, 0]])
+
+
+def test_features_without_a_source_is_a_usage_error_naming_the_form(tmp_path):
+    for module in ("pipeline.apply.predict", "pipeline.apply.evaluate"):
+        done = run(module, tmp_path, str(tmp_path), "--features", "au")
+        assert done.returncode == 2 and "'au': expected NAME=PATH, e.g. au=" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_a_refused_setting_is_one_line_not_a_traceback(tmp_path):
+    params = (REPO / "params.yaml").read_text()
+    (tmp_path / "params.yaml").write_text(params.replace("  fmax: 8000.0", "  fmax: -1"))
+    done = run("pipeline.apply.predict", tmp_path, str(real_take(1, "03-01-05-02-01-01-01")))
+    assert done.returncode == 2 and done.stderr.startswith("predict: audio_features.fmax: -1 is not allowed")
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    (tmp_path / "params.yaml").write_text(params + "\nfetch:\n  corpora: {}\n")
+    done = run("pipeline.apply.evaluate", tmp_path, str(tmp_path))
+    assert done.returncode == 2 and "'fetch' is given twice in one block" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_model_path_outside_models_is_refused_before_anything_is_unpickled(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "x.joblib").write_bytes(b"a pickle that must never be loaded")
+    for stem in (outside / "x", Path("models/learners/../../elsewhere/x")):
+        with pytest.raises(ensemble.ModelError, match=r"outside models/, refused \(model files are pickles"):
+            ensemble.model_file(stem)
+
+
+def test_what_is_not_a_clip_is_named_not_called_an_empty_folder(tmp_path):
+    fifo = tmp_path / "clip.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(predict.InputError, match="clip.wav: not a regular file"):
+        list(predict.clips([str(fifo)]))
+    with pytest.raises(predict.InputError, match="/dev/zero: not a regular file"):
+        list(predict.clips(["/dev/zero"]))
+    with pytest.raises(predict.InputError, match=r"cannot be opened \(File name too long\)"):
+        list(predict.clips([str(tmp_path / ("x" * 5000))]))
+
+
+def test_a_folder_is_read_by_the_one_scanner_and_what_it_leaves_out_is_named(tmp_path, capsys):
+    good = write_clip(tmp_path / "clips" / "a.wav", real_take(1, "03-01-05-02-01-01-01"))
+    (good.parent / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    odd = os.fsencode(good.parent) + b"/b\xff.wav"
+    with open(odd, "wb") as handle:
+        handle.write(good.read_bytes())
+    assert list(predict.clips([str(good.parent)])) == [str(good)]
+    said = capsys.readouterr().err
+    assert f"predict: left out {good.parent / 'gone.wav'}: broken link to {tmp_path / 'nowhere.wav'}" in said
+    assert f"predict: left out {good.parent}/b\ufffd.wav: file name is not valid UTF-8" in said
+
+
+def test_a_clip_longer_than_the_setting_is_refused_from_its_header_before_it_is_read(tmp_path):
+    """A two-hour WAV (a sparse file: its header, then 691 MB that take no disk) is refused unread."""
+    path = tmp_path / "two_hours.wav"
+    with soundfile.SoundFile(path, "w", samplerate=48000, channels=1, subtype="PCM_16") as clip:
+        clip.write(np.zeros(48000, dtype=np.float32))
+    data_bytes = 2 * 3600 * 48000 * 2
+    header = bytearray(path.read_bytes()[:44])
+    header[4:8] = (36 + data_bytes).to_bytes(4, "little")
+    header[40:44] = data_bytes.to_bytes(4, "little")
+    with open(path, "wb") as handle:
+        handle.write(header)
+        handle.truncate(44 + data_bytes)
+    voice = predict.Voice(str(path), silence_dbfs=-60.0, max_seconds=300)
+    with pytest.raises(audio.AudioError, match=r"lasts 7200 s, beyond predict.max_seconds \(300 s\): not read"):
+        voice.decoded()
+    real = str(real_take(1, "03-01-05-02-01-01-01"))
+    assert audio.declared_seconds(real) == audio.decode(real).duration_s  # the header says what decoding gives
+
+
+def test_the_command_line_answers_help_and_usage_errors_before_the_heavy_imports():
+    code = ("import sys; from pipeline import cli\n"
+            "try: cli.main(['predict', '--help'])\nexcept SystemExit: pass\n"
+            "print(sorted({'numpy', 'pandas', 'cv2', 'sklearn', 'scipy', 'matplotlib'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.stdout.splitlines()[-1] == "[]", done.stderr
+    from pipeline import cli
+    from pipeline.ingest import manifest
+    assert cli.evaluate_parser("x")._option_string_actions["--corpus"].choices == manifest.CORPORA

@@ -188,3 +188,30 @@ def test_the_stage_writes_the_modality_and_every_reject(tmp_path):
     rejects = pd.read_parquet(tmp_path / "features/openface_rejects.parquet")
     assert rejects["outcome"].tolist() == ["rejected", "dropped"]
     assert "no frame of 100 tracked" in rejects["reason"].iloc[0] and "not in the manifest" in rejects["reason"].iloc[1]
+
+
+def test_a_row_index_saved_with_the_table_is_left_out_and_named(tmp_path):
+    """pandas' default `to_csv(index=True)` adds an unnamed column of row numbers: in a table sorted by take it
+    encodes the emotion, a leak. It, a named `index` and a column equal to 1..n are left out, each named."""
+    real = pd.read_csv(AU_TABLE).sort_values("take").head(30).reset_index(drop=True)
+    real.insert(1, "index", np.arange(len(real)))
+    real["row"] = np.arange(1, len(real) + 1)
+    real.to_csv(tmp_path / "au.csv")  # index=True: the unnamed first column
+    rows = tables.read_rows(source(tmp_path / "au.csv"))
+    assert rows.names == pd.read_csv(AU_TABLE).columns[1:].tolist()  # the 35 action units, nothing else
+    assert rows.X.shape == (30, 35)
+    dropped = [r["reason"] for r in rows.rejects]
+    assert dropped == [f"column {c!r} is a row index, not a measurement (unnamed, 'index', or the row numbers in "
+                       "table order): left out" for c in ("Unnamed: 0", "index", "row")]
+    with pytest.raises(tables.TableError, match=r"lack 1 columns the models were trained on \(Unnamed: 0\)"):
+        tables.lookup(rows, "ravdess", ["Unnamed: 0", *rows.names])  # a model trained on the leak cannot be fed
+    listed = tables.read_rows(source(tmp_path / "au.csv", columns=("AU01_r", "index")))
+    assert listed.X.shape[0] == 0 and "row indexes, not measurements: the table is refused" in reasons(listed.rejects)
+
+
+def test_semicolon_separated_tables_with_a_byte_order_mark_are_read(tmp_path):
+    real = pd.read_csv(AU_TABLE).head(5)
+    (tmp_path / "au.csv").write_text(real.to_csv(sep=";", index=False, decimal="."), encoding="utf-8-sig")
+    rows = tables.read_rows(source(tmp_path / "au.csv"))
+    assert rows.clips == real["take"].tolist() and not rows.rejects
+    np.testing.assert_allclose(rows.X, real.iloc[:, 1:].to_numpy(dtype=float))

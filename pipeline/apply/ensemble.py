@@ -7,6 +7,7 @@ models (they need a batch of each speaker's clips, which a labelled folder has) 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class Learner:
     features: list[str]  # its input columns, in order
     feature_range: np.ndarray | None = None  # (2, features): min and max over its training takes
     normalisation: str = "none"
+    content: frozenset[str] = frozenset()  # content hashes of its training takes (`manifest`: audio_hash, video_hash)
 
 
 FAR = 1.0  # a clip this many range widths beyond a feature's training [min, max] is unlike every training take
@@ -75,18 +77,31 @@ def feature_names(modality: str, settings: object) -> list[str] | None:
     return audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
 
 
+MODELS = Path("models")
+
+
+def model_file(stem: Path) -> Path:
+    """`<stem>.joblib`, refused unless it lies under models/: a model file is a pickle, and loading
+    one runs code, so a name must never lead to a file elsewhere (an absolute path or `..` in it)."""
+    path = Path(f"{stem}.joblib")
+    normal = Path(os.path.normpath(path))
+    if path.is_absolute() or normal.parts[:1] != MODELS.parts or ".." in normal.parts:
+        raise ModelError(f"{path}: outside {MODELS}/, refused (model files are pickles, trusted like code)")
+    if not path.exists():
+        raise ModelError(f"{path} is missing (run `dvc repro`)")
+    return path
+
+
 def load_learner(modality: str, learner: str, settings: object, normalisation: str = "none") -> Learner:
     """A trained learner, refused if its feature columns differ from what `settings` give."""
     stem = paths.model_stem(modality, learner, normalisation)
-    if not Path(f"{stem}.joblib").exists():
-        raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
-    saved = joblib.load(f"{stem}.joblib")
+    saved = joblib.load(model_file(stem))
     expected = feature_names(modality, settings)
     if expected is not None and saved["features"] != expected:
         raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
                          "params.yaml holds now (run `dvc repro` to retrain)")
     return Learner(modality, runplan.model_name(modality, learner, normalisation), saved["model"], saved["classes"],
-                   saved["features"], saved.get("feature_range"), normalisation)
+                   saved["features"], saved.get("feature_range"), normalisation, frozenset(saved.get("content", ())))
 
 
 def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[str]) -> list[Fused]:
@@ -94,11 +109,10 @@ def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[st
     stem = paths.fusion_stem(group.slug)
     sides = group.sides or tuple((m,) for m in group.modalities)
     classes = label_order(set().union(*(learners[s].classes for s in group.stems)))
-    if not Path(f"{stem}.joblib").exists():
-        if Path(f"{stem}.json").exists() and len(group.modalities) > 1:  # no take carried them together
-            return [Fused(group.name.replace("/fused", "/mean"), group.stems, classes, fusion.Mean(), sides, None)]
-        raise ModelError(f"{stem}.joblib is missing (run `dvc repro`)")
-    saved = joblib.load(f"{stem}.joblib")
+    if not Path(f"{stem}.joblib").exists() and Path(f"{stem}.json").exists() and len(group.modalities) > 1:
+        # no take carried them together
+        return [Fused(group.name.replace("/fused", "/mean"), group.stems, classes, fusion.Mean(), sides, None)]
+    saved = joblib.load(model_file(stem))
     if saved["stems"] != list(group.stems) or saved["classes"] != classes or not set(rules) <= set(saved["rules"]):
         raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
                          "(run `dvc repro`)")

@@ -1,6 +1,6 @@
 """Score the trained models on labelled takes they never saw: new speakers, other corpora.
 
-Usage: python -m pipeline.apply.evaluate ROOT [--corpus NAME] [--features NAME=SOURCE]... [--out DIR] [--jobs N]
+Usage: python -m pipeline.apply.evaluate ROOT [--corpus NAME] [--features NAME=PATH]... [--out DIR] [--jobs N]
 
 ROOT is read like a `fetch.corpora` root (folders, zip archives). Every labelled take is
 scored by every learner of each modality it carries, plain and speaker-normalised (each speaker
@@ -8,11 +8,15 @@ standardised with its own takes here, as in training), and by every fusion rule 
 and across modalities; the `fuse.deploy` rule marked), as `dvc repro` left them; takes
 whose label a model was not trained on are counted and left out, never mapped onto another
 label. Takes a deployed learner was trained on (its out-of-fold table lists them) are also
-counted and left out, and a root holding nothing else is refused. Only the models of the
+counted and left out, and so are takes whose decoded audio or video file is a training take's
+under another name (the hashes the train stage recorded; no training file is read again); a root
+holding nothing else is refused. Only the models of the
 modalities the takes carry are loaded. Writes DIR/evaluation.md (default evaluation/): each
 model's figures beside its cross-validated ones and the gap, how the deployed fusion rule was
 chosen, then per model accuracy, UAR, macro F1, top-3, the confusion matrix, per-speaker
-accuracy, accuracy per vocal channel and intensity and its figures; and DIR/evaluation.json.
+accuracy, accuracy per vocal channel and intensity and its figures; and DIR/evaluation.json. DIR is
+written whole or not at all: the run writes a fresh folder beside it and swaps it in at the end,
+so a run killed midway never leaves a report beside another run's figures.
 RAVDESS actors 21-24, withheld from every fold, are scored here.
 `--features au=SOURCE` gives the takes' measurements for an `external_features` modality (as in
 predict): takes with a row are scored by that modality and fused with their voice.
@@ -21,14 +25,17 @@ predict): takes with a row are scored by that modality and fused with their voic
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline import compute, io
+from pipeline import cli, compute, io
 from pipeline.apply import ensemble
 from pipeline.ingest import manifest, sources
 from pipeline.learn import metrics, runplan
@@ -51,6 +58,8 @@ def labelled_takes(
         tuple(ravdess.CHANNELS.values()), KNOWN_LABELS, tuple(ravdess.INTENSITIES.values()), ()
     )
     takes, rejects = manifest.build({corpus: found.clips}, everything, silence_dbfs, max_take_mb)
+    left_out = manifest.reject_table([manifest.reject(path, reason) for path, reason in found.problems])
+    rejects = pd.concat([left_out, rejects], ignore_index=True)
     if takes.empty:
         examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
         raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
@@ -67,13 +76,17 @@ def trained_on(learner_stems: list[str]) -> set[tuple[str, str]]:
     return seen
 
 
-def unseen(takes: pd.DataFrame, seen: set[tuple[str, str]], root: str) -> tuple[pd.DataFrame, int]:
-    """The takes no model was trained on, and how many were left out because a model was."""
+def unseen(takes: pd.DataFrame, seen: set[tuple[str, str]], content: set[str], root: str
+           ) -> tuple[pd.DataFrame, int, int]:
+    """The takes no model was trained on, how many were left out because a model was (by name), and
+    how many because their audio or video is a training take's under another name (by `content`)."""
     trained = np.array([key in seen for key in zip(takes["corpus"], takes["take"])], dtype=bool)
-    if trained.all():
-        raise InputError(f"{root}: all {len(takes)} labelled takes were used to train the models; "
-                         "evaluate scores takes they never saw (e.g. RAVDESS actors 21-24)")
-    return takes[~trained].reset_index(drop=True), int(trained.sum())
+    copied = ~trained & (takes["audio_hash"].isin(content) | takes["video_hash"].isin(content)).to_numpy()
+    if (trained | copied).all():
+        raise InputError(f"{root}: all {len(takes)} labelled takes were used to train the models "
+                         f"({int(copied.sum())} of them under another name); evaluate scores takes they never saw "
+                         "(e.g. RAVDESS actors 21-24)")
+    return takes[~(trained | copied)].reset_index(drop=True), int(trained.sum()), int(copied.sum())
 
 
 SPLITS = {"channel": "vocal channel", "intensity": "intensity"}  # as the main report splits the test takes
@@ -188,86 +201,120 @@ def features_of_takes(
     return X, rejects
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
+def writable_out(out: Path) -> Path:
+    """A fresh folder beside `out` to write into, checked before any scoring: `out` must not be a
+    file, and its parent must take a new folder (not read-only, not missing)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file; name a folder (it is replaced whole by this run's report)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    except OSError as error:
+        raise InputError(f"--out {out}: cannot be written ({error.strerror})") from None
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m pipeline.apply.evaluate") -> int:
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Score the trained models on labelled takes they never saw.",
-        epilog="Exit codes: 0 scored; 2 nothing could be scored (missing or stale models, no such path, "
-               "no takes of the corpus, only takes the models were trained on).",
-    )
-    parser.add_argument("root", help="a folder or zip archive of the corpus")
-    parser.add_argument("--corpus", default="ravdess", choices=list(manifest.CORPORA),
-                        help="how the file names under ROOT encode speaker and emotion (default: %(default)s)")
-    parser.add_argument("--out", default="evaluation", type=Path,
-                        help="folder for evaluation.md, evaluation.json and the figures, outside the folders DVC "
-                             "owns (default: %(default)s)")
-    parser.add_argument("--jobs", default=2, type=positive_int, help="worker processes (default: %(default)s)")
-    parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",
-                        help="the takes' measurements for external_features modality NAME (repeatable)")
-    args = parser.parse_args(argv)
-    params = io.load_params()
-    settings = feature_settings(params)
+def swap_in(fresh: Path, out: Path) -> None:
+    """Put the finished folder where `out` is: the old one is moved aside first and removed after,
+    so at no moment does `out` hold files of two runs."""
+    fresh.chmod(0o777 & ~_umask())
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        os.replace(out, old / out.name)
+    os.replace(fresh, out)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
     with compute.engine(compute.Compute(n_jobs=args.jobs)):
         try:
+            params = io.load_params()
+            settings = feature_settings(params)
             if not Path(args.root).exists():
                 raise InputError(f"{args.root}: no such file or folder")
             takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
                                             params["ingest"]["max_take_mb"])
             carried = set(reading(settings, {c for c in ("audio_path", "video_path") if takes[c].notna().any()}))
-            predictor = ensemble.load(params, settings, carried | {o.partition("=")[0] for o in args.features},
+            predictor = ensemble.load(params, settings, carried | {name for name, _ in args.features},
                                       tuple(runplan.plan(params).normalisations), params["fuse"]["rules"])
             measured = measured_features(args.features, settings, predictor)
-            takes, n_trained = unseen(takes, trained_on(list(predictor.learners)), args.root)
-        except (ModelError, InputError) as error:
+            content = set().union(*(learner.content for learner in predictor.learners.values()))
+            takes, n_trained, n_copied = unseen(takes, trained_on(list(predictor.learners)), content, args.root)
+            fresh = writable_out(out)
+        except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused
             print(f"evaluate: {error}", file=sys.stderr)
             return 2
-        args.out.mkdir(parents=True, exist_ok=True)
-        features = {}
-        for modality in (m for m in predictor.modalities if m in carried):
-            features[modality], failed = features_of_takes(takes, modality, settings[modality])
-            rejects = pd.concat([rejects, failed], ignore_index=True)
-        for modality, rows in measured.items():
-            blank = np.full(len(predictor.columns(modality)), np.nan)  # rows are keyed by take: a take without one
-            features[modality] = np.vstack([rows.get(take, blank) for take in takes["take"]])
-        lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
-                 f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
-                 "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
-                 f"{n_trained} takes the models were trained on left out. "
-                 f"{len(rejects)} files refused or caveated. Fused decisions apply their rule to the learners "
-                 "present for each take; speaker-normalised models (+ speaker norm) standardise each speaker's "
-                 "takes here with that speaker's own statistics, as in training (no label is used).", ""]
-        summary: dict[str, dict] = {}
-        sections = []
-        cross_validated = predictor.cross_validated()
-        deployed = {f.name for f in predictor.fused if f.rule_name == params["fuse"]["deploy"]
-                    and not any(predictor.learners[s].normalisation != "none" for s in f.stems)}
-        for name, (classes, probabilities) in predictor.predict(features, takes["speaker"].to_numpy()).items():
-            figures, left_out = score(classes, probabilities, takes)
-            if figures["n_takes"] == 0:
-                continue
-            summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
-            summary[name] |= {"cross_validated": cross_validated[name], "deployed": name in deployed}
-            sections.append(section(name, figures, left_out, args.out))
-        lines += [gap_table(summary), "", fusion_note(predictor, params["fuse"]["deploy"]), "", *sections]
-        if len(rejects):
-            lines += ["## Refused and caveated files", "", markdown.table(rejects)]
-        io.write_text("\n".join(lines) + "\n", args.out / "evaluation.md")
-        io.write_json(summary, args.out / "evaluation.json")
-        manifest.print_rejects(rejects)
-        if n_trained:
-            print(f"evaluate: {n_trained} takes the models were trained on left out")
-        for name, figures in summary.items():
-            print(f"{name}: accuracy {markdown.pct(figures['accuracy'])}, UAR {markdown.pct(figures['uar'])} "
-                  f"on {figures['n_takes']} takes")
-        print(f"evaluate: {args.out / 'evaluation.md'}")
+        try:
+            summary, lines = scored(args, params, settings, predictor, takes, rejects, measured, n_trained, n_copied,
+                                    fresh)
+            for name, figures in summary.items():
+                print(f"{name}: accuracy {markdown.pct(figures['accuracy'])}, UAR {markdown.pct(figures['uar'])} "
+                      f"on {figures['n_takes']} takes")
+            io.write_text("\n".join(lines) + "\n", fresh / "evaluation.md")
+            io.write_json(summary, fresh / "evaluation.json")
+            swap_in(fresh, out)
+        except OSError as error:  # a full disk, a folder removed meanwhile: the figures above stand
+            print(f"evaluate: the report could not be written to {out} ({error.strerror or error}); "
+                  "the figures above are this run's", file=sys.stderr)
+            return 1
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+        print(f"evaluate: {out / 'evaluation.md'}")
         return 0
+
+
+def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], predictor: ensemble.Predictor,
+           takes: pd.DataFrame, rejects: pd.DataFrame, measured: dict, n_trained: int, n_copied: int, out: Path
+           ) -> tuple[dict[str, dict], list[str]]:
+    """Every model's figures on the takes (its figures written into `out`) and the report's lines."""
+    features = {}
+    carried = set(reading(settings, {c for c in ("audio_path", "video_path") if takes[c].notna().any()}))
+    for modality in (m for m in predictor.modalities if m in carried):
+        features[modality], failed = features_of_takes(takes, modality, settings[modality])
+        rejects = pd.concat([rejects, failed], ignore_index=True)
+    for modality, rows in measured.items():
+        blank = np.full(len(predictor.columns(modality)), np.nan)  # rows are keyed by take: a take without one
+        features[modality] = np.vstack([rows.get(take, blank) for take in takes["take"]])
+    lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
+             f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
+             "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
+             f"{n_trained} takes the models were trained on left out, and {n_copied} whose audio or video is a "
+             f"training take's under another name. {len(rejects)} files refused or caveated. Fused decisions apply "
+             "their rule to the learners present for each take; speaker-normalised models (+ speaker norm) "
+             "standardise each speaker's takes here with that speaker's own statistics, as in training (no label "
+             "is used).", ""]
+    summary: dict[str, dict] = {}
+    sections = []
+    cross_validated = predictor.cross_validated()
+    deployed = {f.name for f in predictor.fused if f.rule_name == params["fuse"]["deploy"]
+                and not any(predictor.learners[s].normalisation != "none" for s in f.stems)}
+    for name, (classes, probabilities) in predictor.predict(features, takes["speaker"].to_numpy()).items():
+        figures, left_out = score(classes, probabilities, takes)
+        if figures["n_takes"] == 0:
+            continue
+        summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
+        summary[name] |= {"cross_validated": cross_validated[name], "deployed": name in deployed}
+        sections.append(section(name, figures, left_out, out))
+    lines += [gap_table(summary), "", fusion_note(predictor, params["fuse"]["deploy"]), "", *sections]
+    if len(rejects):
+        lines += ["## Refused and caveated files", "", markdown.table(rejects)]
+    manifest.print_rejects(rejects)
+    if n_trained or n_copied:
+        print(f"evaluate: {n_trained} takes the models were trained on left out, and {n_copied} copies of training "
+              "takes under another name")
+    return summary, lines
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m pipeline.apply.evaluate") -> int:
+    return cli.run_command("evaluate", argv if argv is not None else sys.argv[1:], prog)
 
 
 if __name__ == "__main__":

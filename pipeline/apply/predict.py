@@ -1,18 +1,21 @@
 """Label your own clips with the models `dvc repro` trained.
 
-Usage: python -m pipeline.apply.predict PATH... [--features NAME=SOURCE]... [--json]
+Usage: python -m pipeline.apply.predict PATH... [--features NAME=PATH]... [--max-seconds S] [--json]
 
 A PATH is an audio file (wav, flac), a video (mp4, flv, mov, ...), an image, or a folder:
 every audio or video file in it is a clip, and the images of each folder together are one
 clip (a sequence, as in CK+). Each clip is scored by every plain learner of each modality it
 carries, and their probabilities are fused by the `fuse.deploy` rule the fuse stage fitted:
 per modality, and across modalities for a video with a voice and a face. The table shows
-the fused decisions (the last line of a clip is its decision); --json adds every learner.
-`--features au=SOURCE` gives the clips' measurements for an `external_features` modality (a
+one line per clip as it finishes: the deployed answer (the fused decision over every modality the
+clip carries), its probability, the next two, which decision it is, the clip; notes, warnings and
+errors below it. --json prints one object per clip and line, with every learner. A clip longer
+than `predict.max_seconds` is refused before it is read. `--features au=PATH` gives the clips' measurements for an `external_features` modality (a
 table or a folder of OpenFace per-frame CSVs, read as that source's params say): a row joins a
 clip by take (RAVDESS names) or by file name, and its face then fuses with the clip's voice.
 Run from the project root; the feature settings come from params.yaml and must be the ones
-the models were trained with.
+the models were trained with. Folders are read by ingest's scanner: what it leaves out (links to
+nothing, names that are not UTF-8, unreadable folders, devices and FIFOs) is named on stderr.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import io
+from pipeline import checks, cli, io
 from pipeline.apply import ensemble
 from pipeline.extract import audio, face, frames, smile, tables
 from pipeline.ingest import manifest, sources
@@ -72,16 +75,17 @@ def reading(settings: dict[str, object], columns: set[str]) -> list[str]:
 Measured = dict[str, dict[str, np.ndarray]]  # modality -> clip key -> feature row
 
 
-def measured_features(options: list[str], settings: dict[str, object], predictor: ensemble.Predictor) -> Measured:
-    """The rows of each `NAME=SOURCE` option, read like `external_features.NAME` but from SOURCE,
+def measured_features(options: list[tuple[str, str]], settings: dict[str, object],
+                      predictor: ensemble.Predictor) -> Measured:
+    """The rows of each `--features NAME=PATH` option, read like `external_features.NAME` but from PATH,
     keyed by clip; unusable rows are listed on stderr."""
     out: Measured = {}
-    for option in options:
-        name, _, path = option.partition("=")
+    for name, path in options:
+        option = f"{name}={path}"
         source = settings.get(name)
         if not isinstance(source, tables.ExternalSource) or name not in predictor.modalities:
             known = [m for m, s in settings.items() if isinstance(s, tables.ExternalSource)]
-            raise InputError(f"--features {option}: expected NAME=SOURCE with NAME one of the trained "
+            raise InputError(f"--features {option}: expected NAME=PATH with NAME one of the trained "
                              f"external_features modalities ({', '.join(known) or 'none'})")
         if not Path(path).exists():
             raise InputError(f"--features {option}: {path}: no such file or folder")
@@ -96,40 +100,78 @@ def measured_features(options: list[str], settings: dict[str, object], predictor
     return out
 
 
-def clip_features(address: str, settings: object, silence_dbfs: float) -> np.ndarray:
+MAX_SECONDS = 300.0  # predict.max_seconds: RAVDESS takes last 3-5 s; ten minutes of 48 kHz audio is 115 MB as floats
+
+
+class Voice:
+    """A clip's audio, decoded once for every voice modality, and only if it is not too long."""
+
+    def __init__(self, address: str, silence_dbfs: float, max_seconds: float) -> None:
+        self.address, self.silence_dbfs, self.max_seconds = address, silence_dbfs, max_seconds
+        self._decoded: audio.Decoded | None = None
+
+    def decoded(self) -> audio.Decoded:
+        if self._decoded is None:
+            seconds = audio.declared_seconds(self.address)
+            if seconds is not None and seconds > self.max_seconds:
+                raise audio.AudioError(f"lasts {seconds:.0f} s, beyond predict.max_seconds ({self.max_seconds:g} s): "
+                                       "not read (cut it, or raise the setting or --max-seconds)")
+            decoded = audio.decode(self.address)
+            audio.check_level(decoded.samples, self.silence_dbfs)
+            self._decoded = decoded
+        return self._decoded
+
+    @property
+    def note(self) -> str | None:
+        """Which of several audio tracks was used (once decoded)."""
+        return self._decoded.note if self._decoded is not None else None
+
+
+def clip_features(voice: Voice, settings: object) -> np.ndarray:
     """One clip's feature vector; a clip where no face was found, or whose audio is silent (below
-    ingest.silence_dbfs, as in training), is an error for a user."""
+    ingest.silence_dbfs, as in training) or too long, is an error for a user."""
     column, _ = extractor(settings)
     if column == "audio_path":
-        decoded = audio.decode(address)
-        audio.check_level(decoded.samples, silence_dbfs)
         features_of = audio.clip_features if isinstance(settings, audio.AudioSettings) else smile.clip_features
-        return features_of(decoded, settings)
-    features = face.file_features(address, settings)
+        return features_of(voice.decoded(), settings)
+    features = face.file_features(voice.address, settings)
     if features[0] == 0:  # face_fraction: training imputes such takes, a user needs to know
         raise frames.FrameError("no face detected in any sampled frame")
     return features
 
 
-def clips(arguments: list[str]) -> list[str]:
-    """Clip addresses from the paths given: files as they are, folders searched."""
-    found = []
+CLIP_SUFFIXES = sources.VIDEO_SUFFIXES + (".wav", ".flac")
+
+
+def clips(arguments: list[str]) -> Iterator[str]:
+    """Clip addresses from the paths given: files as they are, folders through ingest's scanner
+    (zip archives inside them too; the images of one folder are one sequence). What a folder holds
+    that is left out is named on stderr."""
     for argument in arguments:
         path = Path(argument)
-        if not path.exists():
+        try:
+            exists, is_file, is_dir = path.exists(), path.is_file(), path.is_dir()
+        except OSError as error:  # e.g. a path longer than the system allows
+            raise InputError(f"{sources.printable(argument)}: cannot be opened ({error.strerror})") from None
+        if not exists:
             raise InputError(f"{argument}: no such file or folder")
-        if path.is_file():
-            found.append(str(path))
+        if is_file:
+            yield str(path)
             continue
-        inside = [str(p) for p in sorted(path.rglob("*"))
-                  if p.is_file() and p.suffix.lower() in sources.VIDEO_SUFFIXES + (".wav", ".flac")]
-        for folder in sorted({p.parent for p in path.rglob("*") if p.suffix.lower() in frames.IMAGE_SUFFIXES}):
+        if not is_dir:
+            raise InputError(f"{argument}: {sources.NOT_REGULAR.removesuffix(': left out')}")
+        found = sources.scan_roots([argument])
+        for where, reason in found.problems:
+            print(f"predict: left out {where}: {reason}", file=sys.stderr)
+        inside = [c for c in found.clips if sources.suffix(c) in CLIP_SUFFIXES]
+        folders = sorted({Path(c).parent for c in found.clips
+                          if sources.ZIP_SEPARATOR not in c and sources.suffix(c) in frames.IMAGE_SUFFIXES})
+        for folder in folders:
             suffix = max(frames.IMAGE_SUFFIXES, key=lambda s: len(list(folder.glob(f"*{s}"))))
             inside.append(str(folder / f"*{suffix}"))
         if not inside:
             raise InputError(f"{argument}: no audio, video or images in this folder")
-        found += inside
-    return found
+        yield from inside
 
 
 def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
@@ -145,25 +187,37 @@ def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
     return reading(settings, wanted)
 
 
+NO_TRACK = "no audio track in the video"
+
+
 def predict(
     address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None,
-    silence_dbfs: float = -60.0,
+    silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
 ) -> dict:
-    """{'clip', 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors': [...],
-    'warnings': [...]} (a warning: a modality's features unlike every training take)."""
-    result: dict = {"clip": address, "predictions": [], "errors": [], "warnings": []}
-    features = {}
+    """{'clip', 'answer': the deployed decision {'model', 'emotion', 'probability'} or None,
+    'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors', 'warnings', 'notes'}
+    (a warning: a modality's features unlike every training take; a note: what the answer rests on)."""
+    result: dict = {"clip": address, "answer": None, "predictions": [], "errors": [], "warnings": [], "notes": []}
+    features, failed = {}, {}
+    voice = Voice(address, silence_dbfs, max_seconds)
     for modality in (m for m in modalities_of(address, settings) if m in predictor.modalities):
         try:
-            features[modality] = clip_features(address, settings[modality], silence_dbfs)[None, :]
+            features[modality] = clip_features(voice, settings[modality])[None, :]
         except ClipError as error:
-            result["errors"].append(f"{modality}: {error}")
+            failed.setdefault(str(error), []).append(modality)
+    if voice.note:
+        result["notes"].append(voice.note)
     for modality, rows in (measured or {}).items():
         key = tables.clip_key(settings[modality].corpus, address)
         if key in rows:
             features[modality] = rows[key][None, :]
         else:
-            result["errors"].append(f"{modality}: no row of --features {modality} names this clip ({key})")
+            failed.setdefault(f"no row of --features {modality} names this clip ({key})", []).append(modality)
+    for message, modalities in failed.items():  # one line per cause, naming every modality it cost
+        if message == NO_TRACK and features:
+            result["notes"].append(f"{NO_TRACK}: the face alone answers ({', '.join(modalities)} not used)")
+        else:
+            result["errors"].append(f"{', '.join(modalities)}: {message}")
     for modality, rows in features.items():
         if unlike := predictor.unlike_training(modality, rows[0]):
             result["warnings"].append(f"{modality}: {unlike}")
@@ -174,49 +228,70 @@ def predict(
             result["predictions"].append({"model": name, "fused": name in fused,
                                           "emotion": max(probabilities, key=probabilities.get),
                                           "probabilities": probabilities})
+        result["answer"] = answer(result["predictions"])
     elif not result["errors"]:
         result["errors"].append("no trained model for what this clip carries")
     return result
 
 
-def render(results: list[dict]) -> str:
-    """A readable table: clip, model, predicted emotion, the three most likely with probabilities."""
-    lines = [f"{'clip':40s} {'model':28s} {'emotion':10s} top three"]
-    for result in results:
-        shown = [p for p in result["predictions"] if p["fused"]] or result["predictions"]
-        for p in shown:
-            top = sorted(p["probabilities"].items(), key=lambda kv: -kv[1])[:3]
-            lines.append(f"{result['clip'][-40:]:40s} {p['model']:28s} {p['emotion']:10s} "
-                         + ", ".join(f"{c} {v:.0%}" for c, v in top))
-        lines += [f"{result['clip'][-40:]:40s} error: {e}" for e in result["errors"]]
-        lines += [f"{result['clip'][-40:]:40s} warning: {w}" for w in result["warnings"]]
-    return "\n".join(lines)
+def answer(predictions: list[dict]) -> dict:
+    """The deployed decision: the last fused one (the fusion groups come in order of growing reach,
+    voice + face last), or the one learner when nothing was fused."""
+    chosen = ([p for p in predictions if p["fused"]] or predictions)[-1]
+    return {"model": chosen["model"], "emotion": chosen["emotion"],
+            "probability": chosen["probabilities"][chosen["emotion"]]}
+
+
+HEADER = f"{'emotion':10s} {'prob':>5s}  {'next two':24s} {'decided by':40s} clip"
+
+
+def render(result: dict) -> str:
+    """One clip's lines: the answer in aligned columns, the clip's name whole at the end; then its
+    notes, warnings and errors, indented."""
+    if result["answer"]:
+        best = result["answer"]
+        chosen = next(p for p in result["predictions"] if p["model"] == best["model"])
+        runners = sorted(chosen["probabilities"].items(), key=lambda kv: -kv[1])[1:3]
+        line = (f"{best['emotion']:10s} {best['probability']:>5.0%}  "
+                f"{', '.join(f'{c} {v:.0%}' for c, v in runners):24s} {best['model']:40s} {result['clip']}")
+    else:
+        line = f"{'-':10s} {'':>5s}  {'no answer':24s} {'':40s} {result['clip']}"
+    return "\n".join([line] + [f"    {kind}: {text}" for kind in ("note", "warning", "error")
+                                for text in result[f"{kind}s"]])
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        params = io.load_params()
+        settings = feature_settings(params)
+        max_seconds = args.max_seconds or max_seconds_from(params.get("predict") or {})
+        predictor = ensemble.load(params, settings)
+        measured = measured_features(args.features, settings, predictor)
+        addresses = list(clips(args.paths))
+        answered = True
+        if not args.json:
+            print(HEADER, flush=True)
+        for address in addresses:
+            result = predict(address, predictor, settings, measured, params["ingest"]["silence_dbfs"], max_seconds)
+            print(json.dumps(result) if args.json else render(result), flush=True)
+            answered &= bool(result["predictions"]) or not result["errors"]
+    except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused
+        print(f"predict: {error}", file=sys.stderr)
+        return 2
+    return 0 if answered else 1
+
+
+def max_seconds_from(block: dict) -> float:
+    """`predict.max_seconds`, checked (MAX_SECONDS when the block does not set it)."""
+    checks.only_known("predict", block, ["max_seconds"])
+    value = block.get("max_seconds", MAX_SECONDS)
+    if not (checks.is_number(value) and value > 0):
+        raise ValueError(f"predict.max_seconds: {value!r} is not allowed; it must be a number of seconds above 0")
+    return float(value)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m pipeline.apply.predict") -> int:
-    parser = argparse.ArgumentParser(
-        prog=prog, description="Predict the emotion of your own clips.",
-        epilog="Exit codes: 0 every clip got a prediction; 1 some clip got none (unreadable, silent, no face "
-               "and no voice); 2 nothing could be predicted (missing or stale models, bad arguments). A warning "
-               "(a clip's features far outside every training take's) leaves the prediction and exit code as they are.",
-    )
-    parser.add_argument("paths", nargs="+", help="audio, video or image files, or folders of them")
-    parser.add_argument("--features", action="append", default=[], metavar="NAME=SOURCE",
-                        help="the clips' measurements for external_features modality NAME (repeatable)")
-    parser.add_argument("--json", action="store_true", help="one JSON document instead of a table")
-    args = parser.parse_args(argv)
-    params = io.load_params()
-    settings = feature_settings(params)
-    try:
-        predictor = ensemble.load(params, settings)
-        measured = measured_features(args.features, settings, predictor)
-        results = [predict(address, predictor, settings, measured, params["ingest"]["silence_dbfs"])
-                   for address in clips(args.paths)]
-    except (ModelError, InputError) as error:
-        print(f"predict: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(results, indent=2) if args.json else render(results))
-    return 1 if any(r["errors"] and not r["predictions"] for r in results) else 0
+    return cli.run_command("predict", argv if argv is not None else sys.argv[1:], prog)
 
 
 if __name__ == "__main__":

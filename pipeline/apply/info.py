@@ -1,0 +1,82 @@
+"""`avemotion info`: what the trained models are, what they were trained on, how well they did."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import io, paths
+from pipeline.learn import fusion, runplan
+from pipeline.report import markdown
+
+
+def models_overview(params: dict) -> list[dict]:
+    """One record per trained learner and fusion group of `run`: figures on the outer folds,
+    the takes, speakers and corpora it was trained on, and what its search or rule chose."""
+    plan = runplan.plan(params)
+    records = []
+    for normalisation in plan.normalisations:
+        for modality, learners in plan.learners.items():
+            for learner in learners:
+                stem = paths.model_stem(modality, learner, normalisation)
+                if not Path(f"{stem}.json").exists():
+                    records.append({"model": str(stem), "missing": True})
+                    continue
+                figures = io.read_json(f"{stem}.json")
+                takes = pd.read_parquet(f"{stem}.oof.parquet", columns=["corpus", "speaker"])
+                records.append({
+                    "model": runplan.model_name(modality, learner, normalisation),
+                    "takes": len(takes), "speakers": takes["speaker"].nunique(),
+                    "corpora": takes["corpus"].value_counts().to_dict(), "classes": figures["classes"],
+                    "accuracy": figures["accuracy"], "uar": figures["uar"], "chosen": figures["final_params"],
+                })
+    for group in fusion.groups(plan):
+        stem = paths.fusion_stem(group.slug)
+        if not Path(f"{stem}.json").exists():
+            records.append({"model": str(stem), "missing": True})
+            continue
+        rules = io.read_json(f"{stem}.json")["rules"]
+        deployed = rules.get(params["fuse"]["deploy"], {})
+        records.append({
+            "model": f"{group.name} ({params['fuse']['deploy']})", "takes": deployed.get("n_takes", 0),
+            "members": list(group.stems), "accuracy": deployed.get("accuracy"), "uar": deployed.get("uar"),
+            "chosen": {"rule": deployed.get("chosen", params["fuse"]["deploy"])},
+        })
+    return records
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def render_overview(records: list[dict]) -> str:
+    rows = [{"model": r["model"], "takes": "missing: run `dvc repro`"} if r.get("missing") else {
+        "model": r["model"], "takes": r["takes"], "speakers": r.get("speakers", ""),
+        "accuracy": markdown.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
+        "UAR": markdown.pct(r["uar"]) if r["uar"] is not None else "–",
+        "chosen": ", ".join(f"{k.removeprefix('clf__')}={_short(v)}" for k, v in r["chosen"].items()),
+    } for r in records]
+    corpora = pd.DataFrame([{"corpus": c, "takes": n} for r in records for c, n in r.get("corpora", {}).items()])
+    trained_on = corpora.groupby("corpus", sort=False)["takes"].max() if len(corpora) else pd.Series(dtype=int)
+    return "\n".join([
+        "Trained models (models/, as `dvc repro` left them; accuracy and UAR on the outer folds: speakers "
+        "each fold never trained on)",
+        "",
+        markdown.table(pd.DataFrame(rows).fillna("")),
+        "",
+        "Trained on: " + (", ".join(f"{c} ({n} takes)" for c, n in trained_on.items()) or "nothing yet"),
+    ])
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        records = models_overview(io.load_params())
+    except ValueError as error:  # no params.yaml here, or one refused
+        print(f"info: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(records, indent=2) if args.json else render_overview(records))
+    return 1 if any(r.get("missing") for r in records) else 0

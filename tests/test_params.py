@@ -1,0 +1,71 @@
+"""The one params.yaml loader: a key given twice and names unsafe in commands or paths are refused
+before any work, whoever reads the file (a stage run directly, `dvc repro`, predict)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, SHARED
+from pipeline import io
+
+ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("fetch:\n  corpora: {}\nrun:\n  modalities: [audio]\n  learners: [svm]\n  learners: [rf]\n")
+    with pytest.raises(io.ParamsError, match=r"params.yaml, line 6: 'learners' is given twice in one block "
+                                             r"\(first on line 5\); keep one"):
+        io.load_params(params)
+    params.write_text((REPO / "params.yaml").read_text() + "\nfetch:\n  corpora: {}\n")  # a whole block twice
+    with pytest.raises(io.ParamsError, match=r"'fetch' is given twice in one block \(first on line \d+\)"):
+        io.load_params(params)
+
+
+@pytest.mark.parametrize("where", ["external_features", "opensmile_features", "run.modalities", "compare.variants"])
+@pytest.mark.parametrize("name", ["au;touch X;#", "/etc/passwd", "../outside", "Au"])
+def test_a_name_that_becomes_part_of_a_command_or_a_path_must_be_safe(tmp_path, where, name):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    block, _, setting = where.partition(".")
+    if setting == "modalities":
+        params[block][setting].append(name)
+    elif setting:
+        params[block][setting][name] = {"channels": ["speech"]}
+    else:
+        params[block][name] = params[block][next(iter(params[block]))]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(io.ParamsError, match=r"a name must be lower-case letters, digits and underscores"):
+        io.load_params(tmp_path / "params.yaml")
+
+
+def test_outside_a_project_the_loader_says_where_to_run():
+    with pytest.raises(io.ParamsError, match="nowhere/params.yaml: not found; run from the project root"):
+        io.load_params("nowhere/params.yaml")
+
+
+def test_an_injected_command_in_a_params_key_does_not_run_under_dvc(tmp_path):
+    """A key `au;touch X;#` used to run `touch X` under `dvc repro`: dvc.yaml quotes it, and every stage's
+    loader refuses it, so neither the whole run nor the one stage run alone executes it."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(REPO / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "dvc.yaml", project)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    source = {**params["external_features"]["au"], "path": str(SHARED / "ravdess-openface" / "au_clip_means.csv")}
+    params["external_features"] = {f"au;touch {tmp_path}/INJECTED;#": source}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    (project / "data").mkdir()
+    (project / "data" / "manifest.parquet").write_bytes(b"present, so that DVC runs the stage alone")
+    for command in (["git", "init", "-q"], ["dvc", "init", "-q"]):
+        subprocess.run(command, cwd=project, env=ENV, check=True, capture_output=True)
+    stage = f"external_features@au;touch {tmp_path}/INJECTED;#"
+    for args in (["repro"], ["repro", "--single-item", stage]):
+        done = subprocess.run(["dvc", *args], cwd=project, env=ENV, capture_output=True, text=True, timeout=300)
+        assert done.returncode != 0
+        assert "a name must be lower-case letters, digits and underscores" in done.stdout + done.stderr, done.stderr
+        assert not (tmp_path / "INJECTED").exists()
