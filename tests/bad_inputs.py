@@ -81,8 +81,10 @@ def _streamed(root: Path) -> str:
 
 
 def _duplicate(root: Path) -> str:
-    write_clip(root / "Actor_05" / "03-01-03-01-01-01-05.wav", SOURCE)
-    write_clip(root / "Actor_05" / "03-01-03-01-01-01-05.flac", SOURCE)
+    """One take twice (a cut of its own length: the same samples under another take's name would be
+    dropped as a copy of that take)."""
+    write_clip(root / "Actor_05" / "03-01-03-01-01-01-05.wav", SOURCE, seconds=1.4)
+    write_clip(root / "Actor_05" / "03-01-03-01-01-01-05.flac", SOURCE, seconds=1.4)
     return "03-01-03-01-01-01-05.flac"
 
 

@@ -40,6 +40,21 @@ def write_clip(path: Path, source: Path, seconds: float = 1.5, rate: int | None 
     return path
 
 
+def write_sparse_wav(path: Path, seconds: float, rate: int = 48000) -> Path:
+    """A 16-bit mono WAV whose header promises `seconds` of audio, its data a hole in a sparse file
+    (two hours take 691 MB as the file's size and nothing on disk): a long clip, cheaply."""
+    with soundfile.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as clip:
+        clip.write(np.zeros(rate // 100, dtype=np.float32))
+    data_bytes = 2 * int(seconds * rate)
+    header = bytearray(path.read_bytes()[:44])
+    header[4:8] = (36 + data_bytes).to_bytes(4, "little")
+    header[40:44] = data_bytes.to_bytes(4, "little")
+    with open(path, "wb") as handle:
+        handle.write(header)
+        handle.truncate(44 + data_bytes)
+    return path
+
+
 @pytest.fixture
 def angry_take() -> Path:
     return real_take(1, "03-01-05-02-01-01-01")

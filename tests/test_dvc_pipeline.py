@@ -146,6 +146,11 @@ def predict(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([AVEMOTION, "predict", *args], cwd=project, capture_output=True, text=True, timeout=300)
 
 
+def lines_of(done: subprocess.CompletedProcess) -> list[dict]:
+    """`predict --json`: one JSON object per clip and line."""
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
 def check_predict(project: Path, scratch: Path) -> None:
     """`avemotion predict` on a user's clips, with the models the run just trained."""
     video = next((scratch / "videos").rglob("01-*.mp4"))
@@ -155,35 +160,41 @@ def check_predict(project: Path, scratch: Path) -> None:
         shutil.copy(frame, sequence / frame.name)
     done = predict(project, str(video), str(sequence), "--json")
     assert done.returncode == 0, done.stderr
-    results = {Path(r["clip"]).name: r for r in json.loads(done.stdout)}
+    results = {Path(r["clip"]).name: r for r in lines_of(done)}
     learners = [f"{m}/{learner}" for m in ("audio", "face") for learner in ("svm", "rf", "xgb")]
     fused = ["audio/fused (selected)", "face/fused (selected)", "audio+compare2016/fused (selected)",
              "audio+compare2016+face/fused (selected)"]
     assert [p["model"] for p in results[video.name]["predictions"]] == learners + ["compare2016/logreg"] + fused
     assert [p["fused"] for p in results[video.name]["predictions"]] == [False] * 7 + [True] * 4
+    assert results[video.name]["answer"]["model"] == "audio+compare2016+face/fused (selected)"  # the deployed one
     for prediction in results[video.name]["predictions"] + results["*.png"]["predictions"]:
         assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
         assert prediction["emotion"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
     # a face sequence has no voice: the face learners and their fusion, no cross-modal decision
     assert [p["model"] for p in results["*.png"]["predictions"]] == learners[3:] + fused[1:2]
     table = predict(project, str(video))
-    assert table.returncode == 0 and "audio+compare2016+face/fused (selected)" in table.stdout and "audio/svm " not in table.stdout
+    header, line = table.stdout.splitlines()
+    assert table.returncode == 0 and header.split()[:3] == ["emotion", "prob", "next"]
+    assert re.search(rf"audio\+compare2016\+face/fused \(selected\) +{re.escape(str(video))}$", line)  # the clip whole
+    assert line.index("audio+compare2016") == header.index("decided by")  # aligned under its heading
     check_predict_with_measured_faces(project, scratch, learners)
     no_face = predict(project, str(SHARED / "faces" / "videos" / "no_face.mp4"))  # its voice is still heard
-    assert no_face.returncode == 0 and "error: face: no face detected" in no_face.stdout and "audio/" in no_face.stdout
+    assert no_face.returncode == 0 and "    error: face: no face detected" in no_face.stdout
+    assert "audio+compare2016/fused (selected)" in no_face.stdout  # answered by its voice
     broken = scratch / "broken.wav"
     broken.write_bytes(b"RIFF not really a wav")
     unreadable = predict(project, str(broken))
-    assert unreadable.returncode == 1 and "broken.wav error: audio: unreadable audio" in unreadable.stdout
+    assert unreadable.returncode == 1 and unreadable.stdout.splitlines()[1].endswith("broken.wav")
+    assert "    error: audio, compare2016: unreadable audio" in unreadable.stdout  # one line for one cause
     silent = scratch / "silent.wav"
     soundfile.write(silent, np.zeros(48000, dtype=np.float32), 48000)  # refused as in training, not "sad 51%"
     quiet = predict(project, str(silent))
-    assert quiet.returncode == 1 and "silent.wav error: audio: silent: peak level -inf dBFS" in quiet.stdout
+    assert quiet.returncode == 1 and "    error: audio, compare2016: silent: peak level -inf dBFS" in quiet.stdout
     troubles = scratch / "troubles"  # the catalogue's clips whose content is bad, in one call with a good one
     names = {kind.name: kind.build(troubles) for kind in AUDIO + VIDEO if kind.predict}
     done = predict(project, str(troubles), str(video), "--json")
     assert done.returncode == 1, done.stderr  # some clip got no prediction
-    said = {Path(r["clip"]).name: r for r in json.loads(done.stdout)}
+    said = {Path(r["clip"]).name: r for r in lines_of(done)}
     for kind in (k for k in AUDIO + VIDEO if k.predict):
         assert any(kind.predict in error for error in said[names[kind.name]]["errors"]), (kind.name, said[names[kind.name]])
     assert said[names["a video with no audio track"]]["predictions"] and said[video.name]["predictions"]
@@ -192,9 +203,14 @@ def check_predict(project: Path, scratch: Path) -> None:
     soundfile.write(minute, np.tile(speech, -(-60 * rate // len(speech)))[: 60 * rate], rate)
     far = predict(project, str(minute), "--json")
     assert far.returncode == 0, far.stderr
-    warnings = json.loads(far.stdout)[0]["warnings"]
+    warnings = lines_of(far)[0]["warnings"]
     assert any(w.startswith("audio: unlike every training take: ") for w in warnings), warnings
-    assert not json.loads(predict(project, str(video), "--json").stdout)[0]["warnings"]
+    assert not lines_of(predict(project, str(video), "--json"))[0]["warnings"]
+    too_long = predict(project, str(minute), "--max-seconds", "30")  # refused from its header, unread
+    assert too_long.returncode == 1 and "lasts 60 s, beyond predict.max_seconds (30 s): not read" in too_long.stdout
+    first = subprocess.run(f"{AVEMOTION} predict {minute} {video} | head -1", shell=True, cwd=project,
+                           capture_output=True, text=True, timeout=300)
+    assert first.stdout.startswith("emotion") and "Error" not in first.stderr  # the reader stopped: no BrokenPipeError
     missing = predict(project, str(scratch / "absent.wav"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
     notes = scratch / "notes"
@@ -213,7 +229,7 @@ def check_predict_with_measured_faces(project: Path, scratch: Path, learners: li
     assert "column AU12_r holds text" in done.stderr  # the table's bad row, named as it is read
     fused = ["audio/fused (selected)", "face/fused (selected)", "au/fused (selected)", "audio+compare2016/fused (selected)",
              "audio+compare2016+face/fused (selected)", "audio+compare2016+au/fused (selected)"]
-    assert [p["model"] for p in json.loads(done.stdout)[0]["predictions"]] == (
+    assert [p["model"] for p in lines_of(done)[0]["predictions"]] == (
         learners + ["au/svm", "au/rf", "au/xgb", "compare2016/logreg"] + fused)
     elsewhere = predict(project, str(SHARED / "faces" / "videos" / "single_face.mp4"), "--features", f"au={scratch / 'au.csv'}")
     assert elsewhere.returncode == 0 and "au: no row of --features au names this clip (single_face)" in elsewhere.stdout
@@ -221,9 +237,10 @@ def check_predict_with_measured_faces(project: Path, scratch: Path, learners: li
     assert wrong.returncode == 2 and "NAME one of the trained external_features modalities (au)" in wrong.stderr
     real = predict(project, str(SHARED / "faces" / "ravdess" / "01-01-08-02-01-01-19.mp4"), "--json")
     assert real.returncode == 0, real.stderr
-    result = json.loads(real.stdout)[0]
+    result = lines_of(real)[0]
     assert [p["model"] for p in result["predictions"]] == learners[3:] + fused[1:2]
-    assert result["errors"] == ["audio: no audio track in the video", "compare2016: no audio track in the video"]
+    assert result["errors"] == [] and result["notes"] == [  # one note, not an error per voice modality
+        "no audio track in the video: the face alone answers (audio, compare2016 not used)"]
 
 
 def check_fusion(project: Path, report: str) -> None:
@@ -339,6 +356,37 @@ def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> Non
     refused = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(mixed)],
                              cwd=project, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "all 1 labelled takes were used to train the models" in refused.stderr
+    check_evaluate_refuses_renamed_training_takes(project, scratch)
+
+
+def check_evaluate_refuses_renamed_training_takes(project: Path, scratch: Path) -> None:
+    """Training takes copied under new speakers' names (actor 1 as actor 21) are known by the content hashes
+    the train stage recorded, counted and left out; a real new speaker beside them is scored."""
+    renamed = scratch / "renamed"
+    (renamed / "Actor_21").mkdir(parents=True)
+    with zipfile.ZipFile(project / "data/downloads/Audio_Speech_Actors_01-24.zip") as archive:
+        for take in ("03-01-05-01-01-01-01", "03-01-04-01-01-02-01"):
+            copy = take[:-2] + "21"
+            (renamed / "Actor_21" / f"{copy}.wav").write_bytes(archive.read(f"Actor_01/{take}.wav"))
+    write_clip(renamed / "Actor_22" / "03-01-05-01-01-01-22.wav", real_take(17, "03-01-05-01-01-01-17"))
+    (scratch / "renamed_out").mkdir()
+    (scratch / "renamed_out" / "stale.png").write_bytes(b"an earlier run's figure")
+    done = subprocess.run([AVEMOTION, "evaluate", str(renamed), "--out", str(scratch / "renamed_out")],
+                          cwd=project, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "0 takes the models were trained on left out, and 2 copies of training takes" in done.stdout
+    assert {figures["n_takes"] for figures in json.loads((scratch / "renamed_out/evaluation.json").read_text()).values()} == {1}
+    assert not (scratch / "renamed_out" / "stale.png").exists()  # the folder was replaced whole
+    shutil.rmtree(renamed / "Actor_22")
+    refused = subprocess.run([AVEMOTION, "evaluate", str(renamed)], cwd=project, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2 and "(2 of them under another name)" in refused.stderr
+    for out, words in ((scratch / "renamed_out" / "evaluation.md", "is a file; name a folder"),
+                       (Path("/proc/evaluation"), "cannot be written")):
+        write_clip(renamed / "Actor_22" / "03-01-05-01-01-01-22.wav", real_take(17, "03-01-05-01-01-01-17"))
+        bad = subprocess.run([AVEMOTION, "evaluate", str(renamed), "--out", str(out)], cwd=project,
+                             capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and f"--out {out}: {words}" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_path):

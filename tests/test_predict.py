@@ -14,7 +14,7 @@ import soundfile
 from pipeline.apply import ensemble, predict
 from pipeline.extract import audio
 
-from conftest import REPO, real_take, write_clip
+from conftest import REPO, real_take, write_clip, write_sparse_wav
 
 
 def run(module: str, cwd, *args: str) -> subprocess.CompletedProcess:
@@ -117,16 +117,7 @@ def test_a_folder_is_read_by_the_one_scanner_and_what_it_leaves_out_is_named(tmp
 
 def test_a_clip_longer_than_the_setting_is_refused_from_its_header_before_it_is_read(tmp_path):
     """A two-hour WAV (a sparse file: its header, then 691 MB that take no disk) is refused unread."""
-    path = tmp_path / "two_hours.wav"
-    with soundfile.SoundFile(path, "w", samplerate=48000, channels=1, subtype="PCM_16") as clip:
-        clip.write(np.zeros(48000, dtype=np.float32))
-    data_bytes = 2 * 3600 * 48000 * 2
-    header = bytearray(path.read_bytes()[:44])
-    header[4:8] = (36 + data_bytes).to_bytes(4, "little")
-    header[40:44] = data_bytes.to_bytes(4, "little")
-    with open(path, "wb") as handle:
-        handle.write(header)
-        handle.truncate(44 + data_bytes)
+    path = write_sparse_wav(tmp_path / "two_hours.wav", 2 * 3600)
     voice = predict.Voice(str(path), silence_dbfs=-60.0, max_seconds=300)
     with pytest.raises(audio.AudioError, match=r"lasts 7200 s, beyond predict.max_seconds \(300 s\): not read"):
         voice.decoded()

@@ -247,6 +247,9 @@ def run(args: argparse.Namespace) -> int:
                                       tuple(runplan.plan(params).normalisations), params["fuse"]["rules"])
             measured = measured_features(args.features, settings, predictor)
             content = set().union(*(learner.content for learner in predictor.learners.values()))
+            if not content:  # models trained before the train stage recorded them
+                print("evaluate: the models record no content hashes of their training takes (run `dvc repro`): "
+                      "copies of training takes under other names cannot be recognised", file=sys.stderr)
             takes, n_trained, n_copied = unseen(takes, trained_on(list(predictor.learners)), content, args.root)
             fresh = writable_out(out)
         except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused

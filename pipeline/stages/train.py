@@ -109,8 +109,7 @@ def copies_of(table: pd.DataFrame, modality: str, feature_names: list[str], norm
 def training_content(table: pd.DataFrame) -> list[str]:
     """The content hashes (decoded audio, video file) of every take trained on: `evaluate` refuses a
     take with one of them under another name without reading the training corpus again."""
-    hashes = pd.concat([table[c] for c in ("audio_hash", "video_hash") if c in table]).dropna()
-    return sorted(set(hashes))
+    return sorted({h for c in ("audio_hash", "video_hash") if c in table for h in table[c].dropna()})
 
 
 def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
