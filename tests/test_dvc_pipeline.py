@@ -196,7 +196,8 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert done.returncode == 1, done.stderr  # some clip got no prediction
     said = {Path(r["clip"]).name: r for r in lines_of(done)}
     for kind in (k for k in AUDIO + VIDEO if k.predict):
-        assert any(kind.predict in error for error in said[names[kind.name]]["errors"]), (kind.name, said[names[kind.name]])
+        said_of = said[names[kind.name]]
+        assert any(kind.predict in line for line in said_of["errors"] + said_of["notes"]), (kind.name, said_of)
     assert said[names["a video with no audio track"]]["predictions"] and said[video.name]["predictions"]
     speech, rate = soundfile.read(real_take(1, "03-01-05-02-01-01-01"), dtype="float32")
     minute = scratch / "minute.wav"  # a minute of talk: its duration is far beyond every training take's
