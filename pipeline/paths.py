@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SOURCES = Path("data/sources.json")
+CONTENT_HASHES = Path("data/.content_hashes.json")  # fetch's cache of file hashes (not a DVC output)
 MANIFEST = Path("data/manifest.parquet")
 REJECTS = Path("data/rejects.parquet")
 
@@ -31,6 +32,13 @@ def model_stem(modality: str, learner: str, normalisation: str) -> Path:
 def variant_stem(variant: str) -> Path:
     """`models/variants/<variant>`: one learner retrained on a subset of the takes (same files as a learner)."""
     return Path("models/variants") / variant
+
+
+def run_log(output: str | Path) -> Path:
+    """`logs/<output>.json`: wall and fit times of the stage that wrote `output`. Kept out of every
+    hashed or committed output (git ignores logs/), so a rerun on an unchanged checkout changes no
+    committed file; `avemotion info` shows them."""
+    return Path("logs") / f"{output}.json"
 
 
 FUSION = Path("models/fusion")

@@ -131,7 +131,7 @@ def test_every_bad_row_of_an_external_table_is_named_and_the_good_row_used(catal
     (["pipeline.stages.fetch"], "fetch", "download", {"enabled": "yes", "url": "", "dir": "", "files": {}},
      "fetch.download.enabled: 'yes' is not allowed; it must be true or false"),
     (["pipeline.stages.fuse"], "fuse", "rules", "mean", "fuse.rules: 'mean' is not allowed; it must be a list"),
-    (["pipeline.stages.fuse"], "fuse", "deploy", "median", "fuse.deploy (median) must be one of fuse.rules"),
+    (["pipeline.stages.report"], "fuse", "deploy", "median", "fuse.deploy (median) must be one of fuse.rules"),
     (["pipeline.stages.fuse"], "fuse", "deploi", "mean", "fuse: unknown setting(s) deploi; known: rules, deploy"),
     (["pipeline.stages.train", "audio", "svm", "none", "--variant", "speech_only"], "compare", "learnr", "svm",
      "compare: unknown setting(s) learnr"),

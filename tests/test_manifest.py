@@ -130,13 +130,22 @@ def test_missing_empty_and_broken_roots_are_reported_not_fatal(tmp_path, angry_t
 
 
 def test_fingerprint_changes_with_content_only(tmp_path, angry_take):
+    """Touched or copied files give the same fingerprint; a file added, or changed at the same size, does not."""
     root = tmp_path / "root"
-    write_clip(root / "03-01-05-02-01-01-01.wav", angry_take)
-    first = sources.fingerprint(str(root))
-    assert sources.fingerprint(str(root)) == first
+    clip = write_clip(root / "03-01-05-02-01-01-01.wav", angry_take)
+    known: dict[str, str] = {}
+    first = sources.fingerprint(str(root), known)
+    assert len(known) == 1 and sources.fingerprint(str(root), known) == first
+    os.utime(clip, ns=(1, 1))  # touched: the cache misses, the content is the same
+    copy = shutil.copytree(root, tmp_path / "copy")
+    assert sources.fingerprint(str(root), known)["digest"] == sources.fingerprint(str(copy), {})["digest"] == first["digest"]
+    data = bytearray(clip.read_bytes())
+    data[-2:] = bytes(b ^ 0xFF for b in data[-2:])  # the last sample changed: same size, other content
+    clip.write_bytes(bytes(data))
+    assert sources.fingerprint(str(root), known)["digest"] != first["digest"]
     write_clip(root / "03-01-05-02-01-02-01.wav", angry_take)
-    assert sources.fingerprint(str(root))["digest"] != first["digest"]
-    assert sources.fingerprint(str(tmp_path / "nowhere"))["kind"] == "missing"
+    assert sources.fingerprint(str(root), {})["files"] == 2
+    assert sources.fingerprint(str(tmp_path / "nowhere"), {})["kind"] == "missing"
 
 
 def test_float_audio_with_impossible_samples_is_rejected_for_what_it_holds(tmp_path):

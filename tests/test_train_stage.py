@@ -69,8 +69,7 @@ def test_a_train_stage_on_a_dask_local_cluster_gives_the_local_numbers(tmp_path)
     for suffix in ("oof", "inner"):
         pd.testing.assert_frame_equal(outputs["local"][suffix], outputs["dask"][suffix])
     assert outputs["local"]["oof"]["predicted"].eq(outputs["local"]["oof"]["label"]).mean() > 0.7  # chance: 1/3
-    local, dask = outputs["local"]["search"], outputs["dask"]["search"]
-    pd.testing.assert_frame_equal(local.drop(columns="mean_fit_s"), dask.drop(columns="mean_fit_s"))
+    pd.testing.assert_frame_equal(outputs["local"]["search"], outputs["dask"]["search"])  # no times in it: equal
 
 
 def unused_port() -> int:

@@ -33,6 +33,7 @@ def models_overview(params: dict) -> list[dict]:
                     "takes": len(takes), "speakers": takes["speaker"].nunique(),
                     "corpora": takes["corpus"].value_counts().to_dict(), "classes": figures["classes"],
                     "accuracy": figures["accuracy"], "uar": figures["uar"], "chosen": figures["final_params"],
+                    "seconds": _seconds(stem),
                 })
     for group in fusion.groups(plan):
         stem = paths.fusion_stem(group.slug)
@@ -49,6 +50,12 @@ def models_overview(params: dict) -> list[dict]:
     return records
 
 
+def _seconds(stem: Path) -> float | None:
+    """The wall time of the stage that trained `stem`, from its run log (None where the log is gone)."""
+    log = paths.run_log(stem)
+    return io.read_json(log)["seconds"] if log.exists() else None
+
+
 def _short(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -59,6 +66,7 @@ def render_overview(records: list[dict]) -> str:
         "accuracy": markdown.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
         "UAR": markdown.pct(r["uar"]) if r["uar"] is not None else "–",
         "chosen": ", ".join(f"{k.removeprefix('clf__')}={_short(v)}" for k, v in r["chosen"].items()),
+        "time": f"{r['seconds']:.0f} s" if r.get("seconds") is not None else "",
     } for r in records]
     corpora = pd.DataFrame([{"corpus": c, "takes": n} for r in records for c, n in r.get("corpora", {}).items()])
     trained_on = corpora.groupby("corpus", sort=False)["takes"].max() if len(corpora) else pd.Series(dtype=int)

@@ -25,12 +25,32 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline import paths
+from pipeline import checks, paths
 from pipeline.learn import evaluation, metrics
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.runplan import RunPlan, model_name
 
 FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
+
+
+def checked_rules(block: dict) -> list[str]:
+    """`fuse.rules`, refused unless a non-empty list of known rules (the block holds no unknown key)."""
+    checks.only_known("fuse", block, ["rules", "deploy"])
+    rules = block["rules"]
+    if not (isinstance(rules, list) and rules):
+        raise ValueError(f"fuse.rules: {rules!r} is not allowed; it must be a list of {', '.join(RULES)}")
+    unknown = sorted(set(rules) - set(RULES))
+    if unknown:
+        raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(RULES)}")
+    return rules
+
+
+def checked_deploy(block: dict) -> str:
+    """`fuse.deploy`, refused unless it is one of `fuse.rules` (the rules the fuse stage fitted)."""
+    rules, deploy = checked_rules(block), block["deploy"]
+    if deploy not in rules:
+        raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
+    return deploy
 
 
 def align(frames: Sequence[pd.DataFrame], takes: Sequence[str], classes: Sequence[str]) -> np.ndarray:

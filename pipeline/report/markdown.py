@@ -67,10 +67,6 @@ def pct(value: float) -> str:
     return "–" if value is None or np.isnan(value) else f"{100 * value:.1f}%"
 
 
-def duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
 def table(frame: pd.DataFrame) -> str:
     """A DataFrame as a Markdown table (index included when it is named)."""
     if frame.index.name is not None:
@@ -151,7 +147,6 @@ def results_table(results: list[LearnerResult]) -> pd.DataFrame:
                 **{name: pct(value) for name, value in splits.items()},
                 "permuted labels": pct(np.mean([f["permuted_accuracy"] for f in s["folds"]]))
                 if "permuted_accuracy" in s["folds"][0] else "not run",
-                "time": duration(s["seconds"]),
             }
         )
     return pd.DataFrame(rows)
@@ -210,7 +205,6 @@ def learner_section(result: LearnerResult, figures: Path) -> str:
                 "UAR": pct(p["uar"]),
                 "inner score": pct(f["inner_score"]),
                 "chosen hyperparameters": _params(f["best_params"]),
-                "fit time (CPU)": duration(f["fit_seconds"]),
             }
             for f, p in zip(s["folds"], s["per_fold"])
         ]
@@ -223,7 +217,7 @@ def learner_section(result: LearnerResult, figures: Path) -> str:
             "",
             f"Accuracy {pct(s['accuracy'])} (fold mean {pct(s['fold_accuracy_mean'])} ± "
             f"{pct(s['fold_accuracy_std'])}), UAR {pct(s['uar'])}, macro F1 {pct(s['macro_f1'])}, "
-            f"top-3 {pct(s['top3_accuracy'])}{by_intensity}. Total time {duration(s['seconds'])}.",
+            f"top-3 {pct(s['top3_accuracy'])}{by_intensity}.",
             "",
             f"![confusion]({confusion_png.parent.name}/{confusion_png.name})",
             "",

@@ -1,7 +1,8 @@
 """Stage `fetch`: resolve each corpus's roots (downloading RAVDESS if asked) into data/sources.json.
 
-Runs on every `dvc repro` (it is cheap); downstream stages rerun only if the roots' content
-fingerprint changed.
+Runs on every `dvc repro` (it is cheap: file contents are hashed once, then known by path, size
+and modification time from data/.content_hashes.json); downstream stages rerun only if the roots'
+content fingerprint changed, never because files were copied or touched.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def main() -> None:
         spec = params["download"]
         fetched = download.fetch(spec["url"], spec["files"], Path(spec["dir"]))
         corpora.setdefault(ravdess.CORPUS, []).extend(str(path) for path in fetched)
-    fingerprints = {corpus: [sources.fingerprint(root) for root in roots] for corpus, roots in corpora.items() if roots}
+    known = io.read_json(paths.CONTENT_HASHES) if paths.CONTENT_HASHES.exists() else {}
+    fingerprints = {corpus: [sources.fingerprint(root, known) for root in roots]
+                    for corpus, roots in corpora.items() if roots}
+    io.write_json(known, paths.CONTENT_HASHES)
     io.write_json({"corpora": fingerprints}, paths.SOURCES)
 
 

@@ -17,21 +17,13 @@ from __future__ import annotations
 import pandas as pd
 from joblib import Parallel, delayed
 
-from pipeline import checks, compute, io, paths
+from pipeline import compute, io, paths
 from pipeline.learn import fusion, runplan
 
 
 def main() -> None:
     params = io.load_params()
-    checks.only_known("fuse", params["fuse"], ["rules", "deploy"])
-    rules, deploy = params["fuse"]["rules"], params["fuse"]["deploy"]
-    if not (isinstance(rules, list) and rules):
-        raise ValueError(f"fuse.rules: {rules!r} is not allowed; it must be a list of {', '.join(fusion.RULES)}")
-    unknown = sorted(set(rules) - set(fusion.RULES))
-    if unknown:
-        raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(fusion.RULES)}")
-    if deploy not in rules:
-        raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
+    rules = fusion.checked_rules(params["fuse"])  # fuse.deploy is the report's and predict's: no refit for it
     where = compute.from_params(params.get("compute"))
     groups = fusion.groups(runplan.plan(params))
     io.write_json({"groups": [g.slug for g in groups]}, paths.FUSION / "groups.json")  # the output, even with none

@@ -1,5 +1,6 @@
 """Stage `report`: every trained learner's, fusion group's and comparison variant's results ->
-reports/report.md, metrics.json, figures/."""
+reports/report.md, metrics.json (the answer: what `dvc metrics show` and `dvc exp show` compare),
+metrics_details.json (every figure), figures/."""
 
 from __future__ import annotations
 
@@ -96,9 +97,20 @@ def answers(plan: runplan.RunPlan, results: list[markdown.LearnerResult], deploy
     return out
 
 
+ANSWER_FIGURES = ("accuracy", "uar", "accuracy_speaker_norm")
+
+
+def answer_metrics(answer: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict[str, float]]]:
+    """The project's headline, about twenty numbers: per corpus, the deployed voice, face and voice +
+    face decisions' accuracy, UAR and speaker-normalised accuracy (the rest is in metrics_details)."""
+    return {corpus: {name: {k: figures[k] for k in ANSWER_FIGURES if k in figures} for name, figures in answers.items()}
+            for corpus, answers in answer.items()}
+
+
 def main() -> None:
     params = io.load_params()
     plan = runplan.plan(params)
+    deploy = fusion.checked_deploy(params["fuse"])
     takes = pd.read_parquet(paths.MANIFEST)
     rejects = pd.concat(
         [pd.read_parquet(paths.REJECTS)] + [pd.read_parquet(paths.feature_rejects(m)) for m in plan.modalities],
@@ -108,7 +120,6 @@ def main() -> None:
                for m, learners in plan.learners.items() for normalisation in plan.normalisations for learner in learners]
     groups = fusion.groups(plan)
     fusions = [io.read_json(f"{paths.fusion_stem(group.slug)}.json") for group in groups]
-    deploy = params["fuse"]["deploy"]
     met = [(g, f) for g, f in zip(groups, fusions)  # the voice+face groups that met on some take
            if g.normalisation == "none" and plan.kinds[g.modalities[-1]] == "face" and len(g.modalities) > 1
            and "+".join(g.modalities) in f.get("modalities_present", {})]
@@ -143,7 +154,8 @@ def main() -> None:
     plain |= {f"{g.name} ({deploy})": rows for g in groups if g.normalisation == "none"
               and (rows := fused_rows(g.slug, deploy)) is not None}
     plot_data.write(plain, curve_table, Path("reports/plots"))
-    io.write_json(headline, "reports/metrics.json")
+    io.write_json(headline, "reports/metrics_details.json")
+    io.write_json(answer_metrics(headline["answer"]), "reports/metrics.json")
     best = ", ".join(headline[m]["best"] for m in plan.modalities)
     print(f"report: reports/report.md (best: {best})")
 

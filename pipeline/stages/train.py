@@ -8,7 +8,8 @@ the stem models/learners/<modality>/<learner>-<normalisation> (`paths.model_stem
 models/variants/<NAME>: .joblib (model refit on all takes, with each feature's training range),
 .oof.parquet (out-of-fold class probabilities of every take), .inner.parquet (inner
 out-of-fold probabilities of each outer training part, for fusion), .search.parquet (every
-candidate of every search), .json (figures, chosen hyperparameters, timing).
+candidate of every search), .json (figures, chosen hyperparameters); the times go to
+logs/<stem>.json (`paths.run_log`), which git ignores.
 """
 
 from __future__ import annotations
@@ -142,13 +143,16 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     )
     io.write_parquet(oof, f"{stem}.oof.parquet")
     io.write_parquet(inner, f"{stem}.inner.parquet")
-    io.write_parquet(trained.search_log, f"{stem}.search.parquet")
+    io.write_parquet(trained.search_log.drop(columns="mean_fit_s"), f"{stem}.search.parquet")
     io.write_json(
         {**figures, "learner": learner, "modality": modality, "normalisation": normalisation, "variant": variant,
-         "folds": trained.folds, "seconds": seconds, "training_copies": len(data.copies.of),
+         "folds": [{k: v for k, v in f.items() if k != "fit_seconds"} for f in trained.folds],
+         "training_copies": len(data.copies.of),
          "final_params": {k: evaluation.to_plain(v) for k, v in trained.final_params.items()}},
         f"{stem}.json",
     )
+    io.write_json({"seconds": seconds, "fold_fit_seconds": [f["fit_seconds"] for f in trained.folds],
+                   "search_mean_fit_s": trained.search_log["mean_fit_s"].tolist()}, paths.run_log(stem))
     print(f"{stem}: accuracy {figures['accuracy']:.3f}, UAR {figures['uar']:.3f} "
           f"(outer folds, {len(np.unique(groups))} speakers), {seconds:.0f} s")
 

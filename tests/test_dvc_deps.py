@@ -1,0 +1,108 @@
+"""dvc.yaml lists exactly the project code each stage runs, derived here from the import graph: a
+stage missing a module it imports would be left "up to date" after that module changed (stale
+models), and a module it lists but never imports reruns it for nothing."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+from conftest import REPO
+
+PACKAGE = "pipeline"
+
+
+def module_file(module: str, root: Path = REPO) -> Path | None:
+    """The file of a project module (`pipeline.learn.search` -> pipeline/learn/search.py), or None."""
+    base = root / Path(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def imported(path: Path, root: Path = REPO) -> set[str]:
+    """The project modules one file imports (a `from pkg import name` names a module when it is one)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == PACKAGE}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names
+                      if module_file(f"{node.module}.{alias.name}", root)}
+    return found
+
+
+def with_packages(module: str) -> set[str]:
+    """A module and every package above it (importing one runs their __init__.py)."""
+    parts = module.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
+def runs(entry: str, root: Path = REPO) -> set[Path]:
+    """Every project file that `python -m entry` executes, transitively, as paths relative to `root`."""
+    seen, todo = set(), [entry]
+    while todo:
+        module = todo.pop()
+        for name in with_packages(module) - seen:
+            seen.add(name)
+            path = module_file(name, root)
+            if path is not None:
+                todo += sorted(imported(path, root))
+    return {module_file(m, root).relative_to(root) for m in seen if module_file(m, root)}
+
+
+def only_a_docstring(path: Path) -> bool:
+    """A file that can change no result: nothing but its docstring (the packages' __init__.py)."""
+    body = ast.parse(path.read_text()).body
+    return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
+
+
+def stages(dvc_yaml: dict) -> dict[str, tuple[str, list[str]]]:
+    """name -> (the module its command runs, its deps), for every stage (a foreach/matrix stage once)."""
+    out = {}
+    for name, stage in dvc_yaml["stages"].items():
+        body = stage.get("do", stage)
+        (entry,) = re.findall(r"python -m ([\w.]+)", body["cmd"])
+        out[name] = (entry, [str(d) for d in body.get("deps", [])])
+    return out
+
+
+def drift(dvc_yaml: dict, root: Path = REPO) -> dict[str, dict[str, set[str]]]:
+    """Per stage: project files it runs that no dep covers ('missing'), and listed project code it
+    never runs ('unused'); docstring-only files need not be listed."""
+    out = {}
+    for name, (entry, deps) in stages(dvc_yaml).items():
+        code = {p for p in runs(entry, root) if not only_a_docstring(root / p)}
+        listed = {Path(d) for d in deps if d.startswith(f"{PACKAGE}/")}
+        covered = {p for p in code if any(p == d or d in p.parents for d in listed)}
+        files = {p.relative_to(root) for d in listed for p in ([root / d] if (root / d).is_file()
+                                                               else (root / d).rglob("*.py"))}
+        unused = {p for p in files if p not in code and not only_a_docstring(root / p)}
+        if code - covered or unused:
+            out[name] = {"missing": {str(p) for p in code - covered}, "unused": {str(p) for p in unused}}
+    return out
+
+
+def test_every_stage_lists_exactly_the_project_code_it_runs():
+    assert drift(yaml.safe_load((REPO / "dvc.yaml").read_text())) == {}
+
+
+def test_a_module_removed_from_a_stage_or_one_it_never_runs_is_caught():
+    dvc_yaml = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    train = dvc_yaml["stages"]["train"]
+    train["deps"] = [d for d in train["deps"] if d != "pipeline/learn/search.py"]
+    dvc_yaml["stages"]["fuse"]["deps"].append("pipeline/extract/face.py")
+    found = drift(dvc_yaml)
+    assert found["train"] == {"missing": {"pipeline/learn/search.py"}, "unused": set()}
+    assert found["fuse"] == {"missing": set(), "unused": {"pipeline/extract/face.py"}}
+
+
+def test_the_import_graph_follows_packages_and_from_imports():
+    files = {str(p) for p in runs("pipeline.stages.train")}
+    assert {"pipeline/learn/search.py", "pipeline/ingest/corpora/__init__.py", "pipeline/stages/train.py"} <= files
+    assert "pipeline/apply/predict.py" not in files
