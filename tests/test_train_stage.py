@@ -1,5 +1,5 @@
-"""The train stage on a small real project: through a Dask LocalCluster it gives the local run's
-numbers; compute or train settings that cannot work fail before any fit, naming what is wrong;
+"""The train stage on a small real project: through a Dask LocalCluster, and through a real scheduler
+and worker processes, it gives the local run's numbers; compute or train settings that cannot work fail before any fit, naming what is wrong;
 a killed stage leaves no worker process behind."""
 
 import socket
@@ -70,6 +70,33 @@ def test_a_train_stage_on_a_dask_local_cluster_gives_the_local_numbers(tmp_path)
         pd.testing.assert_frame_equal(outputs["local"][suffix], outputs["dask"][suffix])
     assert outputs["local"]["oof"]["predicted"].eq(outputs["local"]["oof"]["label"]).mean() > 0.7  # chance: 1/3
     pd.testing.assert_frame_equal(outputs["local"]["search"], outputs["dask"]["search"])  # no times in it: equal
+
+
+def test_a_train_stage_on_a_real_scheduler_and_worker_processes_gives_the_local_numbers(tmp_path):
+    """README's recipe, for real: `dask scheduler` and two `dask worker` processes on 127.0.0.1 (not a
+    LocalCluster inside the stage), the stage pointed at the scheduler: the local run's tables."""
+    port = unused_port()
+    dask = str(Path(sys.executable).parent / "dask")
+    env = {"PYTHONPATH": str(REPO), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    started = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    started += [subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1", "--no-dashboard"],
+                                 env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for _ in range(2)]
+    try:
+        local = small_project(tmp_path / "local", {"backend": "local", "n_jobs": 2})
+        remote = small_project(tmp_path / "remote", {"backend": "dask", "scheduler": f"tcp://127.0.0.1:{port}",
+                                                     "connect_timeout_s": 30})
+        done = {root: train_stage(root) for root in (local, remote)}
+        assert all(d.returncode == 0 for d in done.values()), [d.stderr[-2000:] for d in done.values()]
+        assert f"Dask at tcp://127.0.0.1:{port}" in done[remote].stdout
+        for suffix in ("oof", "inner", "search"):
+            tables = [pd.read_parquet(root / "models/learners/blob" / f"rf-none.{suffix}.parquet") for root in (local, remote)]
+            pd.testing.assert_frame_equal(*tables)
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
 
 
 def unused_port() -> int:
