@@ -514,12 +514,18 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     run(project, "exp", "run", "-S", "compare.learner=rf", "-n", "rf-variants")
     shown = run(project, "exp", "show", "--json")
     assert "rf-variants" in shown and "speech_only" in shown
-    diff = subprocess.run([str(Path(sys.executable).parent / "dvc"), "plots", "diff", "HEAD", "rf-variants", "--json",
-                           "--targets", "reports/plots/predictions/audio-svm.csv"], cwd=project, env=ENV,
+    dvc = str(Path(sys.executable).parent / "dvc")
+    diff = subprocess.run([dvc, "plots", "diff", "HEAD", "rf-variants", "--json", "--targets",
+                           "reports/plots/answer/ravdess-voice.csv"], cwd=project, env=ENV,
                           capture_output=True, text=True, timeout=300)
-    (plot,) = json.loads(diff.stdout)["data"]["reports/plots/predictions/audio-svm.csv"]  # a confusion matrix from data
+    (plot,) = json.loads(diff.stdout)["data"]["reports/plots/answer/ravdess-voice.csv"]  # a confusion matrix from data
     assert set(plot["revisions"]) == {"HEAD", "rf-variants"} and plot["content"]["data"]["values"][0].keys() >= {
         "take", "actual", "predicted"}
+    opened = subprocess.run([dvc, "plots", "show", "--json"], cwd=project, env=ENV, capture_output=True, text=True,
+                            timeout=300)  # what `dvc plots show` opens with: the answer and the learning curve
+    assert {Path(p).name for p in json.loads(opened.stdout)["data"]} == {
+        "ravdess-voice.csv", "ravdess-face_au.csv", "ravdess-face_face.csv", "ravdess-voice_face_au.csv",
+        "ravdess-voice_face_face.csv", "ckplus-face_face.csv", "learning_curve.csv"}
 
     n_mfcc = params["audio_features"]["n_mfcc"]
     params["audio_features"]["n_mfcc"] = 13  # features no longer match the trained models

@@ -25,7 +25,7 @@ def write(models: dict[str, pd.DataFrame], curve: pd.DataFrame | None, out: Path
     for name, oof in models.items():
         correct = oof["label"] == oof["predicted"]
         tables = {
-            "predictions": oof[["take", "label", "predicted"]].rename(columns={"label": "actual"}),
+            "predictions": predictions(oof),
             "recall": correct.groupby(oof["label"], sort=False).mean().rename("recall").rename_axis("emotion")
                              .reset_index(),
             "speakers": correct.groupby(oof["speaker"]).mean().rename("accuracy").rename_axis("speaker").reset_index(),
@@ -36,3 +36,16 @@ def write(models: dict[str, pd.DataFrame], curve: pd.DataFrame | None, out: Path
     if curve is not None:
         means = curve.groupby("speakers", as_index=False)[["accuracy", "uar"]].mean()
         io.write_text(means.to_csv(index=False, float_format="%.6f"), out / "learning_curve.csv")
+
+
+def predictions(oof: pd.DataFrame) -> pd.DataFrame:
+    """take, actual, predicted: what DVC's confusion template draws."""
+    return oof[["take", "label", "predicted"]].rename(columns={"label": "actual"})
+
+
+def write_answer(decisions: dict[str, pd.DataFrame], out: Path) -> None:
+    """answer/<corpus>-<decision>.csv: the predictions of each deployed decision of the report's
+    answer (`ravdess-voice`, `ravdess-voice_face_au`, ...), what `dvc plots show` opens with."""
+    (out / "answer").mkdir(parents=True, exist_ok=True)
+    for name, oof in decisions.items():
+        io.write_text(predictions(oof).to_csv(index=False), out / "answer" / f"{name}.csv")

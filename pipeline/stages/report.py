@@ -148,12 +148,14 @@ def main() -> None:
             1 / len(classes), Path("reports/figures"))
     text, headline = markdown.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                       params["train"], deploy, voice_faces, sets, curve,
-                                      markdown.answer_section(answers(plan, results, deploy)))
+                                      markdown.answer_section(answer_rows := answers(plan, results, deploy)))
     io.write_text(text + "\n", "reports/report.md")
     plain = learner_rows(tuple(plan.modalities), "none", results)
     plain |= {f"{g.name} ({deploy})": rows for g in groups if g.normalisation == "none"
               and (rows := fused_rows(g.slug, deploy)) is not None}
     plot_data.write(plain, curve_table, Path("reports/plots"))
+    plot_data.write_answer({f"{corpus}-{key}": oof[oof["corpus"] == corpus] for _, key, _, oof in answer_rows["none"]
+                            for corpus in sorted(oof["corpus"].unique())}, Path("reports/plots"))
     io.write_json(headline, "reports/metrics_details.json")
     io.write_json(answer_metrics(headline["answer"]), "reports/metrics.json")
     best = ", ".join(headline[m]["best"] for m in plan.modalities)
