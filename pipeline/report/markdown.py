@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline.learn import metrics  # noqa: E402
+from pipeline.report import intervals  # noqa: E402
 from pipeline.learn.normalisation import suffix  # noqa: E402
 from pipeline.learn.runplan import model_name  # noqa: E402
 from pipeline.ingest.corpora import label_order  # noqa: E402
@@ -438,12 +439,57 @@ def _subset_figures(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> d
     return metrics.figures(y, proba, classes, rows["speaker"].to_numpy(), rows["fold"].to_numpy())
 
 
+def _guesses(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, most probable class, speakers) of one model's out-of-fold table on `takes`, the
+    guess read as `_subset_figures` reads it."""
+    rows = oof.set_index("take").loc[takes]
+    proba = np.column_stack([rows[f"p_{c}"] if f"p_{c}" in rows else np.zeros(len(rows)) for c in classes])
+    return rows["label"].to_numpy(), np.asarray(classes)[proba.argmax(axis=1)], rows["speaker"].to_numpy()
+
+
+def _ci(estimate: intervals.Estimate) -> str:
+    return f"[{pct(estimate.low)}, {pct(estimate.high)}]"
+
+
+def _difference(found: dict[str, intervals.Difference]) -> dict[str, str]:
+    """A paired comparison's cells: each figure's difference in points, its interval and p."""
+    return {f"{label} difference": f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}], p = {d.p:.3g}"
+            for label, d in (("accuracy", found["accuracy"]), ("UAR", found["uar"]))}
+
+
+def answer_comparisons(corpus: str, plain: list[tuple[str, str, str, pd.DataFrame]],
+                       others: dict[str, dict[str, pd.DataFrame]]) -> list[dict[str, Any]]:
+    """The answer's claims, tested on the same takes by a paired speaker bootstrap: voice + face
+    against the better of the voice and the face alone on the takes with both, and each decision
+    speaker-normalised against plain."""
+    rows = []
+    by_key = {key: (name, oof) for _, key, name, oof in plain}
+    for answer, key, name, oof in plain:
+        takes = pd.Index(oof.loc[oof["corpus"] == corpus, "take"])
+        if takes.empty:
+            continue
+        classes = [c.removeprefix("p_") for c in oof.columns if c.startswith("p_")]
+        y, guess, speakers = _guesses(oof, takes, classes)
+        if answer == "voice + face":
+            face = key.removeprefix("voice_")
+            alone = {k: _guesses(by_key[k][1], takes, classes)[1] for k in ("voice", face) if k in by_key}
+            best = max(alone, key=lambda k: np.mean(alone[k] == y))
+            rows.append({"corpus": corpus, "comparison": f"{name} vs {by_key[best][0]} (the better alone)",
+                         "takes": len(takes), **_difference(intervals.paired(y, guess, alone[best], speakers))})
+        for norm, normalised in others.items():
+            if key in normalised:
+                other = _guesses(normalised[key], takes, classes)[1]
+                rows.append({"corpus": corpus, "comparison": f"{name}: {norm}-normalised vs plain", "takes": len(takes),
+                             **_difference(intervals.paired(y, other, guess, speakers))})
+    return rows
+
+
 def answer_section(answers: dict[str, list[tuple[str, str, str, pd.DataFrame]]]) -> tuple[str, dict[str, Any]]:
     """The answer first: per corpus, what the deployed voice, face and voice + face decisions score
     on its takes (outer folds), plain and speaker-normalised. `answers[normalisation]` lists
     (answer, key, model name, out-of-fold table): the answer is voice, face or voice + face; the
     key its name in metrics.json (`voice`, `face_<modality>`, `voice_face_<modality>`)."""
-    rows, headline = [], {}
+    rows, headline, comparisons = [], {}, []
     plain = answers["none"]
     others = {norm: {key: oof for _, key, _, oof in entries} for norm, entries in answers.items() if norm != "none"}
     for corpus in dict.fromkeys(c for *_, oof in plain for c in oof["corpus"]):
@@ -453,17 +499,22 @@ def answer_section(answers: dict[str, list[tuple[str, str, str, pd.DataFrame]]])
                 continue
             classes = [c.removeprefix("p_") for c in oof.columns if c.startswith("p_")]
             scored = _subset_figures(oof, takes, classes)
+            bounds = intervals.interval(*_guesses(oof, takes, classes))
             normalised = {norm: _subset_figures(by_key[key], takes, classes)["accuracy"]
                           for norm, by_key in others.items() if key in by_key}
             rows.append({"corpus": corpus, "answer": answer,
                          "model": name, "takes": len(takes),
                          "accuracy": f"{pct(scored['accuracy'])} ± {pct(scored['fold_accuracy_std'])}",
-                         "UAR": pct(scored["uar"]), "macro F1": pct(scored["macro_f1"]), "chance": pct(scored["chance"]),
+                         "95% CI": _ci(bounds["accuracy"]), "UAR": pct(scored["uar"]), "UAR 95% CI": _ci(bounds["uar"]),
+                         "macro F1": pct(scored["macro_f1"]), "chance": pct(scored["chance"]),
                          **{f"accuracy + {norm} norm": pct(a) for norm, a in normalised.items()}})
             headline.setdefault(corpus, {})[key] = {
                 "model": name, "takes": len(takes), "chance": scored["chance"],
                 **{k: scored[k] for k in ("accuracy", "uar", "macro_f1", "fold_accuracy_std")},
+                "accuracy_ci": [bounds["accuracy"].low, bounds["accuracy"].high],
+                "uar_ci": [bounds["uar"].low, bounds["uar"].high],
                 **{f"accuracy_{norm}_norm": a for norm, a in normalised.items()}}
+        comparisons += answer_comparisons(corpus, plain, others)
     markdown = "\n".join([
         "## The answer",
         "",
@@ -472,9 +523,15 @@ def answer_section(answers: dict[str, list[tuple[str, str, str, pd.DataFrame]]])
         "the takes with both. Outer folds only: speakers each model never trained on. `± x` is the standard "
         "deviation over outer folds; chance is one over the classes. The speaker-normalised column z-scores "
         "each speaker's features with that speaker's own unlabelled clips (it needs a batch of them). Details "
-        "of every learner and rule follow.",
+        "of every learner and rule follow. The 95% intervals come from a bootstrap over speakers (whole "
+        f"speakers drawn with replacement, {intervals.N_BOOT} times: the takes of one speaker are not independent).",
         "",
         table(pd.DataFrame(rows)),
+        "",
+        "The answer's claims on the same takes, each a paired speaker bootstrap (the same speakers drawn for both "
+        "sides): the difference in points with its 95% interval and a two-sided p-value.",
+        "",
+        table(pd.DataFrame(comparisons)) if comparisons else "(nothing to compare)",
         "",
     ])
     return markdown, headline
