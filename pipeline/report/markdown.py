@@ -453,7 +453,10 @@ def _ci(estimate: intervals.Estimate) -> str:
 
 def _difference(found: dict[str, intervals.Difference]) -> dict[str, str]:
     """A paired comparison's cells: each figure's difference in points, its interval and p."""
-    return {f"{label} difference": f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}], p = {d.p:.3g}"
+    def p(value: float) -> str:  # no resample on the other side of zero: below the bootstrap's resolution
+        return f"p < {2 / intervals.N_BOOT:.3g}" if value == 0 else f"p = {value:.3g}"
+
+    return {f"{label} difference": f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}], {p(d.p)}"
             for label, d in (("accuracy", found["accuracy"]), ("UAR", found["uar"]))}
 
 
