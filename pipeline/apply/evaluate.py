@@ -30,6 +30,7 @@ import re
 import shutil
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -206,9 +207,10 @@ def writable_out(out: Path) -> Path:
     file, and its parent must take a new folder (not read-only, not missing)."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: is a file; name a folder (it is replaced whole by this run's report)")
+    fresh = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:12]}"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+        fresh.mkdir(parents=True)  # the permissions any folder gets (mkdtemp's would be its owner's only)
+        return fresh
     except OSError as error:
         raise InputError(f"--out {out}: cannot be written ({error.strerror})") from None
 
@@ -216,7 +218,6 @@ def writable_out(out: Path) -> Path:
 def swap_in(fresh: Path, out: Path) -> None:
     """Put the finished folder where `out` is: the old one is moved aside first and removed after,
     so at no moment does `out` hold files of two runs."""
-    fresh.chmod(0o777 & ~_umask())
     old = None
     if out.exists():
         old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
@@ -224,12 +225,6 @@ def swap_in(fresh: Path, out: Path) -> None:
     os.replace(fresh, out)
     if old is not None:
         shutil.rmtree(old)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run(args: argparse.Namespace) -> int:
@@ -256,8 +251,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"evaluate: {error}", file=sys.stderr)
             return 2
         try:
-            summary, lines = scored(args, params, settings, predictor, takes, rejects, measured, n_trained, n_copied,
-                                    fresh)
+            summary, lines = scored(args, params, settings, predictor, takes, rejects, carried, measured, n_trained,
+                                    n_copied, fresh)
             for name, figures in summary.items():
                 print(f"{name}: accuracy {markdown.pct(figures['accuracy'])}, UAR {markdown.pct(figures['uar'])} "
                       f"on {figures['n_takes']} takes")
@@ -275,11 +270,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], predictor: ensemble.Predictor,
-           takes: pd.DataFrame, rejects: pd.DataFrame, measured: dict, n_trained: int, n_copied: int, out: Path
-           ) -> tuple[dict[str, dict], list[str]]:
-    """Every model's figures on the takes (its figures written into `out`) and the report's lines."""
+           takes: pd.DataFrame, rejects: pd.DataFrame, carried: set[str], measured: dict, n_trained: int,
+           n_copied: int, out: Path) -> tuple[dict[str, dict], list[str]]:
+    """Every model's figures on the takes (its figures written into `out`) and the report's lines;
+    `carried`: the modalities extracted from the takes' files."""
     features = {}
-    carried = set(reading(settings, {c for c in ("audio_path", "video_path") if takes[c].notna().any()}))
     for modality in (m for m in predictor.modalities if m in carried):
         features[modality], failed = features_of_takes(takes, modality, settings[modality])
         rejects = pd.concat([rejects, failed], ignore_index=True)
