@@ -22,7 +22,7 @@ import numpy as np
 from train_scaling import run  # the same runner as the other training benchmarks
 
 from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
-from pipeline.stages.train import load_table  # noqa: E402
+from pipeline.learn.dataset import load_table  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DASK = str(Path(sys.executable).parent / "dask")
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--modality", default="audio")
     args = parser.parse_args()
     params = io.load_params()
-    table, names = load_table(args.modality, params["train"]["outer_folds"], params["train"]["seed"])
+    table, names, _ = load_table(args.modality, params["train"]["outer_folds"], params["train"]["seed"])
     print(f"{args.modality}: {len(table)} takes x {len(names)} features, learner {args.learner}")
     results = {}
     for workers in (1, 2):

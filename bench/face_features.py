@@ -32,7 +32,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 from pipeline import compute  # noqa: E402
 from pipeline.extract import face  # noqa: E402
 from pipeline.extract.batch import extract  # noqa: E402
-from pipeline.stages.face_features import settings_from  # noqa: E402
+from pipeline.extract.face import settings_from  # noqa: E402
 
 VIDEOS = REPO.parent / "shared" / "data" / "faces" / "videos"
 RAVDESS_AV_CLIPS, RAVDESS_FRAMES_PER_CLIP = 2452, 110

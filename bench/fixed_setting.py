@@ -23,7 +23,7 @@ from halving import outer_figures
 from train_scaling import run, subset  # the same runner as the other training benchmarks
 
 from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
-from pipeline.stages.train import load_table  # noqa: E402
+from pipeline.learn.dataset import load_table  # noqa: E402
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     params = io.load_params()
-    table, names = load_table(args.modality, params["train"]["outer_folds"], params["train"]["seed"])
+    table, names, _ = load_table(args.modality, params["train"]["outer_folds"], params["train"]["seed"])
     changed = copy.deepcopy(params)
     block, key = (changed["train"], args.parameter.removeprefix("train.")) if args.parameter.startswith("train.") \
         else (changed["learners"][args.learner].setdefault("fixed", {}), args.parameter)

@@ -21,7 +21,7 @@ from train_scaling import run, subset  # the same runner, on the same stratified
 from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
 from pipeline.learn import metrics  # noqa: E402  (train_scaling puts the project on the path)
 from pipeline.ingest.corpora import label_order  # noqa: E402
-from pipeline.stages.train import load_table  # noqa: E402
+from pipeline.learn.dataset import load_table  # noqa: E402
 
 
 def outer_figures(trained, labels: np.ndarray) -> tuple[float, float]:
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     params = io.load_params()
-    table, names = load_table("audio", params["train"]["outer_folds"], params["train"]["seed"])
+    table, names, _ = load_table("audio", params["train"]["outer_folds"], params["train"]["seed"])
     table = subset(table, args.size, params["train"]["seed"])
     where = compute.Compute(n_jobs=args.workers)
     print(f"{len(table)} audio takes x {len(names)} features; {args.workers} local worker processes")

@@ -23,7 +23,7 @@ from train_scaling import pipelines_from, run  # the same runner as the other tr
 from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
 from pipeline.learn import learners  # noqa: E402
 from pipeline.learn.imputer import MedianImputer  # noqa: E402
-from pipeline.stages.train import load_table  # noqa: E402
+from pipeline.learn.dataset import load_table  # noqa: E402
 
 
 def best_of_three(imputer, X: np.ndarray) -> tuple[float, np.ndarray]:
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--stage", help="also time this learner's whole train stage with each imputer")
     args = parser.parse_args()
     params = io.load_params()
-    table, names = load_table(args.modality, params["train"]["outer_folds"], params["train"]["seed"])
+    table, names, _ = load_table(args.modality, params["train"]["outer_folds"], params["train"]["seed"])
     X, fold = table[names].to_numpy(np.float64), table["fold"].to_numpy()
     print(f"{args.modality}: {len(table)} takes x {len(names)} features")
     ratios = []

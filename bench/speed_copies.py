@@ -20,7 +20,7 @@ from train_scaling import FitCounter  # puts the project on the path
 
 from pipeline import compute, io  # noqa: E402
 from pipeline.learn import evaluation, metrics  # noqa: E402
-from pipeline.stages.train import inputs  # noqa: E402
+from pipeline.learn.dataset import inputs  # noqa: E402
 
 
 def main() -> None:

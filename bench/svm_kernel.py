@@ -23,7 +23,7 @@ from train_scaling import pipelines_from, run, subset  # the same runner, on the
 
 from pipeline import compute, io  # noqa: E402  (train_scaling puts the project on the path)
 from pipeline.learn import learners  # noqa: E402
-from pipeline.stages.train import load_table  # noqa: E402
+from pipeline.learn.dataset import load_table  # noqa: E402
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2034, help="audio takes (stratified by speaker and emotion)")
     args = parser.parse_args()
     params = io.load_params()
-    table, names = load_table("audio", params["train"]["outer_folds"], params["train"]["seed"])
+    table, names, _ = load_table("audio", params["train"]["outer_folds"], params["train"]["seed"])
     table = subset(table, args.size, params["train"]["seed"])
     one_process = compute.Compute(n_jobs=1)
     project_build = learners.build

@@ -33,7 +33,7 @@ os.chdir(REPO)
 from pipeline import compute, io  # noqa: E402
 from pipeline.learn import evaluation, learners, search  # noqa: E402
 from pipeline.ingest.corpora import label_order  # noqa: E402
-from pipeline.stages.train import load_table  # noqa: E402
+from pipeline.learn.dataset import load_table  # noqa: E402
 
 TARGETS = {"CREMA-D": 7442, "100k clips": 100_000}
 
@@ -101,7 +101,7 @@ def main() -> None:
     if args.n_iter:
         for learner in args.learners:
             params["learners"][learner]["n_iter"] = args.n_iter
-    table, names = load_table("audio", params["train"]["outer_folds"], params["train"]["seed"])
+    table, names, _ = load_table("audio", params["train"]["outer_folds"], params["train"]["seed"])
     local = compute.Compute(n_jobs=args.workers)
     print(f"{len(table)} audio takes x {len(names)} features, {table['speaker'].nunique()} speakers; "
           f"{os.cpu_count()} cores, {args.workers} local worker processes")

@@ -37,9 +37,10 @@ def only_known(block: str, settings: dict, known: list[str]) -> None:
 
 
 def from_block(block: str, cls: type[Settings], values: dict) -> Settings:
-    """The settings dataclass `cls` made from a params block, an unknown setting refused by name
-    first (not a TypeError about a keyword argument); `cls` checks the values themselves."""
+    """The settings dataclass `cls` made from a params block (lists become tuples: settings are
+    frozen), an unknown setting refused by name first (not a TypeError about a keyword argument);
+    `cls` checks the values themselves."""
     if not isinstance(values, dict):
         raise ValueError(f"{block}: {values!r} is not allowed; it must be a block of settings")
     only_known(block, values, [f.name for f in dataclasses.fields(cls)])
-    return cls(**values)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable
 from importlib import metadata
 
+from pipeline.ingest.corpora import registry
+
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number >= 1."""
@@ -69,7 +71,6 @@ def predict_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def evaluate_parser(prog: str) -> argparse.ArgumentParser:
-    from_corpora = ("ravdess", "ckplus", "emodb", "cremad", "mead")  # pipeline.ingest.manifest.CORPORA, unimported
     parser = argparse.ArgumentParser(
         prog=prog, description="Score the trained models on labelled takes they never saw.",
         epilog="Exit codes: 0 scored and written; 1 scored, but the report could not be written (the figures are "
@@ -77,7 +78,7 @@ def evaluate_parser(prog: str) -> argparse.ArgumentParser:
                "only takes the models were trained on, --out not writable).",
     )
     parser.add_argument("root", help="a folder or zip archive of the corpus")
-    parser.add_argument("--corpus", default="ravdess", choices=from_corpora,
+    parser.add_argument("--corpus", default="ravdess", choices=list(registry.ADAPTERS),
                         help="how the file names under ROOT encode speaker and emotion (default: %(default)s)")
     parser.add_argument("--out", default="evaluation",
                         help="folder for evaluation.md, evaluation.json and the figures, replaced whole when the run "

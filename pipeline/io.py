@@ -129,4 +129,54 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: holds no blocks of settings")
     check_names(params)
+    if READS_ENV in os.environ:
+        return _noting(params, Path(os.environ[READS_ENV]))
     return params
+
+
+# A folder: with it set, each run writes the settings it read there (tests/test_dvc_pipeline.py
+# holds them against the params dvc.yaml tracks for its stage).
+READS_ENV = "AVEMOTION_PARAMS_READ"
+
+
+class _Noted(dict):
+    """A block of params.yaml that notes, as dotted keys, every setting whose value is read (the
+    keys listed alone are not: a check for unknown settings reads names, not values)."""
+
+    def __init__(self, data: dict, prefix: str, notes: set[str]) -> None:
+        super().__init__(data)
+        self._prefix, self._notes = prefix, notes
+
+    def _read(self, key: Any, value: Any) -> Any:
+        if isinstance(value, dict):
+            return _Noted(value, f"{self._prefix}{key}.", self._notes)
+        self._notes.add(f"{self._prefix}{key}")
+        return value
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._read(key, super().__getitem__(key))
+
+    def __iter__(self) -> Iterator:  # overridden, so copies ({**block}, dict(block)) read through __getitem__
+        return super().__iter__()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return [(key, self[key]) for key in self]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[key] for key in self]
+
+
+def _noting(params: dict, folder: Path) -> dict:
+    """`params`, noting what this run reads; written at exit to `folder` as <module and arguments>.json."""
+    import __main__
+    import atexit
+    import sys
+
+    notes: set[str] = set()
+    spec = getattr(__main__, "__spec__", None)
+    run = " ".join([spec.name if spec else Path(sys.argv[0]).name, *sys.argv[1:]])
+    atexit.register(lambda: write_json(sorted(notes), folder / f"{run}.json"))
+    return _Noted(params, "", notes)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.stages.train import subset
+from pipeline.learn.dataset import subset
 
 TAKES = pd.DataFrame({
     "take": ["a", "b", "c", "d"],

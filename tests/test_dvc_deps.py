@@ -1,11 +1,14 @@
 """dvc.yaml lists exactly the project code each stage runs, derived here from the import graph: a
 stage missing a module it imports would be left "up to date" after that module changed (stale
-models), and a module it lists but never imports reruns it for nothing."""
+models), and a module it lists but never imports reruns it for nothing. The params each stage
+reads are held against those it tracks by the end-to-end run (`untracked_reads`)."""
 
 from __future__ import annotations
 
 import ast
+import json
 import re
+import shlex
 from pathlib import Path
 
 import yaml
@@ -106,3 +109,33 @@ def test_the_import_graph_follows_packages_and_from_imports():
     files = {str(p) for p in runs("pipeline.stages.train")}
     assert {"pipeline/learn/search.py", "pipeline/ingest/corpora/__init__.py", "pipeline/stages/train.py"} <= files
     assert "pipeline/apply/predict.py" not in files
+
+
+UNTRACKED = ("compute.",)  # how the work is spread (processes, Dask): no result depends on it
+
+
+def untracked_reads(project: Path, reads: Path) -> dict[str, list[str]]:
+    """Per stage of dvc.lock, the settings its run read (`io.READS_ENV`) that none of its tracked
+    params covers: a stage whose result depends on an untracked setting is not rerun when it changes."""
+    out = {}
+    for name, stage in yaml.safe_load((project / "dvc.lock").read_text())["stages"].items():
+        command = shlex.split(stage["cmd"])
+        read = json.loads((reads / f"{' '.join(command[2:])}.json").read_text())
+        tracked = list(stage.get("params", {}).get("params.yaml", {}))
+        missing = [key for key in read if not key.startswith(UNTRACKED)
+                   and not any(key == t or key.startswith(f"{t}.") for t in tracked)]
+        if missing:
+            out[name] = missing
+    return out
+
+
+def test_a_setting_read_but_not_tracked_is_caught(tmp_path):
+    reads = tmp_path / "reads"
+    reads.mkdir()
+    (reads / "pipeline.stages.fuse.json").write_text(json.dumps(["fuse.rules", "run.learners", "compute.n_jobs"]))
+    (reads / "pipeline.stages.train audio svm none.json").write_text(json.dumps(["learners.svm.n_iter", "train.seed"]))
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {
+        "fuse": {"cmd": "python -m pipeline.stages.fuse", "params": {"params.yaml": {"fuse.rules": ["mean"]}}},
+        "train@audio-svm-none": {"cmd": "python -m pipeline.stages.train 'audio' 'svm' 'none'",
+                                 "params": {"params.yaml": {"learners.svm": {}, "train": {}}}}}}))
+    assert untracked_reads(tmp_path, reads) == {"fuse": ["run.learners"]}

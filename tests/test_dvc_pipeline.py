@@ -29,6 +29,7 @@ from pipeline.learn import fusion
 
 from bad_inputs import AUDIO, VIDEO
 from conftest import FOOTAGE, REPO, SHARED, real_take, write_av_clip, write_clip
+from test_dvc_deps import untracked_reads
 
 ACTORS = range(1, 7)
 FOUR_CLASSES = ["neutral", "happy", "sad", "angry"]
@@ -119,15 +120,15 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path)
     return params
 
 
-ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "AVEMOTION_FIT_CACHE": ".fitcache", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
        "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@localhost",
        "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@localhost"}
 
 
-def run(project: Path, *args: str, program: str = "dvc") -> str:
+def run(project: Path, *args: str, program: str = "dvc", **env: str) -> str:
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dvc") if program == "dvc" else program, *args], cwd=project, env=ENV,
-        capture_output=True, text=True, timeout=900,
+        [str(Path(sys.executable).parent / "dvc") if program == "dvc" else program, *args], cwd=project,
+        env=ENV | env, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, f"{program} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
@@ -135,8 +136,6 @@ def run(project: Path, *args: str, program: str = "dvc") -> str:
 
 def stages_run(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
-
-
 
 
 AVEMOTION = str(Path(sys.executable).parent / "avemotion")  # the installed command (pip install -e .)
@@ -172,6 +171,7 @@ def check_predict(project: Path, scratch: Path) -> None:
         assert prediction["emotion"] == max(prediction["probabilities"], key=prediction["probabilities"].get)
     # a face sequence has no voice: the face learners and their fusion, no cross-modal decision
     assert [p["model"] for p in results["*.png"]["predictions"]] == learners[3:] + fused[1:2]
+    check_settings_come_from_the_models(project, video, results[video.name]["predictions"])
     table = predict(project, str(video))
     header, line = table.stdout.splitlines()
     assert table.returncode == 0 and header.split()[:3] == ["emotion", "prob", "next"]
@@ -219,6 +219,24 @@ def check_predict(project: Path, scratch: Path) -> None:
     (notes / "readme.txt").write_text("no clips here")
     nothing = predict(project, str(video), str(notes))
     assert nothing.returncode == 2 and "notes: no audio, video or images in this folder" in nothing.stderr
+
+
+def check_settings_come_from_the_models(project: Path, video: Path, before: list[dict]) -> None:
+    """Edit the audio features' settings after training: predict extracts what the models were
+    trained on (the same probabilities) and says where params.yaml now differs."""
+    trained_with = (project / "params.yaml").read_text()
+    params = yaml.safe_load(trained_with)
+    params["audio_features"].update(n_mels=64, hop_length=320)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    done = predict(project, str(video), "--json")
+    (project / "params.yaml").write_text(trained_with)
+    assert done.returncode == 0, done.stderr
+    assert "audio: features extracted with the settings the models were trained with, not params.yaml's " \
+           "(hop_length 160 -> 320; n_mels 40 -> 64)" in done.stderr
+    after = lines_of(done)[0]["predictions"]
+    assert [p["model"] for p in after] == [p["model"] for p in before]
+    for old, new in zip(before, after):
+        assert new["probabilities"] == pytest.approx(old["probabilities"], abs=1e-9)
 
 
 def check_predict_with_measured_faces(project: Path, scratch: Path, learners: list[str]) -> None:
@@ -325,7 +343,7 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     assert "Left out (labels this model was not trained on): " in markdown and "boredom 1" in markdown
     assert "## Summary: these takes against cross-validation" in markdown and "| accuracy gap |" in markdown
     assert "| **audio+compare2016/fused (selected)** (deployed) |" in markdown
-    assert "## Fusion rules" in markdown and "- audio+compare2016/fused (selected): **" in markdown
+    assert "## Fusion rules" in markdown and "- audio+compare2016/fused (selected): `selected` chose " in markdown
     assert "### audio/rf + speaker norm\n" in markdown
     assert (project / "evaluation/confusion_audio_svm.png").stat().st_size > 5000
     assert (project / "evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
@@ -410,7 +428,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     run(project, "init", "-q")
     run(project, "config", "core.analytics", "false")
 
-    first = run(project, "repro")
+    first = run(project, "repro", AVEMOTION_PARAMS_READ=str(tmp_path / "reads"))
+    assert untracked_reads(project, tmp_path / "reads") == {}
     trained = {
         f"train@{modality}-{learner}-{norm}"
         for modality in ("audio", "face", "au") for learner in ("svm", "rf", "xgb") for norm in ("none", "speaker")
@@ -504,6 +523,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face", "au") for n in ("none", "speaker")}
     assert stages_run(run(project, "repro")) == {"fetch", "fuse", "report"} | svm_stages | variants
+    cached = json.loads((project / "logs/models/learners/audio/svm-none.json").read_text())["fit_cache"]
+    assert cached["hits"] > 0 and cached["fits"] > 0  # the two candidates kept were not fitted again
     for deploy in ("mean", "selected"):  # the deployed rule is the report's choice: no rule is refitted for it
         params["fuse"]["deploy"] = deploy
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

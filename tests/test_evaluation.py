@@ -307,8 +307,10 @@ def test_bad_train_settings_are_refused_naming_the_setting(change, message):
      r"learners.svm.space: scale__with_std: the search tunes the classifier's parameters \(clf__...\); set other "
      r"steps' in learners.svm.fixed"),
     ({"halving": 1}, r"learners.svm.halving: 1 is not allowed; it must be a whole number >= 2"),
-    ({"halving": 3}, r"learners.svm.halving: halves over clf__n_estimators \(trees, boosting rounds\), which the svm "
-                     r"pipeline must have fixed at >= 3, not searched"),
+    ({"halving": 3}, r"learners.svm.halving: the svm learner grows nothing halving could give a fraction of"),
+    ({"learner": "rf", "space": {"clf__n_estimators": {"int_uniform": [10, 20]}}, "grid": {}, "halving": 3},
+     r"learners.rf.halving: halves over clf__n_estimators \(trees, boosting rounds\), which the rf pipeline must "
+     r"have fixed at >= 3, not searched"),
 ])
 def test_bad_search_spaces_are_refused_before_any_fit(spec, message):
     good = {"learner": "svm", "space": {"clf__C": {"log_uniform": [0.1, 10.0]}}, "n_iter": 2,
@@ -343,3 +345,45 @@ def test_the_progress_bar_knows_its_total_before_the_first_fit_and_its_share_nev
     shares = [n / total for n, total in bar.seen]
     assert bar.seen[0][1] >= bar.n == bar.total  # planned at the start, and every planned fit done
     assert shares == sorted(shares) and shares[-1] == 1.0
+
+
+def test_a_learner_added_through_the_registry_trains_with_no_other_change(monkeypatch):
+    """The learner contract: a k-nearest-neighbours pipeline registered here (in the test only) goes
+    through the nested search, the permutation check and the final refit like the shipped ones;
+    with no resource to halve over, a halving setting is refused naming the learner."""
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from pipeline.learn.imputer import MedianImputer
+
+    knn = learners.Learner(lambda seed: [("impute", MedianImputer()), ("scale", StandardScaler()),
+                                         ("clf", KNeighborsClassifier())])
+    monkeypatch.setitem(learners.LEARNERS, "knn", knn)
+    monkeypatch.setitem(SPACES, "knn", ({"clf__n_neighbors": {"int_uniform": [1, 9]}},
+                                        {"clf__n_neighbors": {"step": 2}}, {}))
+    trained, X, y, fold = train_on_blobs("knn", n_iter=3)
+    assert metrics.figures(y, trained.probabilities, ["a", "b", "c"], blobs()[2], fold)["accuracy"] > 0.9
+    assert np.mean([f["permuted_accuracy"] for f in trained.folds]) < 0.6
+    assert np.mean(trained.model.predict_proba(X).argmax(axis=1) == y) > 0.9
+    assert set(trained.final_params) == {"clf__n_neighbors"}
+    with pytest.raises(ValueError, match="learners.knn.halving: the knn learner grows nothing halving could"):
+        search.SearchSpec("knn", SPACES["knn"][0], n_iter=3, grid={}, halving=3)
+
+
+def test_the_fit_cache_changes_no_result_and_an_edited_search_pays_only_for_new_fits(tmp_path, monkeypatch):
+    """One more random candidate: the first ones (same seed) and their grids come from the cache,
+    and every figure is the one a run without the cache gives."""
+    fresh = train_on_blobs("svm", n_iter=3)[0]
+    monkeypatch.setenv("AVEMOTION_FIT_CACHE", str(tmp_path / "fits"))
+    first = train_on_blobs("svm", n_iter=2)[0]
+    again = train_on_blobs("svm", n_iter=3)[0]
+    assert first.fit_cache["hits"] == 0 and again.fit_cache["hits"] >= first.fit_cache["fits"] // 2
+    assert again.fit_cache["fits"] > 0
+    np.testing.assert_array_equal(again.probabilities, fresh.probabilities)
+    np.testing.assert_array_equal(again.inner_probabilities, fresh.inner_probabilities)
+    pd.testing.assert_frame_equal(again.search_log.drop(columns="mean_fit_s"), fresh.search_log.drop(columns="mean_fit_s"))
+    assert again.final_params == fresh.final_params
+    (tmp_path / "fits").rename(tmp_path / "gone")  # removed: the same figures again, all fitted afresh
+    cold = train_on_blobs("svm", n_iter=3)[0]
+    assert cold.fit_cache["hits"] == 0
+    np.testing.assert_array_equal(cold.probabilities, fresh.probabilities)

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SHARED
 from pipeline.extract import face, frames
-from pipeline.stages.face_features import face_notes
+from pipeline.extract.outputs import face_notes
 
 LANDMARKS = SHARED / "faces" / "landmarks"
 VIDEOS = SHARED / "faces" / "videos"

@@ -69,3 +69,24 @@ def test_an_injected_command_in_a_params_key_does_not_run_under_dvc(tmp_path):
         assert done.returncode != 0
         assert "a name must be lower-case letters, digits and underscores" in done.stdout + done.stderr, done.stderr
         assert not (tmp_path / "INJECTED").exists()
+
+
+def test_a_run_notes_the_settings_whose_values_it_read(tmp_path):
+    """The record the end-to-end run holds against dvc.yaml: values read, however they are read
+    (an item, .get, a copy, .items()), and not the names a check for unknown settings lists."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "fuse": {"rules": ["mean"], "deploy": "mean"},
+        "learners": {"svm": {"n_iter": 2, "space": {"clf__C": {"log_uniform": [1, 10]}}}},
+        "train": {"seed": 0, "outer_folds": 5}, "compare": {"modality": "audio", "learner": "svm"}}))
+    code = ("from pipeline import io, checks\n"
+            "p = io.load_params()\n"
+            "checks.only_known('fuse', p['fuse'], ['rules', 'deploy']); p['fuse']['rules']\n"
+            "p['learners']['svm'].get('space')['clf__C'].items()\n"
+            "dict(p['train']); {**p['compare']}; p['learners'].get('rf')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO), io.READS_ENV: str(tmp_path / "reads")})
+    assert done.returncode == 0, done.stderr
+    (record,) = (tmp_path / "reads").iterdir()
+    assert yaml.safe_load(record.read_text()) == ["compare.learner", "compare.modality", "fuse.rules",
+                                                  "learners.svm.space.clf__C.log_uniform", "train.outer_folds",
+                                                  "train.seed"]

@@ -10,9 +10,8 @@ import soundfile
 import yaml
 
 from conftest import REPO, write_clip
-from pipeline.extract import audio, smile
-from pipeline.stages.features import extract_and_write
-from pipeline.stages.opensmile_features import job_from, settings_from
+from pipeline.extract import audio, extractors, smile
+from pipeline.extract.outputs import extract_and_write
 
 EGEMAPS = smile.SmileSettings(name="egemaps", feature_set="eGeMAPSv02", sample_rate=16000)
 
@@ -62,9 +61,9 @@ def test_a_clip_too_short_for_the_set_is_refused_with_the_reason():
 ])
 def test_bad_settings_are_refused_naming_the_setting(spec, message):
     with pytest.raises(ValueError, match=message):
-        job_from("x", {"opensmile_features": {"x": spec}})
+        smile.job_from("x", {"x": spec})
     with pytest.raises(ValueError, match="opensmile_features has no set 'y' \\(it has: x\\)"):
-        settings_from("y", {"opensmile_features": {"x": spec}})
+        smile.job_from("y", {"x": spec})
 
 
 def test_the_stage_writes_every_good_take_and_reports_each_bad_one_with_its_reason(tmp_path, angry_take):
@@ -128,8 +127,9 @@ def test_a_copy_too_short_for_the_set_is_left_out_and_its_take_kept(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     extract_and_write("egemaps", pd.DataFrame({"take": ["t1"], "audio_path": [str(clip)]}), "audio_path",
                       smile.file_features_and_copies, smile.WithCopies(EGEMAPS, (0.9, 1.1)),
-                      smile.feature_names(EGEMAPS), speeds=(0.9, 1.1))
-    assert pd.read_parquet("features/egemaps.parquet")["take"].tolist() == ["t1"]
+                      smile.feature_names(EGEMAPS), speeds=(0.9, 1.1), made_with=EGEMAPS)
+    table = pd.read_parquet("features/egemaps.parquet")
+    assert table["take"].tolist() == ["t1"] and extractors.rebuild(table.attrs) == EGEMAPS
     copies = pd.read_parquet("features/egemaps_copies.parquet")
     assert copies["speed"].tolist() == [0.9] and copies["take"].tolist() == ["t1"]
     (reject,) = pd.read_parquet("features/egemaps_rejects.parquet").to_dict("records")

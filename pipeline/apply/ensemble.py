@@ -15,14 +15,14 @@ import joblib
 import numpy as np
 
 from pipeline import io, paths
-from pipeline.extract import audio, face, smile, tables
+from pipeline.extract import extractors
 from pipeline.learn import fusion, runplan
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.normalisation import normalise
 
 
 class ModelError(RuntimeError):
-    """Nothing can be predicted: models missing, or produced with other params than params.yaml holds."""
+    """Nothing can be predicted: models missing, or not made to be used together."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Learner:
     feature_range: np.ndarray | None = None  # (2, features): min and max over its training takes
     normalisation: str = "none"
     content: frozenset[str] = frozenset()  # content hashes of its training takes (`manifest`: audio_hash, video_hash)
+    settings: object = None  # what its features were made with (its feature table's record, `extractors`)
 
 
 FAR = 1.0  # a clip this many range widths beyond a feature's training [min, max] is unlike every training take
@@ -67,16 +68,6 @@ class Fused:
     rule_name: str = "mean"
 
 
-def feature_names(modality: str, settings: object) -> list[str] | None:
-    """The columns the own extractors give with `settings`; None for features measured elsewhere
-    (their table's columns are checked when it is read)."""
-    if isinstance(settings, tables.ExternalSource):
-        return None
-    if isinstance(settings, smile.SmileSettings):
-        return smile.feature_names(settings)
-    return audio.feature_names(settings) if modality == "audio" else face.feature_names(settings)
-
-
 MODELS = Path("models")
 
 
@@ -92,16 +83,21 @@ def model_file(stem: Path) -> Path:
     return path
 
 
-def load_learner(modality: str, learner: str, settings: object, normalisation: str = "none") -> Learner:
-    """A trained learner, refused if its feature columns differ from what `settings` give."""
+def load_learner(modality: str, learner: str, normalisation: str = "none") -> Learner:
+    """A trained learner with the feature settings it was trained with, refused if it records none
+    or its columns are not what those settings give today's extractor."""
     stem = paths.model_stem(modality, learner, normalisation)
     saved = joblib.load(model_file(stem))
-    expected = feature_names(modality, settings)
-    if expected is not None and saved["features"] != expected:
-        raise ModelError(f"{stem}.joblib was trained with other {modality}_features params than "
-                         "params.yaml holds now (run `dvc repro` to retrain)")
+    if "feature_table" not in saved:
+        raise ModelError(f"{stem}.joblib records no feature settings (trained before models kept them): "
+                         "run `dvc repro` to retrain")
+    settings = extractors.rebuild(saved["feature_table"])
+    names = extractors.of(settings).names
+    if names is not None and saved["features"] != names(settings):
+        raise ModelError(f"{stem}.joblib: the extractor no longer gives the columns it was trained on "
+                         "(run `dvc repro` to retrain)")
     return Learner(modality, runplan.model_name(modality, learner, normalisation), saved["model"], saved["classes"],
-                   saved["features"], saved.get("feature_range"), normalisation, frozenset(saved.get("content", ())))
+                   saved["features"], saved.get("feature_range"), normalisation, frozenset(saved["content"]), settings)
 
 
 def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[str]) -> list[Fused]:
@@ -128,6 +124,16 @@ class Predictor:
     @property
     def modalities(self) -> list[str]:
         return list(dict.fromkeys(learner.modality for learner in self.learners.values()))
+
+    @property
+    def settings(self) -> dict[str, object]:
+        """modality -> the settings its learners' features were made with (they share one table)."""
+        out: dict[str, object] = {}
+        for learner in self.learners.values():
+            if out.setdefault(learner.modality, learner.settings) != learner.settings:
+                raise ModelError(f"the {learner.modality} models were trained on features made with different "
+                                 "settings (run `dvc repro` to retrain them together)")
+        return out
 
     def cross_validated(self) -> dict[str, dict[str, float]]:
         """name -> the outer-fold accuracy, UAR and macro F1 of every learner and fused decision
@@ -199,15 +205,17 @@ class Predictor:
         return out
 
 
-def load(params: dict, settings: dict[str, object], modalities: set[str] | None = None,
-         normalisations: tuple[str, ...] = ("none",), rules: list[str] | None = None) -> Predictor:
+def load(params: dict, modalities: set[str] | None = None, normalisations: tuple[str, ...] = ("none",),
+         all_rules: bool = False) -> Predictor:
     """The learners of `run` and their groups' fusion, as `dvc repro` left them: the plain ones
-    and the deployed rule, unless `normalisations` and `rules` name more; with `modalities`, only
-    those modalities' learners and the groups made of them (another's models need not exist)."""
+    and the deployed rule, unless `normalisations` names more and `all_rules` asks for every rule;
+    with `modalities`, only those modalities' learners and the groups made of them (another's
+    models need not exist)."""
     plan = runplan.plan(params)
+    fuse = fusion.FuseSettings.from_params(params)
     wanted = set(plan.modalities) if modalities is None else modalities
-    learners = {str(paths.model_stem(m, learner, n)): load_learner(m, learner, settings[m], n)
+    learners = {str(paths.model_stem(m, learner, n)): load_learner(m, learner, n)
                 for n in normalisations for m, names in plan.learners.items() if m in wanted for learner in names}
     groups = [g for g in fusion.groups(plan) if g.normalisation in normalisations and set(g.modalities) <= wanted]
-    rules = rules or [params["fuse"]["deploy"]]
+    rules = list(fuse.rules) if all_rules else [fuse.deploy]
     return Predictor(learners, [fused for g in groups for fused in load_fused(g, learners, rules)])

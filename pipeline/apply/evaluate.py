@@ -39,12 +39,13 @@ import pandas as pd
 from pipeline import cli, compute, io
 from pipeline.apply import ensemble
 from pipeline.ingest import manifest, sources
-from pipeline.learn import metrics, runplan
-from pipeline.report import markdown
+from pipeline.learn import fusion, metrics, runplan
+from pipeline.report import charts, formatting, trained
+from pipeline.extract import extractors
 from pipeline.extract.batch import extract
 from pipeline.ingest.corpora import KNOWN_LABELS, ravdess
 from pipeline.apply.ensemble import ModelError
-from pipeline.apply.predict import InputError, extractor, feature_settings, measured_features, reading
+from pipeline.apply.predict import InputError, measured_features, settings_notes
 
 
 
@@ -120,7 +121,7 @@ def gap_table(summary: dict[str, dict]) -> str:
         cv = s["cross_validated"]
         row = {"model": f"**{name}** (deployed)" if s["deployed"] else name, "takes": s["n_takes"]}
         for key, label in (("accuracy", "accuracy"), ("uar", "UAR"), ("macro_f1", "macro F1")):
-            row |= {label: markdown.pct(s[key]), f"{label} (CV)": markdown.pct(cv.get(key, np.nan)),
+            row |= {label: formatting.pct(s[key]), f"{label} (CV)": formatting.pct(cv.get(key, np.nan)),
                     f"{label} gap": f"{100 * (s[key] - cv[key]):+.1f}" if key in cv else "–"}
         rows.append(row)
     return "\n".join([
@@ -130,7 +131,7 @@ def gap_table(summary: dict[str, dict]) -> str:
         "never trained on there too, but from the training corpus) and the difference in points: the gap "
         "is what a new recording situation costs beyond a new speaker.",
         "",
-        markdown.table(pd.DataFrame(rows)),
+        formatting.table(pd.DataFrame(rows)),
     ])
 
 
@@ -139,35 +140,32 @@ def fusion_note(predictor: ensemble.Predictor, deploy: str) -> str:
     lines = ["## Fusion rules", "",
              "Every rule was fitted by the fuse stage on out-of-fold probabilities of the training speakers only "
              f"(none of these takes). `predict` applies `{deploy}` (`fuse.deploy`), the row marked deployed above."]
-    if deploy == "selected":
-        lines[-1] += (" `selected` is itself learnt: per group, the rule with the best UAR on speaker-grouped folds "
-                      "of the training takes' probabilities. What it chose:")
-        for fused in predictor.fused:
-            if fused.rule_name == "selected" and fused.figures:
-                record = io.read_json(fused.figures)["rules"]["selected"]
-                lines.append(f"- {fused.name}: **{record['chosen']}** (in the outer folds of cross-validation: "
-                             f"{', '.join(record['chosen_per_fold'])})")
+    learnt = [(fused.name, told) for fused in predictor.fused if fused.rule_name == deploy and fused.figures
+              and (told := fusion.RULES[deploy].told(io.read_json(fused.figures)["rules"][deploy], str))]
+    if learnt:
+        lines[-1] += f" `{deploy}` learnt its settings from the training takes' probabilities:"
+        lines += [f"- {name}: {told}" for name, told in learnt]
     return "\n".join(lines)
 
 
 def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
     png = out / f"confusion_{re.sub(r'[^A-Za-z0-9+]+', '_', name).strip('_')}.png"
     modality, _, learner = name.partition("/")
-    markdown.confusion_figure(markdown.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
+    charts.confusion_figure(trained.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
     present = [i for i, c in enumerate(figures["classes"]) if not np.isnan(figures["recall"][c])]
     confusion = pd.DataFrame(figures["confusion"], index=figures["classes"], columns=figures["classes"])
     confusion = confusion.iloc[present]
     confusion.index.name = "true \\ predicted"
-    speakers = pd.Series(figures["per_speaker_accuracy"]).map(markdown.pct).rename("accuracy").rename_axis("speaker")
-    splits = " ".join(f"Accuracy by {label}: " + ", ".join(f"{value} {markdown.pct(accuracy)} ({n} takes)"
+    speakers = pd.Series(figures["per_speaker_accuracy"]).map(formatting.pct).rename("accuracy").rename_axis("speaker")
+    splits = " ".join(f"Accuracy by {label}: " + ", ".join(f"{value} {formatting.pct(accuracy)} ({n} takes)"
                                                            for value, (accuracy, n) in by.items()) + "."
                       for label, by in zip(SPLITS.values(), figures["accuracy_by"].values()) if by)
     return "\n".join([
         f"### {name}",
         "",
-        f"{figures['n_takes']} takes: accuracy {markdown.pct(figures['accuracy'])}, UAR {markdown.pct(figures['uar'])}, "
-        f"macro F1 {markdown.pct(figures['macro_f1'])}, "
-        f"top-3 {markdown.pct(figures['top3_accuracy'])}; chance {markdown.pct(1 / len(present))} "
+        f"{figures['n_takes']} takes: accuracy {formatting.pct(figures['accuracy'])}, UAR {formatting.pct(figures['uar'])}, "
+        f"macro F1 {formatting.pct(figures['macro_f1'])}, "
+        f"top-3 {formatting.pct(figures['top3_accuracy'])}; chance {formatting.pct(1 / len(present))} "
         f"over the {len(present)} emotions present. UAR and macro F1 average over the emotions present among "
         f"these takes. {splits}",
         "",
@@ -177,9 +175,9 @@ def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
         "",
         f"![confusion]({png.name})",
         "",
-        markdown.table(confusion),
+        formatting.table(confusion),
         "",
-        markdown.table(speakers.to_frame()),
+        formatting.table(speakers.to_frame()),
         "",
     ])
 
@@ -189,11 +187,12 @@ def features_of_takes(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """(takes, features) for one modality, all-NaN rows where a take lacks it or extraction failed,
     and the failures as rejects."""
-    column, features_of = extractor(settings)
+    extractor = extractors.of(settings)
+    column = extractor.reads
     carrying = np.flatnonzero(takes[column].notna().to_numpy())
-    n_features = len(ensemble.feature_names(modality, settings))
+    n_features = len(extractor.names(settings))
     X = np.full((len(takes), n_features), np.nan)
-    found, failures = extract(features_of, takes[column].iloc[carrying].tolist(), settings, n_features,
+    found, failures = extract(extractor.per_file, takes[column].iloc[carrying].tolist(), settings, n_features,
                               f"{modality} features")
     X[carrying] = found
     X[carrying[list(failures)]] = np.nan
@@ -232,14 +231,19 @@ def run(args: argparse.Namespace) -> int:
     with compute.engine(compute.Compute(n_jobs=args.jobs)):
         try:
             params = io.load_params()
-            settings = feature_settings(params)
+            plan = runplan.plan(params)
             if not Path(args.root).exists():
                 raise InputError(f"{args.root}: no such file or folder")
             takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
                                             params["ingest"]["max_take_mb"])
-            carried = set(reading(settings, {c for c in ("audio_path", "video_path") if takes[c].notna().any()}))
-            predictor = ensemble.load(params, settings, carried | {name for name, _ in args.features},
-                                      tuple(runplan.plan(params).normalisations), params["fuse"]["rules"])
+            columns = {c for c in ("audio_path", "video_path") if takes[c].notna().any()}
+            carried = {m for m in plan.modalities
+                       if extractors.EXTRACTORS[extractors.way_of(m, params)].reads in columns}
+            predictor = ensemble.load(params, carried | {name for name, _ in args.features}, plan.normalisations,
+                                      all_rules=True)
+            settings = predictor.settings
+            for note in settings_notes(settings, params):
+                print(f"evaluate: note: {note}", file=sys.stderr)
             measured = measured_features(args.features, settings, predictor)
             content = set().union(*(learner.content for learner in predictor.learners.values()))
             if not content:  # models trained before the train stage recorded them
@@ -254,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
             summary, lines = scored(args, params, settings, predictor, takes, rejects, carried, measured, n_trained,
                                     n_copied, fresh)
             for name, figures in summary.items():
-                print(f"{name}: accuracy {markdown.pct(figures['accuracy'])}, UAR {markdown.pct(figures['uar'])} "
+                print(f"{name}: accuracy {formatting.pct(figures['accuracy'])}, UAR {formatting.pct(figures['uar'])} "
                       f"on {figures['n_takes']} takes")
             io.write_text("\n".join(lines) + "\n", fresh / "evaluation.md")
             io.write_json(summary, fresh / "evaluation.json")
@@ -292,7 +296,8 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
     summary: dict[str, dict] = {}
     sections = []
     cross_validated = predictor.cross_validated()
-    deployed = {f.name for f in predictor.fused if f.rule_name == params["fuse"]["deploy"]
+    deploy = fusion.FuseSettings.from_params(params).deploy
+    deployed = {f.name for f in predictor.fused if f.rule_name == deploy
                 and not any(predictor.learners[s].normalisation != "none" for s in f.stems)}
     for name, (classes, probabilities) in predictor.predict(features, takes["speaker"].to_numpy()).items():
         figures, left_out = score(classes, probabilities, takes)
@@ -301,9 +306,9 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
         summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
         summary[name] |= {"cross_validated": cross_validated[name], "deployed": name in deployed}
         sections.append(section(name, figures, left_out, out))
-    lines += [gap_table(summary), "", fusion_note(predictor, params["fuse"]["deploy"]), "", *sections]
+    lines += [gap_table(summary), "", fusion_note(predictor, deploy), "", *sections]
     if len(rejects):
-        lines += ["## Refused and caveated files", "", markdown.table(rejects)]
+        lines += ["## Refused and caveated files", "", formatting.table(rejects)]
     manifest.print_rejects(rejects)
     if n_trained or n_copied:
         print(f"evaluate: {n_trained} takes the models were trained on left out, and {n_copied} copies of training "

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipeline import io, paths
 from pipeline.learn import fusion, runplan
-from pipeline.report import markdown
+from pipeline.report import formatting
 
 
 def models_overview(params: dict) -> list[dict]:
@@ -35,17 +35,18 @@ def models_overview(params: dict) -> list[dict]:
                     "accuracy": figures["accuracy"], "uar": figures["uar"], "chosen": figures["final_params"],
                     "seconds": _seconds(stem),
                 })
+    deploy = fusion.FuseSettings.from_params(params).deploy
     for group in fusion.groups(plan):
         stem = paths.fusion_stem(group.slug)
         if not Path(f"{stem}.json").exists():
             records.append({"model": str(stem), "missing": True})
             continue
         rules = io.read_json(f"{stem}.json")["rules"]
-        deployed = rules.get(params["fuse"]["deploy"], {})
+        deployed = rules.get(deploy, {})
         records.append({
-            "model": f"{group.name} ({params['fuse']['deploy']})", "takes": deployed.get("n_takes", 0),
+            "model": f"{group.name} ({deploy})", "takes": deployed.get("n_takes", 0),
             "members": list(group.stems), "accuracy": deployed.get("accuracy"), "uar": deployed.get("uar"),
-            "chosen": {"rule": deployed.get("chosen", params["fuse"]["deploy"])},
+            "chosen": {"rule": deployed.get("chosen", deploy)},
         })
     return records
 
@@ -63,8 +64,8 @@ def _short(value: object) -> str:
 def render_overview(records: list[dict]) -> str:
     rows = [{"model": r["model"], "takes": "missing: run `dvc repro`"} if r.get("missing") else {
         "model": r["model"], "takes": r["takes"], "speakers": r.get("speakers", ""),
-        "accuracy": markdown.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
-        "UAR": markdown.pct(r["uar"]) if r["uar"] is not None else "–",
+        "accuracy": formatting.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
+        "UAR": formatting.pct(r["uar"]) if r["uar"] is not None else "–",
         "chosen": ", ".join(f"{k.removeprefix('clf__')}={_short(v)}" for k, v in r["chosen"].items()),
         "time": f"{r['seconds']:.0f} s" if r.get("seconds") is not None else "",
     } for r in records]
@@ -74,7 +75,7 @@ def render_overview(records: list[dict]) -> str:
         "Trained models (models/, as `dvc repro` left them; accuracy and UAR on the outer folds: speakers "
         "each fold never trained on)",
         "",
-        markdown.table(pd.DataFrame(rows).fillna("")),
+        formatting.table(pd.DataFrame(rows).fillna("")),
         "",
         "Trained on: " + (", ".join(f"{c} ({n} takes)" for c, n in trained_on.items()) or "nothing yet"),
     ])

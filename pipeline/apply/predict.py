@@ -7,15 +7,17 @@ every audio or video file in it is a clip, and the images of each folder togethe
 clip (a sequence, as in CK+). Each clip is scored by every plain learner of each modality it
 carries, and their probabilities are fused by the `fuse.deploy` rule the fuse stage fitted:
 per modality, and across modalities for a video with a voice and a face. The table shows
-one line per clip as it finishes: the deployed answer (the fused decision over every modality the
-clip carries), its probability, the next two, which decision it is, the clip; notes, warnings and
-errors below it. --json prints one object per clip and line, with every learner. A clip longer
-than `predict.max_seconds` is refused before it is read. `--features au=PATH` gives the clips' measurements for an `external_features` modality (a
-table or a folder of OpenFace per-frame CSVs, read as that source's params say): a row joins a
-clip by take (RAVDESS names) or by file name, and its face then fuses with the clip's voice.
-Run from the project root; the feature settings come from params.yaml and must be the ones
-the models were trained with. Folders are read by ingest's scanner: what it leaves out (links to
-nothing, names that are not UTF-8, unreadable folders, devices and FIFOs) is named on stderr.
+one line per clip as it finishes: the deployed answer (the fused decision over every modality
+the clip carries), its probability, the next two, which decision it is, the clip; notes,
+warnings and errors below it. --json prints one object per clip and line, with every learner.
+A clip longer than `predict.max_seconds` is refused before it is read. `--features au=PATH`
+gives the clips' measurements for an `external_features` modality (a table or a folder of
+OpenFace per-frame CSVs, read as that source's params say): a row joins a clip by take (RAVDESS
+names) or by file name, and its face then fuses with the clip's voice. Run from the project
+root; features are extracted with the settings each model records (those it was trained with),
+and a note says where params.yaml now differs. Folders are read by ingest's scanner: what it
+leaves out (links to nothing, names that are not UTF-8, unreadable folders, devices and FIFOs)
+is named on stderr.
 """
 
 from __future__ import annotations
@@ -24,52 +26,41 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import checks, cli, io
 from pipeline.apply import ensemble
-from pipeline.extract import audio, face, frames, smile, tables
+from pipeline.extract import audio, extractors, frames, tables
 from pipeline.ingest import manifest, sources
-from pipeline.learn import runplan
 from pipeline.apply.ensemble import ModelError
 from pipeline.errors import ClipError
-from pipeline.stages import audio_features, external_features, face_features, opensmile_features
 
 
 class InputError(RuntimeError):
     """A path given cannot be read as clips (missing, or a folder with none)."""
 
 
-def feature_settings(params: dict) -> dict[str, object]:
-    """Each modality's feature settings, from params.yaml as it is now (for a modality measured
-    elsewhere, its `external_features` source)."""
-    modalities = runplan.plan(params).modalities
-    return {"audio": audio_features.settings_from(params["audio_features"]),
-            "face": face_features.settings_from(params["face_features"]),
-            **{m: opensmile_features.settings_from(m, params) for m in modalities
-               if m in (params.get("opensmile_features") or {})},
-            **{m: external_features.source_from(m, params) for m in modalities
-               if m in (params.get("external_features") or {})}}
-
-
-def extractor(settings: object) -> tuple[str, Callable[[str, object], np.ndarray]] | None:
-    """(the manifest column naming the file it reads, its per-file feature function) for a
-    modality extracted from clips; None for one measured elsewhere."""
-    if isinstance(settings, audio.AudioSettings):
-        return "audio_path", audio.file_features
-    if isinstance(settings, smile.SmileSettings):
-        return "audio_path", smile.file_features
-    if isinstance(settings, face.FaceSettings):
-        return "video_path", face.file_features
-    return None
-
-
 def reading(settings: dict[str, object], columns: set[str]) -> list[str]:
     """The modalities extracted from the files of these manifest `columns` (audio_path, video_path)."""
-    return [m for m, s in settings.items() if extractor(s) is not None and extractor(s)[0] in columns]
+    return [m for m, s in settings.items() if extractors.of(s).reads in columns]
+
+
+def settings_notes(settings: dict[str, object], params: dict) -> list[str]:
+    """A line for each modality whose settings in params.yaml now differ from those its models
+    were trained with: the models' own are used, and the user should know why."""
+    notes = []
+    for modality, saved in settings.items():
+        try:
+            changed = extractors.changes(saved, extractors.from_params(modality, params))
+        except ValueError as error:
+            changed = [f"params.yaml's cannot be read ({error})"]
+        if changed:
+            notes.append(f"{modality}: features extracted with the settings the models were trained with, not "
+                         f"params.yaml's ({'; '.join(changed)}); `dvc repro` retrains with params.yaml's")
+    return notes
 
 
 Measured = dict[str, dict[str, np.ndarray]]  # modality -> clip key -> feature row
@@ -130,11 +121,10 @@ class Voice:
 def clip_features(voice: Voice, settings: object) -> np.ndarray:
     """One clip's feature vector; a clip where no face was found, or whose audio is silent (below
     ingest.silence_dbfs, as in training) or too long, is an error for a user."""
-    column, _ = extractor(settings)
-    if column == "audio_path":
-        features_of = audio.clip_features if isinstance(settings, audio.AudioSettings) else smile.clip_features
-        return features_of(voice.decoded(), settings)
-    features = face.file_features(voice.address, settings)
+    extractor = extractors.of(settings)
+    if extractor.per_voice is not None:
+        return extractor.per_voice(voice.decoded(), settings)
+    features = extractor.per_file(voice.address, settings)
     if features[0] == 0:  # face_fraction: training imputes such takes, a user needs to know
         raise frames.FrameError("no face detected in any sampled frame")
     return features
@@ -263,9 +253,11 @@ def render(result: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     try:
         params = io.load_params()
-        settings = feature_settings(params)
         max_seconds = args.max_seconds or max_seconds_from(params.get("predict") or {})
-        predictor = ensemble.load(params, settings)
+        predictor = ensemble.load(params)
+        settings = predictor.settings
+        for note in settings_notes(settings, params):
+            print(f"predict: note: {note}", file=sys.stderr)
         measured = measured_features(args.features, settings, predictor)
         addresses = list(clips(args.paths))
         answered = True

@@ -418,6 +418,11 @@ class AudioSettings:
         checks.check("audio_features", self, _SETTING_RULES)
 
 
+def settings_from(block: dict) -> AudioSettings:
+    """AudioSettings from the `audio_features` params block."""
+    return checks.from_block("audio_features", AudioSettings, block)
+
+
 _SETTING_RULES: list[checks.Rule] = [
     ("sample_rate", "a whole number of Hz from 4000 to 192000", lambda s: checks.is_int(s.sample_rate)
      and 4000 <= s.sample_rate <= 192000),

@@ -54,6 +54,20 @@ class FaceSettings:
         return frames.Sampling(self.every_nth, self.max_frames, self.skip_start_s)
 
 
+def settings_from(block: dict) -> FaceSettings:
+    """FaceSettings from the `face_features` params block (its `warn_below` changes no feature: it
+    is the stage's, `warn_below_from`)."""
+    return checks.from_block("face_features", FaceSettings, {k: v for k, v in block.items() if k != "warn_below"})
+
+
+def warn_below_from(block: dict) -> float:
+    """`face_features.warn_below`: the share of frames with a face under which a clip is listed."""
+    value = block.get("warn_below", 0.5)
+    if not (checks.is_number(value) and 0 <= value <= 1):
+        raise ValueError(f"face_features.warn_below: {value!r} is not allowed; it must be a fraction from 0 to 1")
+    return float(value)
+
+
 _SETTING_RULES: list[checks.Rule] = [
     ("min_frame_side", "a whole number of pixels >= 0 (0: never enlarge)",
      lambda s: checks.is_int(s.min_frame_side) and s.min_frame_side >= 0),

@@ -12,7 +12,6 @@ reject row (file, reason, outcome) and the rest is used.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -22,7 +21,7 @@ import pandas as pd
 from pipeline.extract import face
 from pipeline.ingest import manifest
 from pipeline.extract.batch import extract
-from pipeline.ingest.corpora import CorpusNameError, cremad, emodb, mead, ravdess
+from pipeline.ingest.corpora import CorpusNameError, registry
 from pipeline.errors import ClipError
 from pipeline.extract.functionals import pool, pooled_names
 
@@ -30,10 +29,6 @@ FORMATS = ("table", "openface")
 KINDS = ("voice", "face")
 TABLE_SUFFIXES = (".csv", ".parquet")
 # Each corpus's name parser: a clip named as the corpus names its files joins that file's take.
-CLIP_NAMES: dict[str, Callable[[str], object]] = {
-    ravdess.CORPUS: ravdess.parse_name, emodb.CORPUS: emodb.parse_name,
-    cremad.CORPUS: cremad.parse_name, mead.CORPUS: mead.parse_name,
-}
 MEDIA_SUFFIXES = re.compile(r"\.(wav|flac|mp4|flv|mov|avi|mkv|csv)$", re.IGNORECASE)
 
 
@@ -57,9 +52,19 @@ class ExternalSource:
 
     def __post_init__(self) -> None:
         for what, given, known in (("kind", self.kind, KINDS), ("format", self.format, FORMATS),
-                                   ("corpus", self.corpus, tuple(CLIP_NAMES))):
+                                   ("corpus", self.corpus, tuple(registry.named_clips()))):
             if given not in known:
                 raise ValueError(f"external_features.{self.name}.{what}: {given!r} is not one of {list(known)}")
+
+
+def source_from(name: str, params: dict) -> ExternalSource:
+    """The ExternalSource of `external_features.<name>` (openface sources pool with the face
+    features' functionals, so both face branches describe a clip the same way)."""
+    sources = params.get("external_features") or {}
+    if name not in sources:
+        raise ValueError(f"external_features has no source {name!r} (it has: {', '.join(sources) or 'none'})")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in sources[name].items()}
+    return ExternalSource(name=name, functionals=tuple(params["face_features"]["functionals"]), **values)
 
 
 def _stem(clip: str) -> str:
@@ -70,7 +75,7 @@ def _stem(clip: str) -> str:
 def take_of(corpus: str, clip: str) -> str:
     """The take a clip name belongs to (e.g. RAVDESS `01-…`, `02-…` and `03-…` names of one
     performance give one take); raise CorpusNameError if it is not a `corpus` name."""
-    return CLIP_NAMES[corpus](_stem(clip)).take
+    return registry.named_clips()[corpus].parse_name(_stem(clip)).take
 
 
 def clip_key(corpus: str, clip: str) -> str:

@@ -19,12 +19,10 @@ from joblib import Parallel, delayed
 from pipeline import checks, progress
 from pipeline.extract import audio
 from pipeline.ingest import sources
-from pipeline.ingest.corpora import KNOWN_LABELS, CorpusNameError, ckplus, cremad, emodb, mead, ravdess
+from pipeline.ingest.corpora import KNOWN_LABELS, CorpusNameError, ckplus, ravdess, registry
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
 VIDEO_SUFFIX = ".mp4"
-NATIVE_RATES = {ravdess.CORPUS: (48000,), emodb.CORPUS: emodb.NATIVE_RATES, cremad.CORPUS: (16000, 44100),
-                mead.CORPUS: (48000,)}
 REJECT_COLUMNS = ["path", "reason", "outcome"]
 
 
@@ -116,8 +114,9 @@ def _caveats(facts: dict[str, object], corpus: str) -> list[str]:
     notes = [facts["note"]] if facts.get("note") else []
     if facts["channels"] != 1:
         notes.append(f"{facts['channels']} channels: downmixed to mono")
-    if facts["sample_rate"] not in NATIVE_RATES[corpus]:
-        rates = " or ".join(map(str, NATIVE_RATES[corpus]))
+    native = registry.adapter(corpus).native_rates
+    if facts["sample_rate"] not in native:
+        rates = " or ".join(map(str, native))
         notes.append(f"sample rate {facts['sample_rate']} Hz ({corpus} is {rates} Hz): resampled")
     return notes
 
@@ -128,14 +127,15 @@ def build(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Takes of every corpus from its scanned files ({corpus: files}): (manifest of the selected
     takes, rejects table)."""
-    unknown = sorted(set(corpora) - set(CORPORA))
+    unknown = sorted(set(corpora) - set(registry.ADAPTERS))
     if unknown:
-        raise ValueError(f"unknown corpora {unknown}; known: {sorted(CORPORA)}")
+        raise ValueError(f"unknown corpora {unknown}; known: {sorted(registry.ADAPTERS)}")
     tables, rejects = [], []
     for corpus, files in corpora.items():
-        if corpus == ravdess.CORPUS:
+        layout = registry.adapter(corpus).layout
+        if layout == "ravdess":
             takes, corpus_rejects = ravdess_takes(files, silence_dbfs, max_take_mb)
-        elif corpus == ckplus.CORPUS:
+        elif layout == "sequences":
             takes, corpus_rejects = ckplus_takes(files)
         else:
             takes, corpus_rejects = one_file_takes(corpus, files, silence_dbfs, max_take_mb)
@@ -205,12 +205,6 @@ def ravdess_takes(
 
 
 _NO_TRACK = {"error": None}  # facts of a track the corpus does not have: unusable, but no fault
-# Corpora where one file is one take: name parser, the suffixes it comes in, whether it has video.
-ONE_FILE_CORPORA = {
-    emodb.CORPUS: (emodb.parse_name, (".wav", ".flac"), False),
-    cremad.CORPUS: (cremad.parse_name, (".flv", ".mp4", ".wav"), True),
-    mead.CORPUS: (mead.parse_name, (".mp4",), True),
-}
 
 
 def one_file_takes(
@@ -218,7 +212,8 @@ def one_file_takes(
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Takes of a corpus whose every file is one take (EmoDB wavs, CREMA-D flv clips with both
     tracks, MEAD mp4s) and the rejects; a video file whose audio track fails is kept for its video."""
-    parse, suffixes, with_video = ONE_FILE_CORPORA[corpus]
+    adapter = registry.adapter(corpus)
+    parse, suffixes, with_video = adapter.parse_name, adapter.suffixes, "video" in adapter.carries
     rejects: list[dict[str, str]] = []
     named = []
     for address in files:
@@ -281,7 +276,6 @@ _COLUMNS = [
     "audio_hash", "video_hash",  # of the decoded samples and of the video file: a copy under another name is known
 ]
 _NULLABLE = {"repetition": "Int64", "actor": "Int64", "sample_rate": "Int64", "channels": "Int64", "n_frames": "Int64"}
-CORPORA = (ravdess.CORPUS, ckplus.CORPUS, *ONE_FILE_CORPORA)
 
 
 def _row(

@@ -122,6 +122,7 @@ class Trained:
     inner_probabilities: np.ndarray  # (n_rows, n_classes)
     model: Any  # the chosen point of the final search, refit on every take, with predict_proba
     final_params: dict[str, Any]
+    fit_cache: dict[str, int]  # scored fits read from the cache of earlier runs (hits) and made (fits)
 
 
 def train(
@@ -170,7 +171,7 @@ def train(
             record["permuted_accuracy"] = float(accuracy_score(y[test], predicted(spec, refits[("permuted", p)].outputs)))
         records.append(record)
     model = refits[FINAL].model
-    if spec.learner == "svm":
+    if spec.decision_values:
         oof = inner_outputs(chosen[FINAL], splits[FINAL], len(y), n_classes)
         model = calibration.PlattScaled(model, calibration.fit_sigmoids(oof, y))
     return Trained(
@@ -178,8 +179,31 @@ def train(
         np.concatenate([rows for rows, _, _ in inner]),
         np.concatenate([np.full(len(rows), p) for rows, p, _ in inner]),
         np.vstack([proba[rows] for rows, _, proba in inner]),
-        model, chosen[FINAL].params,
+        model, chosen[FINAL].params, job.cached,
     )
+
+
+@dataclass(frozen=True)
+class CurveSettings:
+    """The `learning_curve` block: one learner's outer-fold figures against its training speakers."""
+
+    modality: str
+    learner: str
+    normalisation: str
+    speakers: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        checks.check("learning_curve", self, [
+            ("speakers", "a list of whole numbers", lambda c: bool(c.speakers) and all(map(checks.is_int, c.speakers))),
+        ])
+
+    @classmethod
+    def from_params(cls, params: dict) -> CurveSettings:
+        block = params["learning_curve"]
+        if not isinstance(block.get("speakers"), list):
+            raise ValueError(f"learning_curve.speakers: {block.get('speakers')!r} is not allowed; it must be a list "
+                             "of whole numbers")
+        return checks.from_block("learning_curve", cls, block)
 
 
 def learning_curve(

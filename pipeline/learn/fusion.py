@@ -11,7 +11,7 @@ then `predict_proba(P)`; `speakers` groups the rows for a rule that validates it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,24 +33,30 @@ from pipeline.learn.runplan import RunPlan, model_name
 FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
 
 
-def checked_rules(block: dict) -> list[str]:
-    """`fuse.rules`, refused unless a non-empty list of known rules (the block holds no unknown key)."""
-    checks.only_known("fuse", block, ["rules", "deploy"])
-    rules = block["rules"]
-    if not (isinstance(rules, list) and rules):
-        raise ValueError(f"fuse.rules: {rules!r} is not allowed; it must be a list of {', '.join(RULES)}")
-    unknown = sorted(set(rules) - set(RULES))
-    if unknown:
-        raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(RULES)}")
-    return rules
+@dataclass(frozen=True)
+class FuseSettings:
+    """The `fuse` block: the rules the fuse stage fits, and the one the report, `predict` and
+    `evaluate` deploy (None where it is not read: the fuse stage fits every rule, so editing
+    `fuse.deploy` refits none)."""
 
+    rules: tuple[str, ...]
+    deploy: str | None = None
 
-def checked_deploy(block: dict) -> str:
-    """`fuse.deploy`, refused unless it is one of `fuse.rules` (the rules the fuse stage fitted)."""
-    rules, deploy = checked_rules(block), block["deploy"]
-    if deploy not in rules:
-        raise ValueError(f"fuse.deploy ({deploy}) must be one of fuse.rules ({', '.join(rules)})")
-    return deploy
+    def __post_init__(self) -> None:
+        if not (isinstance(self.rules, tuple) and self.rules):
+            raise ValueError(f"fuse.rules: {self.rules!r} is not allowed; it must be a list of {', '.join(RULES)}")
+        unknown = sorted(set(self.rules) - set(RULES))
+        if unknown:
+            raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(RULES)}")
+        if self.deploy is not None and self.deploy not in self.rules:
+            raise ValueError(f"fuse.deploy ({self.deploy}) must be one of fuse.rules ({', '.join(self.rules)})")
+
+    @classmethod
+    def from_params(cls, params: dict, deployed: bool = True) -> FuseSettings:
+        block = params["fuse"]
+        checks.only_known("fuse", block, ["rules", "deploy"])
+        rules = tuple(block["rules"]) if isinstance(block.get("rules"), list) else block.get("rules")
+        return cls(rules, block["deploy"] if deployed else None)
 
 
 def align(frames: Sequence[pd.DataFrame], takes: Sequence[str], classes: Sequence[str]) -> np.ndarray:
@@ -80,21 +86,37 @@ def _weighted_mean(P: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return _normalised(np.einsum("tm,tmk->tk", w, np.nan_to_num(P)) / w.sum(axis=1, keepdims=True))
 
 
-class Mean:
-    """The plain average of the members present."""
+class Rule:
+    """The contract of a fusion rule (one entry of `RULES`): `fit(P, y, speakers)` then
+    `predict_proba(P)`; `learnt` is what a fitted rule chose (kept in the fuse stage's record of
+    the group), `told` says it in a sentence for the report and `evaluate` ("" when it learns
+    nothing)."""
 
-    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Mean:
+    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Rule:
         return self
+
+    def predict_proba(self, P: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def learnt(self, stems: tuple[str, ...], per_fold: list[Rule]) -> dict[str, Any]:
+        """What the rule refitted on every take chose (`per_fold`: the rule fitted for each outer fold)."""
+        return {}
+
+    @staticmethod
+    def told(record: dict[str, Any], member: Callable[[str], str]) -> str:
+        """`learnt` (in `record`, the rule's figures) as a sentence; `member` names a stem."""
+        return ""
+
+
+class Mean(Rule):
+    """The plain average of the members present."""
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         return _weighted_mean(P, np.ones(P.shape[1]))
 
 
-class Product:
+class Product(Rule):
     """The normalised product of the members present (a geometric mean): confident agreement wins."""
-
-    def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Product:
-        return self
 
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         logs = np.where(present(P)[:, :, None], np.log(np.clip(np.nan_to_num(P), FLOOR, 1)), 0)
@@ -102,7 +124,7 @@ class Product:
         return softmax(mean_log, axis=1)
 
 
-class Weighted:
+class Weighted(Rule):
     """A weighted mean, the weights (softmax of free parameters) minimising log-loss on the training rows."""
 
     weights: np.ndarray
@@ -118,8 +140,16 @@ class Weighted:
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         return _weighted_mean(P, self.weights)
 
+    def learnt(self, stems: tuple[str, ...], per_fold: list[Rule]) -> dict[str, Any]:
+        return {"weights": dict(zip(stems, map(float, self.weights)))}
 
-class Stacked:
+    @staticmethod
+    def told(record: dict[str, Any], member: Callable[[str], str]) -> str:
+        return ("Weights of the weighted rule refitted on every take: "
+                + ", ".join(f"{member(k)} {v:.2f}" for k, v in record["weights"].items()) + ".")
+
+
+class Stacked(Rule):
     """A multinomial logistic regression on the members' log-probabilities; a missing member
     reads as the uniform distribution (no evidence). Its regularisation C is the one with the
     lowest speaker-grouped cross-validated log-loss on the training rows: they are all it sees."""
@@ -148,6 +178,13 @@ class Stacked:
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         return _class_proba(self.model, self._inputs(P), P.shape[2])
 
+    def learnt(self, stems: tuple[str, ...], per_fold: list[Rule]) -> dict[str, Any]:
+        return {"C": self.C}
+
+    @staticmethod
+    def told(record: dict[str, Any], member: Callable[[str], str]) -> str:
+        return f"The stacker refitted on every take chose C = {record['C']:g}."
+
 
 STACKER_C = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 STACKER_FOLDS = 3
@@ -169,14 +206,14 @@ def _class_proba(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
     return proba
 
 
-class Selected:
+class Selected(Rule):
     """Whichever of the other rules has the highest unweighted average recall on speaker-grouped
     folds of the rows it is fitted on (ties go to the simpler rule), refitted on all of them: the
     choice of rule is learnt like any other setting, never read off the test speakers' results."""
 
     CANDIDATES = ("mean", "product", "weighted", "stacked")  # simplest first
     chosen: str
-    rule: Mean | Weighted | Product | Stacked
+    rule: Rule
 
     def fit(self, P: np.ndarray, y: np.ndarray, speakers: np.ndarray) -> Selected:
         k = min(STACKER_FOLDS, len(np.unique(speakers)))
@@ -196,9 +233,17 @@ class Selected:
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         return self.rule.predict_proba(P)
 
+    def learnt(self, stems: tuple[str, ...], per_fold: list[Rule]) -> dict[str, Any]:
+        return {"chosen": self.chosen, "chosen_per_fold": [r.chosen for r in per_fold]}
 
-RULES = {"mean": Mean, "weighted": Weighted, "product": Product, "stacked": Stacked, "selected": Selected}
-Rule = Mean | Weighted | Product | Stacked | Selected
+    @staticmethod
+    def told(record: dict[str, Any], member: Callable[[str], str]) -> str:
+        return (f"`selected` chose {', '.join(record['chosen_per_fold'])} in the outer folds and {record['chosen']} "
+                "on every take.")
+
+
+RULES: dict[str, type[Rule]] = {"mean": Mean, "weighted": Weighted, "product": Product, "stacked": Stacked,
+                                "selected": Selected}
 
 
 def cross_validate(
@@ -300,7 +345,7 @@ def gather(group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame]) -
 
 
 def fuse_group(
-    group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame], rules: list[str]
+    group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame], rules: tuple[str, ...]
 ) -> tuple[dict, pd.DataFrame, dict] | None:
     """Figures, fused out-of-fold table and deployable rules of one group, from its members'
     outer (`oofs`) and inner (`inners`) out-of-fold tables; None when `gather` finds no take.
@@ -331,12 +376,7 @@ def fuse_group(
             figures["rules"][rule]["accuracy_all_modalities"] = float(np.mean(fused[complete].argmax(1) == y[complete]))
         tables.append(takes.assign(rule=rule, carried=carried, **{f"p_{c}": fused[:, k] for k, c in enumerate(classes)}))
         deployable[rule] = RULES[rule]().fit(P, y, speakers)
-        if rule == "weighted":
-            figures["rules"][rule]["weights"] = dict(zip(group.stems, map(float, deployable[rule].weights)))
-        if rule == "stacked":
-            figures["rules"][rule]["C"] = deployable[rule].C
-        if rule == "selected":
-            figures["rules"][rule].update(chosen=deployable[rule].chosen, chosen_per_fold=[r.chosen for r in per_fold])
+        figures["rules"][rule].update(deployable[rule].learnt(group.stems, per_fold))
     table = pd.concat(tables, ignore_index=True)
     table["predicted"] = [classes[i] for i in table[[f"p_{c}" for c in classes]].to_numpy().argmax(axis=1)]
     return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}

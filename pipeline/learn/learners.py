@@ -8,6 +8,8 @@ around the randomized search's best value, e.g. `clf__C: {factor: 2}` or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,48 +27,69 @@ from pipeline.learn.kernel import KernelSVC, SquaredDistances
 from pipeline.learn.rowspace import RowSpace
 
 
-LEARNERS = ("svm", "logreg", "rf", "xgb", "mlp")
+@dataclass(frozen=True)
+class Learner:
+    """The contract of a learner (one entry of `LEARNERS`): `steps(seed)` gives its fresh pipeline,
+    ending in a classifier named `clf` (the search tunes only `clf__` parameters and fits the steps
+    before it once per split, shared by every candidate: the SVM's kernel is such a step); and the
+    traits the search and the evaluation act on, instead of its name."""
+
+    steps: Callable[[int], list[tuple[str, Any]]]
+    # It answers with one-vs-one decision values, not probabilities: its outputs are read through
+    # sigmoids fitted on its inner out-of-fold decisions (`calibration`), its vote is its guess.
+    decision_values: bool = False
+    # The parameter successive halving grows (trees, boosting rounds): fixed, never searched.
+    resource: str | None = None
+
+
+def _svm(seed: int) -> list[tuple[str, Any]]:
+    return [*_scaled_rows(), ("distances", SquaredDistances()),
+            ("clf", KernelSVC(class_weight="balanced", decision_function_shape="ovo", random_state=seed))]
+
+
+def _rf(seed: int) -> list[tuple[str, Any]]:
+    return [("impute", MedianImputer()),
+            ("clf", RandomForestClassifier(class_weight="balanced", random_state=seed, n_jobs=1))]
+
+
+def _logreg(seed: int) -> list[tuple[str, Any]]:
+    return [*_scaled_rows(), ("single", FunctionTransformer(single_precision)),
+            ("clf", LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed))]
+
+
+def _mlp(seed: int) -> list[tuple[str, Any]]:
+    return [*_scaled_rows(), ("single", FunctionTransformer(single_precision)),
+            ("clf", MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=seed))]
+
+
+def _xgb(seed: int) -> list[tuple[str, Any]]:
+    return [("clf", XGBClassifier(tree_method="hist", random_state=seed, n_jobs=1, verbosity=0))]
+
+
+# Missing values (e.g. F0 of a clip with no voiced frame) are imputed with the training median
+# for all but XGBoost, which handles them natively. The SVM, the logistic regression (the linear
+# partner of wide sets such as ComParE) and the MLP (one hidden layer of 64, the seeds' neural
+# row) need scaled inputs, and work in the training rows' span when a table has more columns than
+# rows (`RowSpace`); the RBF SVM is fed distances to the training rows (`kernel`).
+LEARNERS: dict[str, Learner] = {
+    "svm": Learner(_svm, decision_values=True),
+    "logreg": Learner(_logreg),
+    "rf": Learner(_rf, resource="clf__n_estimators"),
+    "xgb": Learner(_xgb, resource="clf__n_estimators"),
+    "mlp": Learner(_mlp),
+}
+
+
+def kind(name: str) -> Learner:
+    """The registry entry of learner `name` (an unknown name refused with the known ones)."""
+    if name not in LEARNERS:
+        raise ValueError(f"unknown learner {name!r}; known: {', '.join(LEARNERS)}")
+    return LEARNERS[name]
 
 
 def build(name: str, seed: int, fixed: dict[str, Any] | None = None) -> Pipeline:
-    """A fresh, unfitted pipeline for learner `name` (one of LEARNERS).
-
-    Missing values (e.g. F0 of a clip with no voiced frame) are imputed with the training
-    median for all but XGBoost, which handles them natively. The SVM, the logistic regression
-    (the linear partner of wide sets such as ComParE) and the MLP (one hidden layer of 64, the
-    seeds' neural row) need scaled inputs, and work in the training rows' span when a table has
-    more columns than rows (`RowSpace`); the RBF SVM is fed distances to the training rows,
-    shared by every candidate of a search (`kernel`).
-    """
-    if name == "svm":
-        steps = [
-            *_scaled_rows(),
-            ("distances", SquaredDistances()),
-            ("clf", KernelSVC(class_weight="balanced", decision_function_shape="ovo", random_state=seed)),
-        ]
-    elif name == "rf":
-        steps = [
-            ("impute", MedianImputer()),
-            ("clf", RandomForestClassifier(class_weight="balanced", random_state=seed, n_jobs=1)),
-        ]
-    elif name == "logreg":
-        steps = [
-            *_scaled_rows(),
-            ("single", FunctionTransformer(single_precision)),
-            ("clf", LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed)),
-        ]
-    elif name == "mlp":
-        steps = [
-            *_scaled_rows(),
-            ("single", FunctionTransformer(single_precision)),
-            ("clf", MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=seed)),
-        ]
-    elif name == "xgb":
-        steps = [("clf", XGBClassifier(tree_method="hist", random_state=seed, n_jobs=1, verbosity=0))]
-    else:
-        raise ValueError(f"unknown learner {name!r}; known: {', '.join(LEARNERS)}")
-    pipeline = Pipeline(steps)
-    return pipeline.set_params(**(fixed or {}))
+    """A fresh, unfitted pipeline for learner `name`, its `fixed` settings applied."""
+    return Pipeline(kind(name).steps(seed)).set_params(**(fixed or {}))
 
 
 def _scaled_rows() -> list[tuple[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,7 +22,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from pipeline import checks
-from pipeline.learn import calibration, learners, metrics
+from pipeline.learn import calibration, fitcache, learners, metrics
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -67,11 +68,15 @@ class SearchSpec:
             raise ValueError(f"{block}.space: {', '.join(unknown)} is not a parameter of the {self.learner} pipeline "
                              f"(e.g. {', '.join(k for k in sorted(known) if k.startswith('clf__'))[:120]}...)")
         if self.halving is not None:
-            grows = checks.is_int(known.get("clf__n_estimators")) and "clf__n_estimators" not in self.space
+            resource = learners.kind(self.learner).resource
+            grows = resource is not None and checks.is_int(known.get(resource)) and resource not in self.space
             if not (checks.is_int(self.halving) and self.halving >= 2):
                 raise ValueError(f"{block}.halving: {self.halving!r} is not allowed; it must be a whole number >= 2")
-            if not grows or known["clf__n_estimators"] < self.halving:
-                raise ValueError(f"{block}.halving: halves over clf__n_estimators (trees, boosting rounds), which the "
+            if resource is None:
+                raise ValueError(f"{block}.halving: the {self.learner} learner grows nothing halving could give a "
+                                 "fraction of (trees, boosting rounds): leave it out")
+            if not grows or known[resource] < self.halving:
+                raise ValueError(f"{block}.halving: halves over {resource} (trees, boosting rounds), which the "
                                  f"{self.learner} pipeline must have fixed at >= {self.halving}, not searched")
         for parameter, rule in (self.grid or {}).items():
             if parameter not in self.space:
@@ -82,10 +87,23 @@ class SearchSpec:
                 raise ValueError(f"{block}.grid.{parameter}: {rule!r} is not allowed; it must be "
                                  "{factor: F} with F > 1 or {step: S} with S > 0")
 
+    @classmethod
+    def from_params(cls, learner: str, params: dict) -> SearchSpec:
+        """The spec of the `learners.<learner>` block."""
+        block = params["learners"][learner]
+        checks.only_known(f"learners.{learner}", block, ["n_iter", "space", "grid", "fixed", "halving"])
+        return cls(learner=learner, space=block.get("space"), n_iter=block.get("n_iter"), grid=block.get("grid") or {},
+                   fixed=block.get("fixed") or {}, halving=block.get("halving"))
+
     def first_rung(self) -> dict[str, int]:
         """The halving's first resource: 1/halving of the fixed trees or boosting rounds."""
-        trees = learners.build(self.learner, 0, self.fixed).get_params()["clf__n_estimators"]
-        return {"clf__n_estimators": trees // self.halving}
+        resource = learners.kind(self.learner).resource
+        return {resource: learners.build(self.learner, 0, self.fixed).get_params()[resource] // self.halving}
+
+    @property
+    def decision_values(self) -> bool:
+        """The learner answers with decision values, read through sigmoids (`learners.Learner`)."""
+        return learners.kind(self.learner).decision_values
 
 
 @dataclass
@@ -179,6 +197,8 @@ class Job:
                  scoring: str, progress: Any) -> None:
         self.spec, self.X, self.y, self.n_classes, self.seed = spec, X, y, n_classes, seed
         self.scoring, self.progress = scoring, progress
+        self.cache = fitcache.folder()  # read here: worker processes may have started before it was set
+        self.cached = {"hits": 0, "fits": 0}  # scored fits read from the cache, and made
 
     def _run(self, tasks: list, fits: list[int]) -> list:
         """The tasks' results in order; the progress bar counts the fits (`fits[i]` in task i; its
@@ -196,14 +216,15 @@ class Job:
         keys = [(p, s) for p, points in candidates.items() if points for s in range(len(splits[p]))]
         results = self._run([
             delayed(_fit_and_score)(self.spec, candidates[p], self.X, self.y, *splits[p][s], self.seed,
-                                    self.scoring, self.n_classes) for p, s in keys
+                                    self.scoring, self.n_classes, self.cache) for p, s in keys
         ], [len(candidates[p]) for p, _ in keys])
         out = {p: [Candidate(point, phase, [], []) for point in points] for p, points in candidates.items()}
         for (p, s), scored in zip(keys, results):
-            for candidate, (score, fit_s, outputs) in zip(out[p], scored):
+            for candidate, (score, fit_s, outputs, hit) in zip(out[p], scored):
                 candidate.scores.append(score)
                 candidate.fit_s.append(fit_s)
                 candidate.outputs[s] = outputs
+                self.cached["hits" if hit else "fits"] += 1
         return out
 
     def refit(self, chosen: dict[Any, Candidate], parts: dict[Any, np.ndarray], tests: dict[Any, np.ndarray],
@@ -219,16 +240,16 @@ class Job:
         return {key: result for (key, _, _), result in zip(fits, results)}
 
     def probabilities(self, outputs: np.ndarray, inner_oof: np.ndarray, part: np.ndarray) -> np.ndarray:
-        """Class probabilities from a refit's outputs: an SVM's decision values through sigmoids
-        fitted on its part's inner out-of-fold decision values; the others' as they are."""
-        if self.spec.learner != "svm":
+        """Class probabilities from a refit's outputs: a decision-value learner's (the SVM's) values
+        through sigmoids fitted on its part's inner out-of-fold decision values; the others' as they are."""
+        if not self.spec.decision_values:
             return outputs
         return calibration.probabilities(calibration.fit_sigmoids(inner_oof[part], self.y[part]), outputs)
 
     def cross_fitted(self, inner_oof: np.ndarray, splits: list[Split]) -> np.ndarray:
-        """Inner out-of-fold probabilities; an SVM's rows of each inner fold through sigmoids
-        fitted on the other inner folds' rows only."""
-        if self.spec.learner != "svm":
+        """Inner out-of-fold probabilities; a decision-value learner's rows of each inner fold through
+        sigmoids fitted on the other inner folds' rows only."""
+        if not self.spec.decision_values:
             return inner_oof
         out = np.full_like(inner_oof, np.nan)
         for train, test in splits:
@@ -238,30 +259,37 @@ class Job:
 
 def _fit_and_score(
     spec: SearchSpec, points: list[dict[str, Any]], X: np.ndarray, y: np.ndarray, train: np.ndarray,
-    test: np.ndarray, seed: int, scoring: str, n_classes: int,
-) -> list[tuple[float, float, np.ndarray]]:
+    test: np.ndarray, seed: int, scoring: str, n_classes: int, cache: Path | None = None,
+) -> list[tuple[float, float, np.ndarray, bool]]:
     """Each candidate of `points` on one inner split: (score, fit seconds, outputs on the split's
-    test takes). The search tunes only the classifier, so the steps before it (imputation,
-    scaling, the row-space projection) are fitted once per split and shared by every candidate,
-    their time split evenly between them. The score comes from the learner's prediction read
-    off the outputs (`predicted`), so the test takes go through the model once, not twice."""
+    test takes, whether it came from the `cache` of earlier fits, `fitcache`). The search tunes
+    only the classifier, so the steps before it (imputation, scaling, the row-space projection)
+    are fitted once per split and shared by every candidate (not at all when every candidate is
+    cached), their time split evenly between them. The score comes from the learner's prediction
+    read off the outputs (`predicted`), so the test takes go through the model once, not twice."""
+    split = fitcache.split_key((spec.learner, sorted(spec.fixed.items()), seed, scoring, n_classes),
+                               X[train], y[train], X[test]) if cache else ""
+    found = {i: fitcache.load(cache, fitcache.key(split, point)) for i, point in enumerate(points)}
+    missing = [i for i, hit in found.items() if hit is None]
     model = learners.build(spec.learner, seed, spec.fixed)
-    out = []
+    out = {i: (*hit, True) for i, hit in found.items() if hit is not None}
     with _one_process():
         started = time.perf_counter()
         train_rows, test_rows = X[train], X[test]
-        if len(model) > 1:  # XGBoost's pipeline is the classifier alone
+        if missing and len(model) > 1:  # XGBoost's pipeline is the classifier alone
             train_rows = model[:-1].fit_transform(train_rows, y[train])
             test_rows = model[:-1].transform(test_rows)
-        shared_s = (time.perf_counter() - started) / len(points)
-        for point in points:
-            head = clone(model[-1]).set_params(**{k.removeprefix("clf__"): v for k, v in point.items()})
+        shared_s = (time.perf_counter() - started) / max(len(missing), 1)
+        for i in missing:
+            head = clone(model[-1]).set_params(**{k.removeprefix("clf__"): v for k, v in points[i].items()})
             started = time.perf_counter()
             head.fit(train_rows, y[train])
             fit_s = shared_s + time.perf_counter() - started
             outputs = _outputs(spec, head, test_rows, n_classes)
-            out.append((SCORERS[scoring](y[test], predicted(spec, outputs)), fit_s, outputs))
-    return out
+            score = SCORERS[scoring](y[test], predicted(spec, outputs))
+            fitcache.store(cache, fitcache.key(split, points[i]), score, fit_s, outputs)
+            out[i] = (score, fit_s, outputs, False)
+    return [out[i] for i in range(len(points))]
 
 
 def _one_process() -> Any:
@@ -271,9 +299,9 @@ def _one_process() -> Any:
 
 
 def predicted(spec: SearchSpec, outputs: np.ndarray) -> np.ndarray:
-    """What the model's `predict` gives, from its `_outputs`: an SVM's one-vs-one vote winner,
+    """What the model's `predict` gives, from its `_outputs`: a decision-value learner's one-vs-one vote winner,
     the others' most probable class."""
-    if spec.learner == "svm":
+    if spec.decision_values:
         return calibration.votes_winner(outputs)
     return outputs.argmax(axis=1)
 
@@ -293,9 +321,9 @@ def _refit(
 
 
 def _outputs(spec: SearchSpec, model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
-    """An SVM's one-vs-rest decision values (calibrated later), the others' class probabilities;
+    """A decision-value learner's one-vs-rest decision values (calibrated later), the others' class probabilities;
     over all `n_classes`, even those absent from training (NaN decisions, zero probability)."""
-    if spec.learner == "svm":
+    if spec.decision_values:
         return calibration.decisions(model, X, n_classes)
     proba = np.zeros((len(X), n_classes))
     proba[:, model.classes_] = model.predict_proba(X)

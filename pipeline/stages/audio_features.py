@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import checks, compute, io, paths
+from pipeline import compute, io, paths
 from pipeline.extract import audio
-from pipeline.stages.features import extract_and_write
-
-
-def settings_from(params: dict) -> audio.AudioSettings:
-    """AudioSettings from the `audio_features` params block (lists become tuples)."""
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-    return checks.from_block("audio_features", audio.AudioSettings, values)
+from pipeline.extract.outputs import extract_and_write
 
 
 def main() -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
-    settings = settings_from(params["audio_features"])
+    settings = audio.settings_from(params["audio_features"])
     takes = pd.read_parquet(paths.MANIFEST)
     with compute.engine(where):
         extract_and_write("audio", takes, "audio_path", audio.file_features, settings, audio.feature_names(settings))

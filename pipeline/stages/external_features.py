@@ -16,23 +16,13 @@ import pandas as pd
 from pipeline import compute, io, paths
 from pipeline.extract import tables
 from pipeline.ingest import manifest
-from pipeline.stages.features import write_copies
-
-
-def source_from(name: str, params: dict) -> tables.ExternalSource:
-    """The ExternalSource of `external_features.<name>` (openface sources pool with the face
-    features' functionals, so both face branches describe a clip the same way)."""
-    spec = params["external_features"].get(name)
-    if spec is None:
-        raise ValueError(f"external_features has no source {name!r} (it has: {', '.join(params['external_features'])})")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
-    return tables.ExternalSource(name=name, functionals=tuple(params["face_features"]["functionals"]), **values)
+from pipeline.extract.outputs import write_copies, write_table
 
 
 def main(name: str) -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
-    source = source_from(name, params)
+    source = tables.source_from(name, params)
     takes = pd.read_parquet(paths.MANIFEST)
     with compute.engine(where):
         rows = tables.read_rows(source)
@@ -43,7 +33,7 @@ def main(name: str) -> None:
     if features.empty:
         raise SystemExit(f"external_features.{name}: no usable row matched a take of the manifest "
                          f"({len(rejects)} rejects listed above)")
-    io.write_parquet(features, paths.features(name))
+    write_table(features, name, source)
     io.write_parquet(rejects, paths.feature_rejects(name))
     write_copies(name, [], [c for c in features.columns if c != "take"])  # a measured table has none
     print(f"external_features.{name}: {len(features)} takes x {len(rows.names)} features "

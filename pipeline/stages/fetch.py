@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import checks, io, paths
-from pipeline.ingest import manifest, sources
-from pipeline.ingest.corpora import download, ravdess
+from pipeline.ingest import sources
+from pipeline.ingest.corpora import download, ravdess, registry
 
 
 def check(params: dict) -> None:
     """The `fetch` block, before anything is read or downloaded: known corpora, roots as lists of paths."""
     checks.only_known("fetch", params, ["corpora", "download"])
-    checks.only_known("fetch.corpora", params["corpora"], list(manifest.CORPORA))
+    checks.only_known("fetch.corpora", params["corpora"], list(registry.ADAPTERS))
     for corpus, roots in params["corpora"].items():
         if not (roots is None or isinstance(roots, list) and all(isinstance(r, str) for r in roots)):
             raise ValueError(f"fetch.corpora.{corpus}: {roots!r} is not allowed; it must be a list of folders or "

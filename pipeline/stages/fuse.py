@@ -23,7 +23,7 @@ from pipeline.learn import fusion, runplan
 
 def main() -> None:
     params = io.load_params()
-    rules = fusion.checked_rules(params["fuse"])  # fuse.deploy is the report's and predict's: no refit for it
+    rules = fusion.FuseSettings.from_params(params, deployed=False).rules  # fuse.deploy: no refit for it
     where = compute.from_params(params.get("compute"))
     groups = fusion.groups(runplan.plan(params))
     io.write_json({"groups": [g.slug for g in groups]}, paths.FUSION / "groups.json")  # the output, even with none

@@ -13,28 +13,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import checks, compute, io, paths, progress
-from pipeline.learn import evaluation
-from pipeline.stages.train import inputs
+from pipeline import compute, io, paths, progress
+from pipeline.learn import dataset, evaluation
 
 
 def main() -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
-    block = params["learning_curve"]
-    checks.only_known("learning_curve", block, ["modality", "learner", "normalisation", "speakers"])
-    sizes = block["speakers"]
-    if not (isinstance(sizes, list) and sizes and all(map(checks.is_int, sizes))):
-        raise ValueError(f"learning_curve.speakers: {sizes!r} is not allowed; it must be a list of whole numbers")
-    data = inputs(params, block["modality"], block["learner"], block["normalisation"])
+    curve_of = evaluation.CurveSettings.from_params(params)
+    data = dataset.inputs(params, curve_of.modality, curve_of.learner, curve_of.normalisation)
     # with all of a fold's training speakers the curve is this learner's train stage: its guesses are read
-    stem = paths.model_stem(block["modality"], block["learner"], block["normalisation"])
+    stem = paths.model_stem(curve_of.modality, curve_of.learner, curve_of.normalisation)
     read = pd.read_parquet(f"{stem}.oof.parquet", columns=["take", "predicted"]).set_index("take")["predicted"]
     guesses = data.table["take"].map(read).map({c: i for i, c in enumerate(data.classes)}).to_numpy()
     with compute.engine(where), progress.bar(desc="learning curve", unit="fit", total=0) as bar:
         try:
             curve = evaluation.learning_curve(
-                data.spec, data.X, data.y, data.groups, data.fold, sorted(set(sizes)), len(data.classes),
+                data.spec, data.X, data.y, data.groups, data.fold, sorted(set(curve_of.speakers)), len(data.classes),
                 inner_k=data.settings.inner_folds, scoring=data.settings.scoring, seed=data.settings.seed, progress=bar,
                 trained=guesses, copies=data.copies,
             )

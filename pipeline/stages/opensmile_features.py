@@ -14,40 +14,21 @@ import argparse
 
 import pandas as pd
 
-from pipeline import checks, compute, io, paths
+from pipeline import compute, io, paths
 from pipeline.extract import smile
-from pipeline.stages.features import extract_and_write
-
-
-def settings_from(name: str, params: dict) -> smile.SmileSettings:
-    """The SmileSettings of `opensmile_features.<name>`."""
-    return job_from(name, params).settings
-
-
-def job_from(name: str, params: dict) -> smile.WithCopies:
-    """The SmileSettings of `opensmile_features.<name>` and the speeds of its training copies."""
-    sets = params.get("opensmile_features") or {}
-    if name not in sets:
-        raise ValueError(f"opensmile_features has no set {name!r} (it has: {', '.join(sets) or 'none'})")
-    block = sets[name]
-    checks.only_known(f"opensmile_features.{name}", block, ["feature_set", "sample_rate", "speed_copies"])
-    settings = smile.SmileSettings(name=name, feature_set=block.get("feature_set"), sample_rate=block.get("sample_rate"))
-    speeds = block.get("speed_copies") or []
-    if not isinstance(speeds, list):
-        raise ValueError(f"opensmile_features.{name}.speed_copies: {speeds!r} is not allowed; it must be a list")
-    return smile.WithCopies(settings, tuple(speeds))
+from pipeline.extract.outputs import extract_and_write
 
 
 def main(name: str) -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
-    job = job_from(name, params)
+    job = smile.job_from(name, params.get("opensmile_features") or {})
     takes = pd.read_parquet(paths.MANIFEST)
     copies = bool(job.speed_copies)
     features_of = smile.file_features_and_copies if copies else smile.file_features
     with compute.engine(where):
         extract_and_write(name, takes, "audio_path", features_of, job if copies else job.settings,
-                          smile.feature_names(job.settings), speeds=job.speed_copies)
+                          smile.feature_names(job.settings), speeds=job.speed_copies, made_with=job.settings)
 
 
 if __name__ == "__main__":

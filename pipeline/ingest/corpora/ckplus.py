@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.ingest.corpora import Corpus
+
 CORPUS = "ckplus"
 LABELS = {  # folder name -> canonical emotion (contempt has no RAVDESS twin: kept as is)
     "anger": "angry",
@@ -69,3 +71,6 @@ def sequences(files: list[str]) -> tuple[list[Sequence], list[tuple[str, str]]]:
         pattern = str(folder / f"{frames[0].name[:len('S000_000_')]}*{frames[0].suffix}")
         found.append(Sequence(subject, sequence, label, pattern, len(frames)))
     return found, problems
+
+
+ADAPTER = Corpus(CORPUS, "sequences", (".png",), ("video",))

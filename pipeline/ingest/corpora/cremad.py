@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.ingest.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import Corpus, CorpusNameError, code_of
 
 CORPUS = "cremad"
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
@@ -50,3 +50,6 @@ def parse_name(path: str | PurePath) -> CremadName:
         if code not in known:
             raise CorpusNameError(f"unknown CREMA-D {what} code {code!r} (expected one of {sorted(known)})")
     return CremadName(actor, sentence, EMOTIONS[emotion], level)
+
+
+ADAPTER = Corpus(CORPUS, "one_file", (".flv", ".mp4", ".wav"), ("audio", "video"), (16000, 44100), parse_name)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.ingest.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import Corpus, CorpusNameError, code_of
 
 CORPUS = "emodb"
 EMOTIONS = {"W": "angry", "L": "boredom", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}
@@ -52,3 +52,6 @@ def parse_name(path: str | PurePath) -> EmodbName:
     if emotion not in EMOTIONS:
         raise CorpusNameError(f"unknown EmoDB emotion letter {emotion!r} (expected one of {sorted(EMOTIONS)})")
     return EmodbName(speaker, text, EMOTIONS[emotion], version)
+
+
+ADAPTER = Corpus(CORPUS, "one_file", (".wav", ".flac"), ("audio",), NATIVE_RATES, parse_name)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.ingest.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import Corpus, CorpusNameError, code_of
 
 CORPUS = "mead"
 EMOTIONS = {"angry": "angry", "contempt": "contempt", "disgusted": "disgust", "fear": "fearful",
@@ -53,3 +53,6 @@ def parse_name(path: str | PurePath) -> MeadName:
     if emotion not in EMOTIONS:
         raise CorpusNameError(f"unknown MEAD emotion {emotion!r} (expected one of {sorted(EMOTIONS)})")
     return MeadName(speaker, view, EMOTIONS[emotion], int(level), number)
+
+
+ADAPTER = Corpus(CORPUS, "one_file", (".mp4",), ("audio", "video"), (48000,), parse_name)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pipeline.ingest.corpora import CorpusNameError, code_of
+from pipeline.ingest.corpora import Corpus, CorpusNameError, code_of
 
 CORPUS = "ravdess"
 
@@ -96,3 +96,6 @@ def parse_name(path: str | PurePath) -> RavdessName:
     if name.label == "neutral" and name.intensity == "strong":
         raise RavdessNameError("neutral has no strong intensity in RAVDESS")
     return name
+
+
+ADAPTER = Corpus(CORPUS, "ravdess", (".wav", ".flac", ".mp4"), ("audio", "video"), (48000,), parse_name)

@@ -1,7 +1,9 @@
-"""What the feature stages share: extract per clip in parallel, write the table and its rejects."""
+"""What every feature stage writes: the table (with a record of the settings that made it), its
+rejects (with the face stage's notes on clips with few faces) and its training copies."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -9,16 +11,17 @@ import numpy as np
 import pandas as pd
 
 from pipeline import io, paths
-from pipeline.ingest import manifest
 from pipeline.extract.batch import extract
+from pipeline.ingest import manifest
 
 
 def extract_and_write(
     modality: str, takes: pd.DataFrame, path_column: str, features_of: Callable[[str, Any], np.ndarray],
     settings: Any, names: list[str], notes: Callable[[pd.DataFrame], list[dict[str, str]]] | None = None,
-    speeds: tuple[float, ...] = (),
+    speeds: tuple[float, ...] = (), made_with: Any = None,
 ) -> pd.DataFrame:
-    """features/<modality>.parquet (one row per take that has a `path_column` and did not fail),
+    """features/<modality>.parquet (one row per take that has a `path_column` and did not fail;
+    `made_with` the settings it records, `settings` themselves unless they carry more),
     features/<modality>_rejects.parquet (failures, plus any `notes` on the kept rows) and
     features/<modality>_copies.parquet (with `speeds`, `features_of` gives a clip's row and then
     one per speed-perturbed copy: those are this table's rows, one per take and speed)."""
@@ -42,12 +45,43 @@ def extract_and_write(
                                  pd.DataFrame(values[~failed], columns=names)], axis=1))
     rejects = manifest.reject_table(rows)
     manifest.print_rejects(rejects)
-    io.write_parquet(features, paths.features(modality))
+    write_table(features, modality, made_with or settings)
     io.write_parquet(rejects, paths.feature_rejects(modality))
     write_copies(modality, copies, names)
     print(f"{modality}_features: {len(features)} takes x {len(names)} features, {len(failures)} rejected"
           + (f", {len(speeds)} speed-perturbed copies of each" if speeds else ""))
     return features
+
+
+RECORD = "extraction"  # the key of the settings' record in a feature table's metadata
+
+
+def record(settings: Any) -> dict[str, Any]:
+    """What a feature table keeps of the settings dataclass that made it (plain JSON; rebuilt by
+    `extractors.rebuild`)."""
+    return {"settings_type": type(settings).__name__, "settings": dataclasses.asdict(settings)}
+
+
+def face_notes(features: pd.DataFrame, warn_below: float) -> list[dict[str, str]]:
+    """A `kept` reject row for each clip with no face, or a face in under `warn_below` of its frames."""
+    return [
+        manifest.reject(
+            row.path,
+            "no face detected in any sampled frame: features missing" if row.face_fraction == 0
+            else f"face found in only {row.face_fraction:.0%} of {int(row.frames_sampled)} sampled frames",
+            outcome="kept",
+        )
+        for row in features[["path", "face_fraction", "frames_sampled"]].itertuples()
+        if row.face_fraction < warn_below
+    ]
+
+
+def write_table(features: pd.DataFrame, modality: str, settings: Any) -> None:
+    """features/<modality>.parquet, with the `record` of `settings` in its metadata (pandas keeps a
+    frame's `attrs` there): the train stage copies the metadata into every model, so `predict`
+    and `evaluate` extract what the model was trained on."""
+    features.attrs[RECORD] = record(settings)
+    io.write_parquet(features, paths.features(modality))
 
 
 def write_copies(modality: str, copies: list[pd.DataFrame], names: list[str]) -> None:

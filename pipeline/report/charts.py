@@ -1,0 +1,71 @@
+"""The report's PNG figures: confusion matrices, grouped bars, the learning curve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.report import trained  # noqa: E402
+
+
+def confusion_figure(result: trained.LearnerResult, path: Path) -> None:
+    classes = result.summary["classes"]
+    counts = np.array(result.summary["confusion"], dtype=float)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    for (i, j), n in np.ndenumerate(counts):
+        ax.text(j, i, int(n), ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{result.name}: out-of-fold confusion (row-normalised colour)")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def grouped_bars(values: pd.DataFrame, ylabel: str, title: str, path: Path, chance: float) -> None:
+    """One group of bars per row of `values`, one bar per column (learner)."""
+    fig, ax = plt.subplots(figsize=(min(14, 3 + 0.1 * values.size), 4.5))
+    width = 0.8 / len(values.columns)
+    x = np.arange(len(values))
+    for k, column in enumerate(values.columns):
+        ax.bar(x + k * width - 0.4 + width / 2, values[column], width, label=column)
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xticks(x, values.index, rotation=45, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(-0.6, len(values) - 0.4)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=min(4, len(values.columns) + 1), loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def learning_curve_figure(curve: pd.DataFrame, summary: pd.DataFrame, chance: float, model: str, path: Path) -> None:
+    """Each fold's accuracy by training speakers (grey), the mean over folds with its spread, and chance."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(curve["speakers"], curve["accuracy"], color="lightgrey", label="one outer fold", zorder=2)
+    ax.errorbar(summary.index, summary["accuracy"], yerr=summary["± over folds"], marker="o", capsize=3,
+                label="mean over folds", zorder=3)
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xticks(summary.index)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("training speakers per outer fold")
+    ax.set_ylabel("outer-fold accuracy")
+    ax.set_title(f"{model}: learning curve by speakers")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
