@@ -134,3 +134,14 @@ def test_the_command_line_answers_help_and_usage_errors_before_the_heavy_imports
     from pipeline import cli
     from pipeline.ingest.corpora import registry
     assert cli.evaluate_parser("x")._option_string_actions["--corpus"].choices == list(registry.ADAPTERS)
+
+
+def test_evaluate_sets_takes_beside_the_cross_validated_figure_of_the_same_channels():
+    from pipeline.apply import evaluate
+
+    here = {"accuracy_by": {"channel": {"speech": (0.5, 30), "song": (0.7, 10)}}}
+    record = {"accuracy": 0.6, "accuracy_by_channel": {"speech": 0.55, "song": 0.75}}
+    assert evaluate.same_channels(here, record) == (pytest.approx((30 * 0.55 + 10 * 0.75) / 40), "song and speech")
+    speech = {"accuracy_by": {"channel": {"speech": (0.5, 30)}}}
+    assert evaluate.same_channels(speech, record) == (0.55, "speech")
+    assert evaluate.same_channels(speech, {"accuracy": 0.6}) == (0.6, "all")  # a record with no split by channel

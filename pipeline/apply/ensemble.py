@@ -139,7 +139,9 @@ class Predictor:
         """name -> the outer-fold accuracy, UAR and macro F1 of every learner and fused decision
         `predict` names (read here, not when loading: predict never needs them)."""
         def kept(figures: dict) -> dict[str, float]:
-            return {k: figures[k] for k in ("accuracy", "uar", "macro_f1")}
+            by_channel = figures.get("accuracy_by", {}).get("channel")  # a fused record splits its takes
+            return {k: figures[k] for k in ("accuracy", "uar", "macro_f1")} | (
+                {"accuracy_by_channel": by_channel} if by_channel else {})
 
         out = {learner.name: kept(io.read_json(f"{stem}.json")) for stem, learner in self.learners.items()}
         return out | {f.name: kept(io.read_json(f.figures)["rules"][f.rule_name]) if f.figures else {}

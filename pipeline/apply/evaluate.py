@@ -11,13 +11,16 @@ label. Takes a deployed learner was trained on (its out-of-fold table lists them
 counted and left out, and so are takes whose decoded audio or video file is a training take's
 under another name (the hashes the train stage recorded; no training file is read again); a root
 holding nothing else is refused. Only the models of the
-modalities the takes carry are loaded. Writes DIR/evaluation.md (default evaluation/): each
-model's figures beside its cross-validated ones and the gap, how the deployed fusion rule was
-chosen, then per model accuracy, UAR, macro F1, top-3, the confusion matrix, per-speaker
-accuracy, accuracy per vocal channel and intensity and its figures; and DIR/evaluation.json. DIR is
+modalities the takes carry are loaded. Writes DIR/evaluation.md (default evaluation/): the verdict
+first (each deployed decision with its 95% interval over these speakers, beside its cross-validated
+accuracy on the same kind of takes: speech against speech, song against song; a take of a corpus
+with no channel code that has a voice is speech), each model's figures beside its cross-validated
+ones and the gap, how the deployed fusion rule was chosen, then per model accuracy, UAR, macro F1,
+top-3, the confusion matrix, per-speaker accuracy, accuracy per vocal channel and intensity and
+its figures; and DIR/evaluation.json. DIR is
 written whole or not at all: the run writes a fresh folder beside it and swaps it in at the end,
 so a run killed midway never leaves a report beside another run's figures.
-RAVDESS actors 21-24, withheld from every fold, are scored here.
+RAVDESS actors 21-24, withheld from every fold, are scored here (`--corpus ravdess`).
 `--features au=SOURCE` gives the takes' measurements for an `external_features` modality (as in
 predict): takes with a row are scored by that modality and fused with their voice.
 """
@@ -40,7 +43,7 @@ from pipeline import cli, compute, io
 from pipeline.apply import ensemble
 from pipeline.ingest import manifest, sources
 from pipeline.learn import fusion, metrics, runplan
-from pipeline.report import charts, formatting, trained
+from pipeline.report import charts, formatting, intervals, trained
 from pipeline.extract import extractors
 from pipeline.extract.batch import extract
 from pipeline.ingest.corpora import KNOWN_LABELS, ravdess
@@ -66,6 +69,8 @@ def labelled_takes(
         examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
         raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
                            "is --corpus right?")
+    spoken = takes["channel"].isna() & takes["audio_path"].notna()  # corpora without RAVDESS's channel code speak
+    takes["channel"] = takes["channel"].astype(object).where(~spoken, "speech")
     return takes, rejects
 
 
@@ -105,12 +110,53 @@ def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) ->
     y = given.loc[known, "label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     groups = given.loc[known, "speaker"].to_numpy()
     figures = metrics.figures(y, proba[known], classes, groups, np.zeros(len(y), dtype=int))
+    bounds = intervals.interval(y, proba[known].argmax(axis=1), groups)
+    figures |= {f"{k}_ci": [bounds[k].low, bounds[k].high] for k in ("accuracy", "uar")}
     correct = pd.Series(proba[known].argmax(axis=1) == y)
     figures["accuracy_by"] = {}
     for column in SPLITS:
         by = correct.groupby(given.loc[known, column].to_numpy()).agg(["mean", "size"])
         figures["accuracy_by"][column] = {value: (float(r["mean"]), int(r["size"])) for value, r in by.iterrows()}
     return figures, left_out
+
+
+def same_channels(figures: dict, cross_validated: dict) -> tuple[float, str]:
+    """The cross-validated accuracy on the same kind of takes as these (each vocal channel weighted
+    by its takes here: speech against speech, song against song), and which kind that is; the
+    whole outer-fold figure where the model's record has no split by channel."""
+    here = figures["accuracy_by"].get("channel", {})
+    there = cross_validated.get("accuracy_by_channel", {})
+    shared = {channel: n for channel, (_, n) in here.items() if channel in there}
+    if not shared:
+        return cross_validated["accuracy"], "all"
+    value = sum(n * there[channel] for channel, n in shared.items()) / sum(shared.values())
+    return value, " and ".join(sorted(shared))
+
+
+def verdict(summary: dict[str, dict], corpus: str) -> str:
+    """The evaluation's conclusion, first: each deployed decision on these takes with its 95%
+    interval (a bootstrap over these speakers), beside its cross-validated accuracy on the same
+    kind of takes."""
+    rows, sentences = [], []
+    for name, s in summary.items():
+        if not s["deployed"]:
+            continue
+        cv, kind = s["cross_validated_same_channels"], s["channels_matched"]
+        gap = 100 * (s["accuracy"] - cv)
+        interval = f"[{formatting.pct(s['accuracy_ci'][0])}, {formatting.pct(s['accuracy_ci'][1])}]"
+        rows.append({"deployed decision": name, "takes": s["n_takes"], "speakers": s["n_speakers"],
+                     "accuracy": formatting.pct(s["accuracy"]), "95% CI": interval,
+                     "UAR": formatting.pct(s["uar"]),
+                     "UAR 95% CI": f"[{formatting.pct(s['uar_ci'][0])}, {formatting.pct(s['uar_ci'][1])}]",
+                     f"cross-validated ({kind} takes)": formatting.pct(cv), "gap": f"{gap:+.1f}"})
+        sentences.append(f"- **{name}**: {formatting.pct(s['accuracy'])} {interval} on {s['n_takes']} {corpus} takes "
+                         f"of {s['n_speakers']} speakers it never heard, against {formatting.pct(cv)} cross-validated "
+                         f"on the training corpora's {kind} takes: {abs(gap):.1f} points "
+                         f"{'lower' if gap < 0 else 'higher'}"
+                         + (" (the interval holds the cross-validated figure)."
+                            if s["accuracy_ci"][0] <= cv <= s["accuracy_ci"][1] else "."))
+    return "\n".join(["## Verdict", "", *sentences, "", formatting.table(pd.DataFrame(rows)) if rows else
+                      "No deployed decision scored these takes.", ""])
 
 
 def gap_table(summary: dict[str, dict]) -> str:
@@ -285,9 +331,10 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
     for modality, rows in measured.items():
         blank = np.full(len(predictor.columns(modality)), np.nan)  # rows are keyed by take: a take without one
         features[modality] = np.vstack([rows.get(take, blank) for take in takes["take"]])
+    withheld = "; RAVDESS actors 21-24 are withheld from it" if args.corpus == ravdess.CORPUS else ""
     lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
              f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
-             "training (scored by the models `dvc repro` trained; RAVDESS actors 21-24 are withheld from it); "
+             f"training (scored by the models `dvc repro` trained{withheld}); "
              f"{n_trained} takes the models were trained on left out, and {n_copied} whose audio or video is a "
              f"training take's under another name. {len(rejects)} files refused or caveated. Fused decisions apply "
              "their rule to the learners present for each take; speaker-normalised models (+ speaker norm) "
@@ -303,10 +350,15 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
         figures, left_out = score(classes, probabilities, takes)
         if figures["n_takes"] == 0:
             continue
-        summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy")}
-        summary[name] |= {"cross_validated": cross_validated[name], "deployed": name in deployed}
+        matched, kind = same_channels(figures, cross_validated[name])
+        summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy",
+                                                   "accuracy_ci", "uar_ci")}
+        summary[name] |= {"n_speakers": len(figures["per_speaker_accuracy"]), "deployed": name in deployed,
+                          "cross_validated": cross_validated[name], "cross_validated_same_channels": matched,
+                          "channels_matched": kind}
         sections.append(section(name, figures, left_out, out))
-    lines += [gap_table(summary), "", fusion_note(predictor, deploy), "", *sections]
+    lines[2:2] = [verdict(summary, args.corpus), ""]
+    lines += [gap_table(summary), "", fusion_note(predictor, deploy), "", "## Every model", "", *sections]
     if len(rejects):
         lines += ["## Refused and caveated files", "", formatting.table(rejects)]
     manifest.print_rejects(rejects)

@@ -129,7 +129,11 @@ def voice_face_section(
         label = suffix(norm)
         frame[f"accuracy{label}"] = [f"{formatting.pct(scored[n]['accuracy'])} ± {formatting.pct(scored[n]['fold_accuracy_std'])}"
                                      if n in scored else "–" for n in names]
+        if norm == "none":
+            frame["95% CI"] = [formatting.ci(speaker_interval(models[norm][n], both, classes)) for n in names]
         frame[f"UAR{label}"] = [formatting.pct(scored[n]["uar"]) if n in scored else "–" for n in names]
+    rules = paired_rows(models["none"], [n for n in names if n.startswith("fused: ")], f"fused: {deploy}", both,
+                        classes, "(deployed)")
     plain = figures_of["none"]
     shown = {f"{voice} (voice)": plain[sides[0]], f"{face} (face)": plain[sides[1]], "voice + face": plain[f"fused: {deploy}"]}
     recall = pd.DataFrame({name: s["recall"] for name, s in shown.items()}).reindex(classes)
@@ -156,6 +160,11 @@ def voice_face_section(
         "",
         formatting.table(frame),
         "",
+        "Each fusion rule against the deployed one on these takes, paired speaker bootstrap (the difference in "
+        "points, its 95% interval, a two-sided p-value):",
+        "",
+        formatting.table(pd.DataFrame(rules)) if rules else "(one rule: nothing to compare)",
+        "",
         "Per-emotion recall on the same takes (plain features, deployed rule); `face adds` is voice + face "
         "minus the voice alone, in points:",
         "",
@@ -181,9 +190,11 @@ def voice_face_section(
     return markdown, headline
 
 
-def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list[str]) -> tuple[str, dict[str, Any]]:
+def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list[str], decisions: list[str],
+                       ) -> tuple[str, dict[str, Any]]:
     """The voice's feature sets alone and fused, on the takes every one of them measured and the
-    same outer folds: the ablation own vs openSMILE vs both, split by vocal channel.
+    same outer folds: the ablation own vs openSMILE vs both, split by vocal channel, and each
+    set's decision (`decisions`: the own features' first) tested against the own features'.
     `models[normalisation][row name]` is an out-of-fold table (take, label, predicted, channel, ...)."""
     tables_ = [oof for rows in models.values() for oof in rows.values()]
     common = pd.Index(sorted(set.intersection(*(set(t["take"]) for t in tables_))))
@@ -195,6 +206,8 @@ def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list
         scored = {n: trained.subset_figures(oof, common, classes) for n, oof in rows.items()}
         channel = {n: trained.accuracy_by_channel(oof, common) for n, oof in rows.items()}
         frame[f"accuracy{label}"] = [f"{formatting.pct(scored[n]['accuracy'])} ± {formatting.pct(scored[n]['fold_accuracy_std'])}" for n in names]
+        if norm == "none":
+            frame["95% CI"] = [formatting.ci(speaker_interval(rows[n], common, classes)) for n in names]
         frame[f"UAR{label}"] = [formatting.pct(scored[n]["uar"]) for n in names]
         for value in sorted(set().union(*(c.index for c in channel.values())), key=lambda v: (v != "speech", v)):
             frame[f"{value}{label}"] = [formatting.pct(channel[n].get(value, np.nan)) for n in names]
@@ -206,12 +219,34 @@ def voice_sets_section(models: dict[str, dict[str, pd.DataFrame]], classes: list
         f"The {len(common)} takes every voice feature set measured, on the same outer speaker folds: each "
         "learner, each set's deployed decision, and all the voice's learners fused (the ablation: own "
         "features vs openSMILE vs both). The `speech`/`song` columns split the same predictions by the test "
-        "take's vocal channel. `± x` is the standard deviation over outer folds.",
+        "take's vocal channel. `± x` is the standard deviation over outer folds; the 95% interval is a "
+        "bootstrap over speakers.",
         "",
         formatting.table(frame),
         "",
+        "Each feature set's decision, and all of them fused, against the own features' on these takes (paired "
+        "speaker bootstrap):",
+        "",
+        formatting.table(pd.DataFrame(paired_rows(models["none"], decisions[1:], decisions[0], common, classes,
+                                                  "(own features)"))),
+        "",
     ])
     return markdown, headline
+
+
+def speaker_interval(oof: pd.DataFrame, takes: pd.Index, classes: list[str]) -> intervals.Estimate:
+    """The 95% interval of one model's accuracy on `takes`, by a bootstrap over speakers."""
+    return intervals.interval(*trained.guesses(oof, takes, classes))["accuracy"]
+
+
+def paired_rows(rows: dict[str, pd.DataFrame], names: list[str], reference: str, takes: pd.Index,
+                classes: list[str], role: str) -> list[dict[str, Any]]:
+    """Each of `names` against `reference` on the same `takes`: the paired speaker bootstrap's
+    differences (accuracy, UAR) as table rows."""
+    y, base, speakers = trained.guesses(rows[reference], takes, classes)
+    return [{"comparison": f"{name} vs {reference} {role}", "takes": len(takes),
+             **formatting.difference(intervals.paired(y, trained.guesses(rows[name], takes, classes)[1], base, speakers))}
+            for name in names if name != reference]
 
 
 def voice_face(
@@ -236,15 +271,13 @@ def voice_face(
 def voice_sets(plan: runplan.RunPlan, results: list[trained.LearnerResult], deploy: str, classes: list[str]) -> tuple[str, dict]:
     """`voice_sets_section`: each voice feature set's learners and own decision, and all fused."""
     voices = tuple(plan.of_kind("voice"))
-    models = {}
+    models, decisions = {}, {}
     for normalisation in plan.normalisations:
         rows = trained.learner_rows(voices, normalisation, results)
-        for modality in voices:
-            name, table = trained.deployed_alone((modality,), normalisation, results, deploy)
-            rows[name] = table
-        rows.update([trained.deployed_alone(voices, normalisation, results, deploy)])
-        models[normalisation] = rows
-    return voice_sets_section(models, classes)
+        found = [trained.deployed_alone(m, normalisation, results, deploy) for m in [(v,) for v in voices] + [voices]]
+        rows.update(found)
+        models[normalisation], decisions[normalisation] = rows, [name for name, _ in found]
+    return voice_sets_section(models, classes, decisions["none"])
 
 
 def answers(plan: runplan.RunPlan, results: list[trained.LearnerResult], deploy: str,

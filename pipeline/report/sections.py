@@ -351,14 +351,21 @@ def build(
     figures: Path, settings: evaluation.TrainSettings, deploy: str, voice_face: dict[str, tuple[str, dict[str, Any]]] | None = None,
     voice_sets: tuple[str, dict[str, Any]] | None = None, learning_curve: tuple[str, dict[str, Any]] | None = None,
     answer: tuple[str, dict[str, Any]] | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """Return the report's Markdown and its headline metrics (for reports/metrics.json); `voice_face`
-    maps a voice+face pair to its `voice_face_section`, shown first, then `voice_sets` (the
-    `voice_sets_section`, when the voice has several feature sets); `learning_curve` is the
-    `learning_curve_section`, after the modalities; `answer` the `answer_section`, first of all.)"""
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The report's Markdown (the answer first, then `voice_face`, which maps a voice+face pair to
+    its `voice_face_section`, `voice_sets` when the voice has several feature sets, the
+    `learning_curve`, and an index of the details), the details (name -> Markdown for
+    reports/details/<name>.md: the data, each modality's learners, late fusion, the comparison
+    variants) and every headline figure (for reports/metrics_details.json)."""
     figures.mkdir(parents=True, exist_ok=True)
     modalities = list(dict.fromkeys(r.modality for r in results))
     sections = {m: modality_section(m, [r for r in results if r.modality == m], figures) for m in modalities}
+    details = {"data": data_summary(takes, rejects), **{m: sections[m][0] for m in modalities}}
+    if fusions:
+        details["fusion"] = fusion_section(fusions, deploy, figures)
+    if comparisons:
+        details["comparisons"] = comparison_section(*comparisons)
+    details = {name: text.replace(f"]({figures.name}/", f"](../{figures.name}/") for name, text in details.items()}
     markdown = "\n".join(
         [
             "# avemotion report",
@@ -372,12 +379,8 @@ def build(
             answer[0] if answer else "",
             *[markdown for markdown, _ in (voice_face or {}).values()],
             voice_sets[0] if voice_sets else "",
-            data_summary(takes, rejects),
-            "",
-            *[sections[m][0] for m in modalities],
             learning_curve[0] if learning_curve else "",
-            fusion_section(fusions, deploy, figures) if fusions else "",
-            comparison_section(*comparisons) if comparisons else "",
+            details_index(details),
         ]
     )
     headline = {
@@ -391,7 +394,18 @@ def build(
                                for rule, s in g["rules"].items()} for g in fusions if g["rules"]},
     }
     if comparisons:
-        headline["compare"] = {name: {k: r.summary[k] for k in ("accuracy", "uar", "top3_accuracy")}
-                               for name, (_, r) in comparisons[1].items()}
-    return markdown, headline
+        main, variants = comparisons
+        runs = ({"main run": main} if main is not None else {}) | {name: r for name, (_, r) in variants.items()}
+        headline["compare"] = {name: {**{k: r.summary[k] for k in ("accuracy", "uar", "top3_accuracy")},
+                                      **{f"accuracy_{value}": float(a) for column in ("channel", "intensity")
+                                         for value, a in trained.accuracy_by(r, column).items()}}
+                               for name, r in runs.items()}
+    return markdown, details, headline
+
+
+def details_index(details: dict[str, str]) -> str:
+    """The report's last section: a link to each details file, named by its first heading."""
+    return "\n".join(["## Details", "", "Every learner, rule and variant, and the data, each in a file of its own:", "",
+                      *[f"- [{text.splitlines()[0].lstrip('# ')}](details/{name}.md)" for name, text in details.items()],
+                      ""])
 

@@ -1,6 +1,7 @@
 """Stage `report`: every trained learner's, fusion group's and comparison variant's results ->
-reports/report.md, metrics.json (the answer: what `dvc metrics show` and `dvc exp show` compare),
-metrics_details.json (every figure), figures/."""
+reports/report.md (the answer, voice + face, the feature sets, the learning curve), details/ (the
+data, each modality's learners, fusion, the variants), metrics.json (the answer: what `dvc metrics
+show` and `dvc exp show` compare), metrics_details.json (every figure), figures/, plots/."""
 
 from __future__ import annotations
 
@@ -52,10 +53,12 @@ def main() -> None:
             curve_table, runplan.model_name(curve_of.modality, curve_of.learner, curve_of.normalisation),
             1 / len(classes), Path("reports/figures"))
     train = checks.from_block("train", evaluation.TrainSettings, params["train"])
-    text, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
+    text, details, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                    train, deploy, voice_faces, sets, curve,
                                    headline.answer_section(answer_rows := headline.answers(plan, results, deploy)))
     io.write_text(text + "\n", "reports/report.md")
+    for name, markdown in details.items():
+        io.write_text(markdown + "\n", f"reports/details/{name}.md")
     plain = trained.learner_rows(tuple(plan.modalities), "none", results)
     plain |= {f"{g.name} ({deploy})": rows for g in groups if g.normalisation == "none"
               and (rows := trained.fused_rows(g.slug, deploy)) is not None}
