@@ -1,5 +1,7 @@
-"""The trained results the report reads and the figures derived from them: each learner's summary
-and out-of-fold table, a model's figures on a subset of takes, its guesses, per-channel accuracy.
+"""What the train and fuse stages left, as the report reads it: each learner's summary and
+out-of-fold table, a fusion group's table under one rule, the decision a set of modalities makes
+on its own; and what is derived from them (a model's figures on a subset of takes, its guesses,
+accuracy per channel).
 """
 
 from __future__ import annotations
