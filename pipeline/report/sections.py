@@ -242,7 +242,8 @@ def fusion_group_section(group: dict[str, Any], deploy: str, figures: Path) -> s
                              columns=deployed.summary["classes"])
     confusion.index.name = "true \\ predicted"
     gain = group["rules"][deploy]["accuracy"] - members[best_stem]["accuracy"]
-    learnt = [told for rule, record in group["rules"].items() if (told := fusion.RULES[rule].told(record, formatting.member))]
+    learnt = [told for rule, kind in fusion.RULES.items() if rule in group["rules"]  # in the registry's order
+              and (told := kind.told(group["rules"][rule], formatting.member))]
     carried = group.get("modalities_present", {})
     return "\n".join([
         f"### {group['name']}",
