@@ -34,3 +34,16 @@ def test_feature_sets_against_the_own_features_with_known_answers():
     gain = 100 * (planted.mean() - base.mean())
     assert f"| {gain:+.1f} [" in better and "p < 0.001" in better
     assert "95% CI" in markdown and figures["own"]["accuracy"] == base.mean()
+
+
+def test_prose_is_wrapped_and_tables_headings_and_images_are_kept_whole():
+    from pipeline.report import formatting
+
+    long = " ".join(["word"] * 60)
+    table = "| " + " | ".join(["cell"] * 40) + " |"
+    text = "\n".join(["## " + long, long, "", table, f"![a figure]({'x' * 150}.png)", "- " + long])
+    lines = formatting.wrapped(text).splitlines()
+    assert lines[0] == "## " + long and table in lines and f"![a figure]({'x' * 150}.png)" in lines
+    prose = [line for line in lines if line.startswith("word") or line.startswith(("- word", "  word"))]
+    assert all(len(line) <= formatting.WIDTH for line in prose) and " ".join(prose).split() == (long + " - " + long).split()
+    assert lines[-1].startswith("  word")  # a bullet's continuation, indented under it

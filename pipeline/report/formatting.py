@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +58,18 @@ def spread(counts: pd.Series) -> str:
         return f"{counts.min()} each"
     return f"{counts.min()}-{counts.max()} (median {counts.median():g})"
 
+
+WIDTH = 100
+
+
+def wrapped(markdown: str, width: int = WIDTH) -> str:
+    """Prose lines wrapped at `width` (a paragraph's line breaks render as spaces); tables, headings,
+    images and blank lines as they are, a bullet's continuation indented under it."""
+    out = []
+    for line in markdown.splitlines():
+        if len(line) <= width or line.startswith(("|", "#", "!")):
+            out.append(line)
+            continue
+        indent = "  " if line.startswith("- ") else ""
+        out += textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(out)

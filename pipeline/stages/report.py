@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipeline import checks, io, paths
 from pipeline.learn import dataset, evaluation, fusion, runplan
-from pipeline.report import headline, plot_data, sections, trained
+from pipeline.report import formatting, headline, plot_data, sections, trained
 
 
 def main() -> None:
@@ -56,9 +56,9 @@ def main() -> None:
     text, details, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                    train, deploy, voice_faces, sets, curve,
                                    headline.answer_section(answer_rows := headline.answers(plan, results, deploy)))
-    io.write_text(text + "\n", "reports/report.md")
+    io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
     for name, markdown in details.items():
-        io.write_text(markdown + "\n", f"reports/details/{name}.md")
+        io.write_text(formatting.wrapped(markdown) + "\n", f"reports/details/{name}.md")
     plain = trained.learner_rows(tuple(plan.modalities), "none", results)
     plain |= {f"{g.name} ({deploy})": rows for g in groups if g.normalisation == "none"
               and (rows := trained.fused_rows(g.slug, deploy)) is not None}
