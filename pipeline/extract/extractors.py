@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import checks
 from pipeline.extract import audio, face, outputs, smile, tables
 
 
@@ -49,7 +50,7 @@ def rebuild(metadata: dict[str, Any]) -> object:
     """The settings a feature table's (or a model's copy of its) metadata records (`outputs.record`)."""
     saved = metadata[outputs.RECORD]
     extractor = next(e for e in EXTRACTORS.values() if e.settings_type.__name__ == saved["settings_type"])
-    return extractor.settings_type(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["settings"].items()})
+    return checks.from_block(saved["settings_type"], extractor.settings_type, saved["settings"])
 
 
 def way_of(modality: str, params: dict) -> str:
