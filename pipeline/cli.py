@@ -77,9 +77,11 @@ def evaluate_parser(prog: str) -> argparse.ArgumentParser:
                "printed); 2 nothing could be scored (missing or stale models, no such path, no takes of the corpus, "
                "only takes the models were trained on, --out not writable).",
     )
-    parser.add_argument("root", help="a folder or zip archive of the corpus")
+    parser.add_argument("root", help="a folder or zip archive of the corpus, or a table of your own clips (.csv, "
+                                     ".tsv, .parquet: file, speaker, emotion; a fetch.tables entry's settings apply)")
     parser.add_argument("--corpus", default="ravdess", choices=list(registry.ADAPTERS),
-                        help="how the file names under ROOT encode speaker and emotion (default: %(default)s)")
+                        help="how the file names under ROOT encode speaker and emotion (not used for a table; "
+                             "default: %(default)s)")
     parser.add_argument("--out", default="evaluation",
                         help="folder for evaluation.md, evaluation.json and the figures, replaced whole when the run "
                              "ends, outside the folders DVC owns (default: %(default)s)")

@@ -25,6 +25,7 @@ import pytest
 import soundfile
 import yaml
 
+from pipeline.ingest.corpora.emodb import EMOTIONS as EMODB_EMOTIONS
 from pipeline.learn import fusion
 
 from bad_inputs import AUDIO, VIDEO
@@ -351,6 +352,7 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     assert "### audio/rf + speaker norm\n" in markdown
     assert (project / "evaluation/confusion_audio_svm.png").stat().st_size > 5000
     assert (project / "evaluation/confusion_audio_fused_selected.png").stat().st_size > 5000
+    check_evaluate_a_table(project, scratch, summary)
     wrong = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(emodb), "--corpus", "cremad"],
                            cwd=project, capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "is --corpus right?" in wrong.stderr
@@ -358,6 +360,23 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "pipeline.apply.evaluate", str(scratch / "absent")],
                              cwd=project, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
+def check_evaluate_a_table(project: Path, scratch: Path, by_names: dict) -> None:
+    """The same EmoDB files described by a table of your own (file, speaker, emotion) score the same."""
+    rows = [{"file": f"emodb/{clip.name}", "speaker": clip.name[:2], "emotion": EMODB_EMOTIONS[clip.name[5]]}
+            for clip in sorted((scratch / "emodb").iterdir())]
+    pd.DataFrame(rows).to_csv(scratch / "mine.csv", index=False)
+    faces = project / "models/learners/face"
+    faces.rename(scratch / "face_models")
+    done = subprocess.run([AVEMOTION, "evaluate", str(scratch / "mine.csv"), "--out", str(scratch / "table_out"),
+                           "--jobs", "1"], cwd=project, capture_output=True, text=True, timeout=300)
+    (scratch / "face_models").rename(faces)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((scratch / "table_out/evaluation.json").read_text())
+    assert {name: (f["n_takes"], f["accuracy"], f["uar"]) for name, f in summary.items()} == {
+        name: (f["n_takes"], f["accuracy"], f["uar"]) for name, f in by_names.items()}
+    assert (scratch / "table_out/evaluation.md").read_text().startswith(f"# Evaluation on table: {scratch / 'mine.csv'}")
 
 
 def check_evaluate_leaves_out_trained_takes(project: Path, scratch: Path) -> None:

@@ -94,8 +94,10 @@ def test_selection_by_channel_emotion_and_intensity(messy_root):
 
 
 def test_a_typo_in_the_selection_is_an_error():
-    with pytest.raises(ValueError, match="ingest.emotions"):
-        manifest.Selection(("speech",), ("angy",), ("normal",), ())
+    with pytest.raises(ValueError, match="ingest.channels"):
+        manifest.Selection(("speach",), ("angry",), ("normal",), ())
+    with pytest.raises(ValueError, match=r"ingest.emotions: unknown \['angy'\]"):
+        manifest.build({}, manifest.Selection(("speech",), ("angy",), ("normal",), ()), silence_dbfs=-60.0)
 
 
 def test_zip_archives_are_read_in_place_and_junk_members_rejected(tmp_path):

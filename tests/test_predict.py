@@ -50,7 +50,7 @@ def test_the_commands_help_names_them_as_users_call_them_with_defaults_and_exit_
     evaluate = run("pipeline.apply.evaluate", tmp_path, "--help")
     assert evaluate.returncode == 0 and evaluate.stdout.startswith("usage: python -m pipeline.apply.evaluate")
     words = " ".join(evaluate.stdout.split())
-    assert "(default: evaluation)" in words and "(default: 2)" in words and "(default: ravdess)" in words
+    assert "(default: evaluation)" in words and "(default: 2)" in words and "default: ravdess)" in words
     assert "Exit codes:" in words and "(default: None)" not in words
     predict = run("pipeline.apply.predict", tmp_path, "--help")
     assert predict.returncode == 0 and predict.stdout.startswith("usage: python -m pipeline.apply.predict")

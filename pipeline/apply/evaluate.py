@@ -2,7 +2,9 @@
 
 Usage: python -m pipeline.apply.evaluate ROOT [--corpus NAME] [--features NAME=PATH]... [--out DIR] [--jobs N]
 
-ROOT is read like a `fetch.corpora` root (folders, zip archives). Every labelled take is
+ROOT is read like a `fetch.corpora` root (folders, zip archives), or is a table of your own
+labelled clips (.csv, .tsv, .parquet; read like a `fetch.tables` entry: that entry's settings
+and name when it names this file, else the columns file, speaker and emotion). Every labelled take is
 scored by every learner of each modality it carries, plain and speaker-normalised (each speaker
 standardised with its own takes here, as in training), and by every fusion rule (per modality,
 and across modalities; the `fuse.deploy` rule marked), as `dvc repro` left them; takes
@@ -28,6 +30,7 @@ predict): takes with a row are scored by that modality and fused with their voic
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import shutil
@@ -46,23 +49,37 @@ from pipeline.learn import fusion, metrics, runplan
 from pipeline.report import charts, formatting, intervals, trained
 from pipeline.extract import extractors
 from pipeline.extract.batch import extract
-from pipeline.ingest.corpora import KNOWN_LABELS, ravdess
+from pipeline.ingest.corpora import KNOWN_LABELS, ravdess, table
 from pipeline.apply.ensemble import ModelError
 from pipeline.apply.predict import InputError, measured_features, settings_notes
 
 
 
+def described_by(root: str, corpus: str, params: dict) -> tuple[str, table.TableSpec | None]:
+    """(the corpus's name, its table's settings) when ROOT is a table: those of the fetch.tables entry
+    naming this file (then its key names the corpus), else the default columns (file, speaker,
+    emotion) under the name `table`; (corpus, None) for a folder or archive."""
+    if Path(root).suffix.lower() not in table.SUFFIXES:
+        return corpus, None
+    for name, block in ((params.get("fetch") or {}).get("tables") or {}).items():
+        if os.path.realpath(str(block.get("path", ""))) == os.path.realpath(root):
+            return name, dataclasses.replace(table.TableSpec.from_params(name, block), path=root)
+    return "table", table.TableSpec(path=root)
+
+
 def labelled_takes(
-    root: str, corpus: str, silence_dbfs: float, max_take_mb: float
+    root: str, corpus: str, silence_dbfs: float, max_take_mb: float, spec: table.TableSpec | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every labelled take of `corpus` under `root` (no selection, no hold-out) and the rejects."""
-    found = sources.scan_roots([root])
-    if not found.clips:
+    """Every labelled take of `corpus` under `root`, or in the table `spec` (no selection, no
+    hold-out), and the rejects."""
+    found = sources.scan_roots([] if spec else [root])
+    if not (found.clips or spec):
         raise InputError(f"{root}: {'; '.join(reason for _, reason in found.problems) or 'no files'}")
     everything = manifest.Selection(
         tuple(ravdess.CHANNELS.values()), KNOWN_LABELS, tuple(ravdess.INTENSITIES.values()), ()
     )
-    takes, rejects = manifest.build({corpus: found.clips}, everything, silence_dbfs, max_take_mb)
+    takes, rejects = manifest.build({} if spec else {corpus: found.clips}, everything, silence_dbfs, max_take_mb,
+                                    {corpus: spec} if spec else None)
     left_out = manifest.reject_table([manifest.reject(path, reason) for path, reason in found.problems])
     rejects = pd.concat([left_out, rejects], ignore_index=True)
     if takes.empty:
@@ -280,8 +297,9 @@ def run(args: argparse.Namespace) -> int:
             plan = runplan.plan(params)
             if not Path(args.root).exists():
                 raise InputError(f"{args.root}: no such file or folder")
+            args.corpus, spec = described_by(args.root, args.corpus, params)
             takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
-                                            params["ingest"]["max_take_mb"])
+                                            params["ingest"]["max_take_mb"], spec)
             columns = {c for c in ("audio_path", "video_path") if takes[c].notna().any()}
             carried = {m for m in plan.modalities
                        if extractors.EXTRACTORS[extractors.way_of(m, params)].reads in columns}

@@ -155,9 +155,9 @@ def clips(arguments: list[str]) -> Iterator[str]:
             print(f"predict: left out {where}: {reason}", file=sys.stderr)
         inside = [c for c in found.clips if sources.suffix(c) in CLIP_SUFFIXES]
         folders = sorted({Path(c).parent for c in found.clips
-                          if sources.ZIP_SEPARATOR not in c and sources.suffix(c) in frames.IMAGE_SUFFIXES})
+                          if sources.ZIP_SEPARATOR not in c and sources.suffix(c) in sources.IMAGE_SUFFIXES})
         for folder in folders:
-            suffix = max(frames.IMAGE_SUFFIXES, key=lambda s: len(list(folder.glob(f"*{s}"))))
+            suffix = max(sources.IMAGE_SUFFIXES, key=lambda s: len(list(folder.glob(f"*{s}"))))
             inside.append(str(folder / f"*{suffix}"))
         if not inside:
             raise InputError(f"{argument}: no audio, video or images in this folder")
@@ -170,7 +170,7 @@ def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
     suffix = Path(address).suffix.lower()
     if suffix in (".wav", ".flac"):
         wanted = {"audio_path"}
-    elif suffix in frames.IMAGE_SUFFIXES:
+    elif suffix in sources.IMAGE_SUFFIXES:
         wanted = {"video_path"}
     else:
         wanted = {"audio_path", "video_path"}

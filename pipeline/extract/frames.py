@@ -18,8 +18,6 @@ import numpy as np
 from pipeline.ingest import sources
 from pipeline.errors import ClipError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-
 
 class FrameError(ClipError):
     """A clip whose frames cannot be read, with the reason (the caller adds the file name)."""
@@ -60,12 +58,14 @@ def read(address: str, sampling: Sampling = Sampling()) -> Frames:
     if any(c in address for c in "*?["):
         return _read_images(sorted(glob.glob(address)), address, sampling)
     kind = sources.suffix(address)
-    if kind not in IMAGE_SUFFIXES + sources.VIDEO_SUFFIXES:
+    if kind not in sources.IMAGE_SUFFIXES + sources.VIDEO_SUFFIXES:
         raise FrameError(f"not a video or image (suffix {kind!r})")
     if sources.ZIP_SEPARATOR not in address and not Path(address).is_file():
         raise FrameError("no such file")
     with sources.local_file(address) as path:
-        return _read_images([path], address, sampling) if kind in IMAGE_SUFFIXES else _read_video(path, sampling)
+        if kind in sources.IMAGE_SUFFIXES:
+            return _read_images([path], address, sampling)
+        return _read_video(path, sampling)
 
 
 def _read_images(files: list[str], address: str, sampling: Sampling) -> Frames:

@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 from pipeline import checks, progress
 from pipeline.extract import audio
 from pipeline.ingest import sources
-from pipeline.ingest.corpora import KNOWN_LABELS, CorpusNameError, ckplus, ravdess, registry
+from pipeline.ingest.corpora import KNOWN_LABELS, CorpusNameError, ckplus, ravdess, registry, table
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
 VIDEO_SUFFIX = ".mp4"
@@ -38,12 +38,13 @@ class Selection:
     def __post_init__(self) -> None:
         for field, given, known in (
             ("channels", self.channels, ravdess.CHANNELS.values()),
-            ("emotions", self.emotions, KNOWN_LABELS),
             ("intensities", self.intensities, ravdess.INTENSITIES.values()),
         ):
             unknown = sorted(set(given) - set(known))
             if unknown or not given:
                 raise ValueError(f"ingest.{field}: unknown or empty {unknown or given}; choose from {list(known)}")
+        if not self.emotions or not all(isinstance(e, str) and table.NAME.fullmatch(e) for e in self.emotions):
+            raise ValueError(f"ingest.emotions: {list(self.emotions)}: give emotion names, e.g. {list(KNOWN_LABELS)}")
         actors = [a for a in self.holdout_actors if not (checks.is_int(a) and 1 <= a <= 24)]
         if actors:  # a string such as '21' would hold no actor out at all
             raise ValueError(f"ingest.holdout_actors: {actors} are not RAVDESS actor numbers; "
@@ -110,12 +111,13 @@ def _choose(candidates: list[tuple[str, int, str, dict[str, object]]]) -> dict[s
     return chosen
 
 
-def _caveats(facts: dict[str, object], corpus: str) -> list[str]:
+def _caveats(facts: dict[str, object], corpus: str, native: tuple[int, ...]) -> list[str]:
+    """What a usable audio track is used with: downmixed, resampled from a rate the corpus is not
+    recorded at (a table corpus declares none)."""
     notes = [facts["note"]] if facts.get("note") else []
     if facts["channels"] != 1:
         notes.append(f"{facts['channels']} channels: downmixed to mono")
-    native = registry.adapter(corpus).native_rates
-    if facts["sample_rate"] not in native:
+    if native and facts["sample_rate"] not in native:
         rates = " or ".join(map(str, native))
         notes.append(f"sample rate {facts['sample_rate']} Hz ({corpus} is {rates} Hz): resampled")
     return notes
@@ -123,14 +125,21 @@ def _caveats(facts: dict[str, object], corpus: str) -> list[str]:
 
 def build(
     corpora: dict[str, list[str]], selection: Selection, silence_dbfs: float,
-    max_take_mb: float = MAX_TAKE_MB,
+    max_take_mb: float = MAX_TAKE_MB, described: dict[str, table.TableSpec] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Takes of every corpus from its scanned files ({corpus: files}): (manifest of the selected
-    takes, rejects table)."""
+    """Takes of every corpus from its scanned files ({corpus: files}) and of every corpus a table
+    describes ({corpus: its table}): (manifest of the selected takes, rejects table)."""
     unknown = sorted(set(corpora) - set(registry.ADAPTERS))
     if unknown:
         raise ValueError(f"unknown corpora {unknown}; known: {sorted(registry.ADAPTERS)}")
+    twice = sorted(set(corpora) & set(described or {}))
+    if twice:
+        raise ValueError(f"corpora {twice} are given both as folders and as tables: name the tables otherwise")
     tables, rejects = [], []
+    for corpus, spec in (described or {}).items():
+        takes, corpus_rejects = table_takes(corpus, spec, silence_dbfs, max_take_mb)
+        tables.append(takes)
+        rejects += corpus_rejects
     for corpus, files in corpora.items():
         layout = registry.adapter(corpus).layout
         if layout == "ravdess":
@@ -142,6 +151,10 @@ def build(
         tables.append(takes)
         rejects += corpus_rejects
     takes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_COLUMNS)
+    unknown = sorted(set(selection.emotions) - set(KNOWN_LABELS) - set(takes["label"]))
+    if unknown:  # a typo; a label a table keeps under its own name may be selected
+        raise ValueError(f"ingest.emotions: unknown {unknown}; choose from {list(KNOWN_LABELS)} or a label "
+                         "a table keeps under its own name")
     takes, copies = _without_copies(_select(takes.astype(_NULLABLE), selection))
     return takes, reject_table(rejects + copies)
 
@@ -191,7 +204,8 @@ def ravdess_takes(
         rejects.append(reject(address, f"{error} (its other track is used)", "kept") if address in used
                        else reject(address, error))
     for address, facts in audio_choice.values():
-        rejects += [reject(address, note, outcome="kept") for note in _caveats(facts, ravdess.CORPUS)]
+        rejects += [reject(address, note, outcome="kept")
+                    for note in _caveats(facts, ravdess.CORPUS, ravdess.ADAPTER.native_rates)]
     failed = {address for address, _ in failures}
     for address, name in audio_only + videos:
         if address not in used and address not in failed:
@@ -204,46 +218,82 @@ def ravdess_takes(
     return pd.DataFrame(rows, columns=_COLUMNS), rejects
 
 
-_NO_TRACK = {"error": None}  # facts of a track the corpus does not have: unusable, but no fault
-
-
 def one_file_takes(
     corpus: str, files: list[str], silence_dbfs: float, max_take_mb: float = MAX_TAKE_MB
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Takes of a corpus whose every file is one take (EmoDB wavs, CREMA-D flv clips with both
     tracks, MEAD mp4s) and the rejects; a video file whose audio track fails is kept for its video."""
     adapter = registry.adapter(corpus)
-    parse, suffixes, with_video = adapter.parse_name, adapter.suffixes, "video" in adapter.carries
     rejects: list[dict[str, str]] = []
     named = []
     for address in files:
-        if sources.suffix(address) not in suffixes:
+        if sources.suffix(address) not in adapter.suffixes:
             rejects.append(reject(address, f"not a {corpus} clip (suffix {sources.suffix(address)!r})"))
             continue
         try:
-            named.append((address, parse(sources.name(address))))
+            name = adapter.parse_name(sources.name(address))
         except CorpusNameError as error:
             rejects.append(reject(address, str(error)))
-    audio_facts = _parallel(_probe, named, f"probe {corpus} audio", silence_dbfs, max_take_mb)
-    video_facts = (_parallel(_probe_video, named, f"probe {corpus} video") if with_video
-                   else [_NO_TRACK] * len(named))
+            continue
+        video = address if "video" in adapter.carries else None
+        named.append((address, table.Row(name.take, name.speaker, name.label, address, video, name.gender)))
+    takes, probed = probed_takes(corpus, named, adapter.native_rates, silence_dbfs, max_take_mb)
+    return takes, rejects + probed
+
+
+def table_takes(
+    corpus: str, spec: table.TableSpec, silence_dbfs: float, max_take_mb: float = MAX_TAKE_MB
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Takes of a corpus described by a table (`corpora.table`) and the rejects: its bad rows, then
+    what probing its files finds."""
+    named, problems = table.rows(corpus, spec)
+    takes, probed = probed_takes(corpus, named, (), silence_dbfs, max_take_mb)
+    return takes, [reject(path, reason) for path, reason in problems] + probed
+
+
+def _probe_any_video(address: str) -> dict[str, object]:
+    """`_probe_video` of a video file, or of a sequence (a glob over its images: each must be readable)."""
+    if sources.suffix(address) not in sources.IMAGE_SUFFIXES:
+        return _probe_video(address)
+    frames = sorted(glob.glob(address))
+    unreadable = [f for f in frames if cv2.imread(f, cv2.IMREAD_GRAYSCALE) is None]
+    if unreadable:
+        return {"error": f"unreadable image {unreadable[0]}: the sequence is left out"}
+    return {"n_frames": len(frames)} if frames else {"error": "no images"}
+
+
+def probed_takes(
+    corpus: str, named: list[tuple[str, table.Row]], native_rates: tuple[int, ...], silence_dbfs: float,
+    max_take_mb: float = MAX_TAKE_MB,
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """The takes of one file each ((the file, its take), every track a take names probed) and the
+    rejects; a take whose one track fails is kept for the other."""
+    rejects: list[dict[str, str]] = []
+    with_audio = [i for i, (_, row) in enumerate(named) if row.audio]
+    with_video = [i for i, (_, row) in enumerate(named) if row.video]
+    heard = dict(zip(with_audio, _parallel(_probe, [(named[i][1].audio, None) for i in with_audio],
+                                           f"probe {corpus} audio", silence_dbfs, max_take_mb)))
+    seen = dict(zip(with_video, _parallel(_probe_any_video, [(named[i][1].video, None) for i in with_video],
+                                          f"probe {corpus} video")))
+    no_track = {"error": None}  # facts of a track the take does not have: unusable, but no fault
     rows = []
-    for (address, name), heard, seen in zip(named, audio_facts, video_facts):
-        has_audio, has_video = "error" not in heard, "error" not in seen
-        for facts in (heard, seen):
+    for i, (address, row) in enumerate(named):
+        audio_facts, video_facts = heard.get(i, no_track), seen.get(i, no_track)
+        has_audio, has_video = "error" not in audio_facts, "error" not in video_facts
+        for facts in (audio_facts, video_facts):
             if facts.get("error"):
                 rejects.append(reject(address, f"{facts['error']} (its other track is used)", "kept")
                                if has_audio or has_video else reject(address, facts["error"]))
         if has_audio:
-            rejects += [reject(address, note, outcome="kept") for note in _caveats(heard, corpus)]
+            rejects += [reject(address, note, outcome="kept") for note in _caveats(audio_facts, corpus, native_rates)]
         if has_audio or has_video:
             rows.append({
-                "corpus": corpus, "take": name.take, "speaker": name.speaker, "gender": name.gender,
-                "label": name.label, "audio_path": address if has_audio else None,
-                "video_path": address if has_video else None, "duration_s": heard.get("duration_s"),
-                "sample_rate": heard.get("sample_rate"), "channels": heard.get("channels"),
-                "n_frames": seen.get("n_frames"), "audio_hash": heard.get("audio_hash"),
-                "video_hash": seen.get("video_hash"),
+                "corpus": corpus, "take": row.take, "speaker": row.speaker, "gender": row.gender,
+                "label": row.label, "channel": row.channel, "intensity": row.intensity,
+                "audio_path": row.audio if has_audio else None, "video_path": row.video if has_video else None,
+                "duration_s": audio_facts.get("duration_s"), "sample_rate": audio_facts.get("sample_rate"),
+                "channels": audio_facts.get("channels"), "n_frames": video_facts.get("n_frames"),
+                "audio_hash": audio_facts.get("audio_hash"), "video_hash": video_facts.get("video_hash"),
             })
     takes = pd.DataFrame(rows, columns=_COLUMNS)
     duplicated = takes["take"].duplicated()

@@ -24,6 +24,7 @@ from typing import BinaryIO
 ZIP_SEPARATOR = "::"
 # Video containers: frames read with OpenCV, audio tracks with PyAV.
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".flv", ".webm", ".m4v")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # a folder of them is one clip (a sequence)
 
 
 @dataclass(frozen=True)
@@ -274,12 +275,18 @@ def fingerprint(root: str, known: dict[str, str]) -> dict[str, object]:
         return {"path": root, "kind": "missing", "files": 0, "digest": ""}
     folder = path.is_dir()
     files = _walk(path)[0] if folder else [path]  # the files scan_roots sees, by the same rules
+    return {"path": root, "kind": "folder" if folder else "file", "files": len(files),
+            "digest": digest_of(files, path if folder else path.parent, known)}
+
+
+def digest_of(files: list[Path], folder: Path, known: dict[str, str]) -> str:
+    """One hash of the files' names (relative to `folder`), sizes and contents (`known`: `fingerprint`'s cache)."""
     digest = hashlib.sha256()
     for file in files:
         stat = file.stat()
         key = f"{os.path.abspath(file)}\0{stat.st_size}\0{stat.st_mtime_ns}"
         if key not in known:
             known[key] = file_hash(str(file))
-        name = file.relative_to(path) if folder else file.name
+        name = os.path.relpath(file, folder)
         digest.update(f"{name}\0{stat.st_size}\0{known[key]}\n".encode("utf-8", "surrogateescape"))
-    return {"path": root, "kind": "folder" if folder else "file", "files": len(files), "digest": digest.hexdigest()}
+    return digest.hexdigest()

@@ -1,4 +1,5 @@
-"""Stage `fetch`: resolve each corpus's roots (downloading RAVDESS if asked) into data/sources.json.
+"""Stage `fetch`: resolve each corpus's roots (downloading RAVDESS if asked) and each table corpus
+into data/sources.json.
 
 Runs on every `dvc repro` (it is cheap: file contents are hashed once, then known by path, size
 and modification time from data/.content_hashes.json); downstream stages rerun only if the roots'
@@ -7,16 +8,18 @@ content fingerprint changed, never because files were copied or touched.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from pipeline import checks, io, paths
 from pipeline.ingest import sources
-from pipeline.ingest.corpora import download, ravdess, registry
+from pipeline.ingest.corpora import download, ravdess, registry, table
 
 
-def check(params: dict) -> None:
-    """The `fetch` block, before anything is read or downloaded: known corpora, roots as lists of paths."""
-    checks.only_known("fetch", params, ["corpora", "download"])
+def check(params: dict) -> dict[str, table.TableSpec]:
+    """The `fetch` block, before anything is read or downloaded: known corpora, roots as lists of
+    paths, tables read as their settings say and named unlike any corpus in use."""
+    checks.only_known("fetch", params, ["corpora", "download", "tables"])
     checks.only_known("fetch.corpora", params["corpora"], list(registry.ADAPTERS))
     for corpus, roots in params["corpora"].items():
         if not (roots is None or isinstance(roots, list) and all(isinstance(r, str) for r in roots)):
@@ -26,11 +29,25 @@ def check(params: dict) -> None:
     if not isinstance(params["download"]["enabled"], bool):
         raise ValueError(f"fetch.download.enabled: {params['download']['enabled']!r} is not allowed; it must be "
                          "true or false")
+    tables = {name: table.TableSpec.from_params(name, block) for name, block in (params.get("tables") or {}).items()}
+    twice = sorted(name for name in tables if params["corpora"].get(name))
+    if twice:
+        raise ValueError(f"fetch.tables: {', '.join(twice)} also read from folders under fetch.corpora: name the "
+                         "table otherwise, or empty the folder list")
+    return tables
+
+
+def table_source(spec: table.TableSpec, known: dict[str, str]) -> dict[str, object]:
+    """A table corpus in data/sources.json: its settings, and a fingerprint of the table and the files it names."""
+    path = Path(spec.path)
+    found = [path] * path.is_file() + [Path(f) for f in table.files(spec)]
+    return {"spec": dataclasses.asdict(spec), "files": len(found),
+            "digest": sources.digest_of(found, path.parent, known)}
 
 
 def main() -> None:
     params = io.load_params()["fetch"]
-    check(params)
+    tables = check(params)
     corpora = {corpus: list(roots or []) for corpus, roots in params["corpora"].items()}
     if params["download"]["enabled"]:
         spec = params["download"]
@@ -39,8 +56,9 @@ def main() -> None:
     known = io.read_json(paths.CONTENT_HASHES) if paths.CONTENT_HASHES.exists() else {}
     fingerprints = {corpus: [sources.fingerprint(root, known) for root in roots]
                     for corpus, roots in corpora.items() if roots}
+    described = {name: table_source(spec, known) for name, spec in tables.items()}
     io.write_json(known, paths.CONTENT_HASHES)
-    io.write_json({"corpora": fingerprints}, paths.SOURCES)
+    io.write_json({"corpora": fingerprints} | ({"tables": described} if described else {}), paths.SOURCES)
 
 
 if __name__ == "__main__":

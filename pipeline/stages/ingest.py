@@ -6,6 +6,7 @@ import pandas as pd
 
 from pipeline import checks, compute, io, paths
 from pipeline.ingest import manifest, sources
+from pipeline.ingest.corpora import table
 
 
 def main() -> None:
@@ -23,18 +24,21 @@ def main() -> None:
     if not (checks.is_number(params["silence_dbfs"]) and params["silence_dbfs"] < 0):
         raise SystemExit(f"ingest.silence_dbfs: {params['silence_dbfs']!r} must be a negative number of dBFS "
                          "(a take whose peak stays below it is rejected as silent)")
-    roots = {corpus: [root["path"] for root in found] for corpus, found in io.read_json(paths.SOURCES)["corpora"].items()}
+    found_at = io.read_json(paths.SOURCES)
+    roots = {corpus: [root["path"] for root in found] for corpus, found in found_at["corpora"].items()}
+    described = {corpus: table.TableSpec(**source["spec"]) for corpus, source in found_at.get("tables", {}).items()}
     scanned = {corpus: sources.scan_roots(corpus_roots) for corpus, corpus_roots in roots.items()}
     with compute.engine(where):
         takes, rejects = manifest.build({corpus: found.clips for corpus, found in scanned.items()}, selection,
-                                        params["silence_dbfs"], params["max_take_mb"])
+                                        params["silence_dbfs"], params["max_take_mb"], described)
     root_problems = manifest.reject_table(
         [manifest.reject(path, reason) for found in scanned.values() for path, reason in found.problems]
     )
     rejects = pd.concat([root_problems, rejects], ignore_index=True)
     manifest.print_rejects(rejects)
     if takes.empty:
-        raise SystemExit(f"ingest: no usable takes under {roots} ({len(rejects)} files rejected, see above)")
+        raise SystemExit(f"ingest: no usable takes under {roots} or in {[t.path for t in described.values()]} "
+                         f"({len(rejects)} files rejected, see above)")
     io.write_parquet(takes, paths.MANIFEST)
     io.write_parquet(rejects, paths.REJECTS)
     counts = ", ".join(f"{corpus} {n}" for corpus, n in takes["corpus"].value_counts().sort_index().items())
