@@ -27,6 +27,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from pipeline import checks, cli, io
 from pipeline.apply import ensemble
 from pipeline.extract import audio, extractors, frames, tables
 from pipeline.ingest import manifest, sources
+from pipeline.learn import conformal
 from pipeline.apply.ensemble import ModelError
 from pipeline.errors import ClipError
 
@@ -181,12 +183,13 @@ NO_TRACK = "no audio track in the video"
 
 
 def predict(
-    address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None,
-    silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
+    address: str, predictor: ensemble.Predictor, settings: dict[str, object], calibrated: Calibrated,
+    measured: Measured | None = None, silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
 ) -> dict:
-    """{'clip', 'answer': the deployed decision {'model', 'emotion', 'probability'} or None,
-    'predictions': [{'model', 'fused', 'emotion', 'probabilities'}], 'errors', 'warnings', 'notes'}
-    (a warning: a modality's features unlike every training take; a note: what the answer rests on)."""
+    """{'clip', 'answer': the deployed decision {'model', 'emotion', 'probability', 'set',
+    'set_coverage'} or None, 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}],
+    'errors', 'warnings', 'notes'} (a warning: a modality's features unlike every training take,
+    which makes the answer "uncertain"; a note: what the answer rests on)."""
     result: dict = {"clip": address, "answer": None, "predictions": [], "errors": [], "warnings": [], "notes": []}
     features, failed = {}, {}
     voice = Voice(address, silence_dbfs, max_seconds)
@@ -218,34 +221,67 @@ def predict(
             result["predictions"].append({"model": name, "fused": name in fused,
                                           "emotion": max(probabilities, key=probabilities.get),
                                           "probabilities": probabilities})
-        result["answer"] = answer(result["predictions"])
+        result["answer"] = answer(result["predictions"], calibrated, bool(result["warnings"]))
     elif not result["errors"]:
         result["errors"].append("no trained model for what this clip carries")
     return result
 
 
-def answer(predictions: list[dict]) -> dict:
+def answer(predictions: list[dict], calibrated: Calibrated, unlike: bool = False) -> dict:
     """The deployed decision: the last fused one (the fusion groups come in order of growing reach,
-    voice + face last), or the one learner when nothing was fused."""
+    voice + face last), or the one learner when nothing was fused; with its prediction set (the
+    emotions holding the true one for `calibrated`'s coverage of new speakers' clips), and
+    "uncertain" instead of an emotion when the clip is `unlike` every training take (no set then
+    excludes any emotion)."""
     chosen = ([p for p in predictions if p["fused"]] or predictions)[-1]
-    return {"model": chosen["model"], "emotion": chosen["emotion"],
-            "probability": chosen["probabilities"][chosen["emotion"]]}
+    ranked = sorted(chosen["probabilities"], key=chosen["probabilities"].get, reverse=True)
+    out = {"model": chosen["model"], "emotion": chosen["emotion"],
+           "probability": chosen["probabilities"][chosen["emotion"]]}
+    if chosen["model"] in calibrated.thresholds:
+        q = calibrated.thresholds[chosen["model"]]
+        out |= {"set": [c for c in ranked if chosen["probabilities"][c] >= 1.0 - q] or ranked[:1],
+                "set_coverage": calibrated.coverage}
+    if unlike:
+        out |= {"emotion": "uncertain", "probability": None, "set": ranked}
+    return out
 
 
-HEADER = f"{'emotion':10s} {'prob':>5s}  {'next two':24s} {'decided by':40s} clip"
+@dataclass(frozen=True)
+class Calibrated:
+    """The calibrate stage's conformal thresholds by deployed decision, and the coverage they promise."""
+
+    coverage: float
+    thresholds: dict[str, float]
+
+    @classmethod
+    def load(cls) -> Calibrated:
+        if not Path(conformal.PATH).exists():
+            raise ModelError(f"{conformal.PATH} is missing (run `dvc repro`)")
+        record = io.read_json(conformal.PATH)
+        return cls(record["coverage"], {name: d["threshold"] for name, d in record["decisions"].items()})
+
+
+def shown_set(emotions: list[str], total: int) -> str:
+    """A prediction set in a few words: every emotion of a short set, 'any of N' for all of them."""
+    if len(emotions) == total and total > 2:
+        return f"any of {total}"
+    return ", ".join(emotions[:3]) + (f" +{len(emotions) - 3}" if len(emotions) > 3 else "")
+
+
+HEADER = f"{'emotion':10s} {'prob':>5s}  {'90% set':26s} {'decided by':40s} clip"
 
 
 def render(result: dict) -> str:
-    """One clip's lines: the answer in aligned columns, the clip's name whole at the end; then its
-    notes, warnings and errors, indented."""
+    """One clip's lines: the answer and its prediction set in aligned columns, the clip's name whole
+    at the end; then its notes, warnings and errors, indented."""
     if result["answer"]:
         best = result["answer"]
         chosen = next(p for p in result["predictions"] if p["model"] == best["model"])
-        runners = sorted(chosen["probabilities"].items(), key=lambda kv: -kv[1])[1:3]
-        line = (f"{best['emotion']:10s} {best['probability']:>5.0%}  "
-                f"{', '.join(f'{c} {v:.0%}' for c, v in runners):24s} {best['model']:40s} {result['clip']}")
+        probability = "-" if best["probability"] is None else f"{best['probability']:.0%}"
+        members = shown_set(best["set"], len(chosen["probabilities"])) if "set" in best else "-"
+        line = f"{best['emotion']:10s} {probability:>5s}  {members:26s} {best['model']:40s} {result['clip']}"
     else:
-        line = f"{'-':10s} {'':>5s}  {'no answer':24s} {'':40s} {result['clip']}"
+        line = f"{'-':10s} {'':>5s}  {'no answer':26s} {'':40s} {result['clip']}"
     return "\n".join([line] + [f"    {kind}: {text}" for kind in ("note", "warning", "error")
                                 for text in result[f"{kind}s"]])
 
@@ -255,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
         params = io.load_params()
         max_seconds = args.max_seconds or max_seconds_from(params.get("predict") or {})
         predictor = ensemble.load(params)
+        calibrated = Calibrated.load()
         settings = predictor.settings
         for note in settings_notes(settings, params):
             print(f"predict: note: {note}", file=sys.stderr)
@@ -262,9 +299,10 @@ def run(args: argparse.Namespace) -> int:
         addresses = list(clips(args.paths))
         answered = True
         if not args.json:
-            print(HEADER, flush=True)
+            print(HEADER.replace("90%", f"{calibrated.coverage:.0%}"), flush=True)
         for address in addresses:
-            result = predict(address, predictor, settings, measured, params["ingest"]["silence_dbfs"], max_seconds)
+            result = predict(address, predictor, settings, calibrated, measured, params["ingest"]["silence_dbfs"],
+                             max_seconds)
             print(json.dumps(result) if args.json else render(result), flush=True)
             answered &= bool(result["predictions"]) or not result["errors"]
     except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused

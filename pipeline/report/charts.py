@@ -69,3 +69,21 @@ def learning_curve_figure(curve: pd.DataFrame, summary: pd.DataFrame, chance: fl
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def reliability_figure(decisions: dict[str, dict], path: Path) -> None:
+    """Accuracy against confidence per bin for each decision (`conformal.Reliability` records), and the diagonal."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    for name, record in decisions.items():
+        shown = [(c, a) for c, a in zip(record["confidence"], record["accuracy"]) if c is not None]
+        ax.plot(*zip(*shown), marker="o", label=f"{name} (ECE {record['ece']:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top probability, binned)")
+    ax.set_ylabel("accuracy in the bin")
+    ax.set_title("Reliability of the deployed decisions on held-out speakers")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,5 +1,6 @@
 """Stage `report`: every trained learner's, fusion group's and comparison variant's results ->
-reports/report.md (the answer, voice + face, the feature sets, the learning curve), details/ (the
+reports/report.md (the answer, voice + face, the feature sets, the learning curve, the uncertainty
+of the deployed decisions), details/ (the
 data, each modality's learners, fusion, the variants), metrics.json (the answer: what `dvc metrics
 show` and `dvc exp show` compare), metrics_details.json (every figure), figures/, plots/."""
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import checks, io, paths
-from pipeline.learn import dataset, evaluation, fusion, runplan
-from pipeline.report import formatting, headline, plot_data, sections, trained
+from pipeline.learn import conformal, dataset, evaluation, fusion, runplan
+from pipeline.report import formatting, headline, plot_data, sections, trained, uncertainty
 
 
 def main() -> None:
@@ -55,7 +56,8 @@ def main() -> None:
     train = checks.from_block("train", evaluation.TrainSettings, params["train"])
     text, details, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                    train, deploy, voice_faces, sets, curve,
-                                   headline.answer_section(answer_rows := headline.answers(plan, results, deploy)))
+                                   headline.answer_section(answer_rows := headline.answers(plan, results, deploy)),
+                                   uncertainty.section(io.read_json(conformal.PATH), Path("reports/figures")))
     io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
     for name, markdown in details.items():
         io.write_text(formatting.wrapped(markdown) + "\n", f"reports/details/{name}.md")
