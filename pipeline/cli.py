@@ -66,6 +66,10 @@ def predict_parser(prog: str) -> argparse.ArgumentParser:
     _features_option(parser, "the clips'")
     parser.add_argument("--max-seconds", type=positive_seconds, metavar="S",
                         help="refuse clips longer than this, unread (default: predict.max_seconds in params.yaml)")
+    parser.add_argument("--speaker", metavar="NAME",
+                        help="the clips are all this one speaker's: the speaker-normalised models decide, from the "
+                             "statistics of all of them (refused with fewer clips than that needs to help; "
+                             "reports/report.md, adaptation)")
     parser.add_argument("--json", action="store_true", help="one JSON object per clip and line, as each finishes")
     return parser
 

@@ -29,7 +29,7 @@ from pipeline.ingest.corpora.emodb import EMOTIONS as EMODB_EMOTIONS
 from pipeline.learn import fusion
 
 from bad_inputs import AUDIO, VIDEO
-from conftest import FOOTAGE, REPO, SHARED, real_take, write_av_clip, write_clip
+from conftest import FOOTAGE, REPO, SHARED, SPEECH, real_take, write_av_clip, write_clip
 from test_dvc_deps import untracked_reads
 
 ACTORS = range(1, 7)
@@ -109,6 +109,7 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path)
                                      "three_classes": {"emotions": ["happy", "sad", "angry"]}}
     params["train"].update(outer_folds=3, inner_folds=2)
     params["learning_curve"]["speakers"] = [2, 4]  # 6 actors in 3 folds: 4 training speakers per fold
+    params["adaptation"].update(clips=[1, 2, 4], draws=2)  # a speaker has 8 to 16 takes here
     # one openSMILE set, with the default run's speed-perturbed training copies (as is10 has them)
     params["opensmile_features"] = {"compare2016": {**params["opensmile_features"]["compare2016"],
                                                     "speed_copies": params["opensmile_features"]["is10"]["speed_copies"]}}
@@ -175,10 +176,14 @@ def check_predict(project: Path, scratch: Path) -> None:
     check_settings_come_from_the_models(project, video, results[video.name]["predictions"])
     table = predict(project, str(video))
     header, line = table.stdout.splitlines()
-    assert table.returncode == 0 and header.split()[:3] == ["emotion", "prob", "next"]
+    assert table.returncode == 0 and header.split()[:3] == ["emotion", "prob", "90%"]
+    deployed = results[video.name]["answer"]
+    assert deployed["set_coverage"] == 0.9 and deployed["emotion"] == deployed["set"][0]
+    assert set(deployed["set"]) <= set(results[video.name]["predictions"][-1]["probabilities"])
     assert re.search(rf"audio\+compare2016\+face/fused \(selected\) +{re.escape(str(video))}$", line)  # the clip whole
     assert line.index("audio+compare2016") == header.index("decided by")  # aligned under its heading
     check_predict_with_measured_faces(project, scratch, learners)
+    check_predict_one_speaker(project)
     no_face = predict(project, str(SHARED / "faces" / "videos" / "no_face.mp4"))  # its voice is still heard
     assert no_face.returncode == 0 and "    error: face: no face detected" in no_face.stdout
     assert "audio+compare2016/fused (selected)" in no_face.stdout  # answered by its voice
@@ -207,6 +212,7 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert far.returncode == 0, far.stderr
     warnings = lines_of(far)[0]["warnings"]
     assert any(w.startswith("audio: unlike every training take: ") for w in warnings), warnings
+    assert lines_of(far)[0]["answer"]["emotion"] == "uncertain"  # not a confident label for what it never saw
     assert not lines_of(predict(project, str(video), "--json"))[0]["warnings"]
     too_long = predict(project, str(minute), "--max-seconds", "30")  # refused from its header, unread
     assert too_long.returncode == 1 and "lasts 60 s, beyond predict.max_seconds (30 s): not read" in too_long.stdout
@@ -238,6 +244,38 @@ def check_settings_come_from_the_models(project: Path, video: Path, before: list
     assert [p["model"] for p in after] == [p["model"] for p in before]
     for old, new in zip(before, after):
         assert new["probabilities"] == pytest.approx(old["probabilities"], abs=1e-9)
+
+
+def check_uncertainty_and_adaptation(project: Path, report: str, metrics: dict) -> None:
+    """The calibrate and adaptation stages' records, in the report and its headline file."""
+    calibrated = json.loads((project / "models/conformal.json").read_text())
+    assert calibrated["coverage"] == 0.9 and "audio+compare2016+face/fused (selected)" in calibrated["decisions"]
+    for record in calibrated["decisions"].values():
+        assert 0 < record["threshold"] <= 1 and 0 <= record["coverage"]["coverage"] <= 1
+    assert "## Uncertainty on new speakers" in report and "## Adapting to a new speaker: how many clips" in report
+    assert set(metrics["uncertainty"]) >= {"coverage_target", "audio+compare2016/fused (selected)"}
+    curve = pd.read_csv(project / "models/adaptation.csv")
+    assert set(curve["clips"]) == {0, 1, 2, 4} and set(curve["prior_clips"]) == {0.0, 8.0}
+    assert set(pd.read_parquet(project / "models/priors/audio.parquet")["statistic"]) == {"mean", "variance"}
+    for figure in ("reliability.png", "adaptation.png"):
+        assert (project / "reports/figures" / figure).stat().st_size > 5000
+
+
+def check_predict_one_speaker(project: Path) -> None:
+    """`predict --speaker`: one speaker's clips decided by the speaker-normalised models, or refused
+    with the figures when they are fewer than the adaptation stage found useful."""
+    useful = json.loads((project / "models/adaptation.json").read_text())["useful_from"]
+    takes = sorted((SPEECH / "Actor_02").glob("*.flac"))
+    if useful is None:
+        refused = predict(project, "--speaker", "ana", *map(str, takes[:4]))
+        assert refused.returncode == 2 and "never beat the plain model" in refused.stderr
+        return
+    done = predict(project, "--speaker", "ana", "--json", *map(str, takes[:useful]))
+    assert done.returncode == 0, done.stderr
+    assert all(r["answer"]["model"].endswith("+ speaker norm (selected)") for r in lines_of(done))
+    if useful > 1:
+        refused = predict(project, "--speaker", "ana", *map(str, takes[:useful - 1]))
+        assert refused.returncode == 2 and f"give at least {useful} clips of this speaker" in refused.stderr
 
 
 def check_predict_with_measured_faces(project: Path, scratch: Path, learners: list[str]) -> None:
@@ -461,7 +499,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     wide = {"opensmile_features@compare2016", "train_wide@compare2016-logreg-none", "train_wide@compare2016-logreg-speaker",
             "learning_curve"}
     assert stages_run(first) == ({"fetch", "ingest", "audio_features", "face_features", "external_features@au", "fuse",
-                                  "report"} | trained | wide | variants)
+                                  "calibrate", "adaptation", "report"} | trained | wide | variants)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
@@ -531,6 +569,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert (project / "reports/figures/learning_curve.png").stat().st_size > 5000
     assert {"audio/fused (selected)", "compare2016/logreg", "audio+compare2016/fused (selected)",
             "audio+compare2016/fused (selected) + speaker norm"} <= set(metrics["voice_sets"])
+    check_uncertainty_and_adaptation(project, report, metrics)
 
     run(project, "add", "-A", program="git")
     run(project, "commit", "-qm", "first run", program="git")
@@ -553,13 +592,13 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     params["learners"]["svm"]["n_iter"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face", "au") for n in ("none", "speaker")}
-    assert stages_run(run(project, "repro")) == {"fetch", "fuse", "report"} | svm_stages | variants
+    assert stages_run(run(project, "repro")) == {"fetch", "fuse", "calibrate", "report"} | svm_stages | variants
     cached = json.loads((project / "logs/models/learners/audio/svm-none.json").read_text())["fit_cache"]
     assert cached["hits"] > 0 and cached["fits"] > 0  # the two candidates kept were not fitted again
     for deploy in ("mean", "selected"):  # the deployed rule is the report's choice: no rule is refitted for it
         params["fuse"]["deploy"] = deploy
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        assert stages_run(run(project, "repro")) == {"fetch", "report"}
+        assert stages_run(run(project, "repro")) == {"fetch", "calibrate", "report"}
 
     run(project, "add", "-A", program="git")
     run(project, "commit", "-qm", "trained", program="git")

@@ -8,7 +8,7 @@ models (they need a batch of each speaker's clips, which a labelled folder has) 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline import io, paths
 from pipeline.extract import extractors
-from pipeline.learn import fusion, runplan
+from pipeline.learn import adaptation, fusion, runplan
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.normalisation import normalise
 
@@ -120,6 +120,23 @@ def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[st
 class Predictor:
     learners: dict[str, Learner]  # by stem
     fused: list[Fused]
+    # With priors (`adapted`), a speaker-normalised learner draws a speaker's statistics towards them
+    priors: dict[str, adaptation.Prior] = field(default_factory=dict)
+    prior_clips: float = 0.0
+
+    def adapted(self, prior_clips: float) -> Predictor:
+        """This predictor, its speaker normalisation drawing a speaker's statistics towards the
+        training speakers' as if those were `prior_clips` more clips (the adaptation stage's priors)."""
+        try:
+            priors = {m: adaptation.Prior.read(m, self.columns(m)) for m in self.modalities}
+        except (OSError, KeyError) as error:
+            raise ModelError(f"{adaptation.PRIORS}/: no prior matching the models ({error}; run `dvc repro`)") from None
+        return replace(self, priors=priors, prior_clips=prior_clips)
+
+    def _normalised(self, learner: Learner, X: np.ndarray, speakers: np.ndarray | None) -> np.ndarray:
+        if learner.normalisation == "speaker" and learner.modality in self.priors:
+            return adaptation.per_speaker(X, speakers, self.priors[learner.modality], self.prior_clips)
+        return normalise(learner.normalisation, X, speakers)
 
     @property
     def modalities(self) -> list[str]:
@@ -186,7 +203,7 @@ class Predictor:
                 rows = ~np.isnan(X).all(axis=1)
                 if rows.any():
                     groups = None if speakers is None else speakers[rows]
-                    proba[rows] = learner.estimator.predict_proba(normalise(learner.normalisation, X[rows], groups))
+                    proba[rows] = learner.estimator.predict_proba(self._normalised(learner, X[rows], groups))
                 out[learner.name] = (learner.classes, proba)
         for fused in self.fused:
             names = [self.learners[s].name for s in fused.stems]

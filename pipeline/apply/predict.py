@@ -36,7 +36,7 @@ from pipeline import checks, cli, io
 from pipeline.apply import ensemble
 from pipeline.extract import audio, extractors, frames, tables
 from pipeline.ingest import manifest, sources
-from pipeline.learn import conformal
+from pipeline.learn import adaptation, conformal
 from pipeline.apply.ensemble import ModelError
 from pipeline.errors import ClipError
 
@@ -182,6 +182,65 @@ def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
 NO_TRACK = "no audio track in the video"
 
 
+def measure(
+    address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None,
+    silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """One clip's result so far (`predict`'s, without predictions) and its feature row per modality."""
+    result: dict = {"clip": address, "answer": None, "predictions": [], "errors": [], "warnings": [], "notes": []}
+    features, failed = {}, {}
+    voice = Voice(address, silence_dbfs, max_seconds)
+    for modality in (m for m in modalities_of(address, settings) if m in predictor.modalities):
+        try:
+            features[modality] = clip_features(voice, settings[modality])
+        except ClipError as error:
+            failed.setdefault(str(error), []).append(modality)
+    if voice.note:
+        result["notes"].append(voice.note)
+    for modality, rows in (measured or {}).items():
+        key = tables.clip_key(settings[modality].corpus, address)
+        if key in rows:
+            features[modality] = rows[key]
+        else:
+            failed.setdefault(f"no row of --features {modality} names this clip ({key})", []).append(modality)
+    for message, modalities in failed.items():  # one line per cause, naming every modality it cost
+        if message == NO_TRACK and features:
+            result["notes"].append(f"{NO_TRACK}: the face alone answers ({', '.join(modalities)} not used)")
+        else:
+            result["errors"].append(f"{', '.join(modalities)}: {message}")
+    for modality, row in features.items():
+        if unlike := predictor.unlike_training(modality, row):
+            result["warnings"].append(f"{modality}: {unlike}")
+    if not features and not result["errors"]:
+        result["errors"].append("no trained model for what this clip carries")
+    return result, features
+
+
+def decide(results: list[dict], features: list[dict[str, np.ndarray]], predictor: ensemble.Predictor,
+           calibrated: Calibrated, speaker: str | None = None) -> None:
+    """Fill in every model's prediction and the answer of each clip that has features; with
+    `speaker`, the clips are that one speaker's, and the speaker-normalised models standardise
+    them with their own statistics (drawn towards the training speakers')."""
+    scored = [i for i, row in enumerate(features) if row]
+    if not scored:
+        return
+    modalities = sorted({m for i in scored for m in features[i]})
+    blank = {m: np.full(len(predictor.columns(m)), np.nan) for m in modalities}  # a clip without that modality
+    X = {m: np.vstack([features[i].get(m, blank[m]) for i in scored]) for m in modalities}
+    sides = {f.name: f.sides for f in predictor.fused}
+    outputs = predictor.predict(X, np.full(len(scored), speaker) if speaker else None)
+    for row, i in enumerate(scored):
+        for name, (classes, proba) in outputs.items():
+            if np.isnan(proba[row]).any() or len(sides.get(name, ())) > 1 and not all(
+                    set(side) & set(features[i]) for side in sides[name]):
+                continue  # a modality this clip lacks, or a cross-modal decision with one side of it
+            probabilities = dict(zip(classes, map(float, proba[row])))
+            results[i]["predictions"].append({"model": name, "fused": name in sides,
+                                              "emotion": max(probabilities, key=probabilities.get),
+                                              "probabilities": probabilities})
+        results[i]["answer"] = answer(results[i]["predictions"], calibrated, bool(results[i]["warnings"]))
+
+
 def predict(
     address: str, predictor: ensemble.Predictor, settings: dict[str, object], calibrated: Calibrated,
     measured: Measured | None = None, silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
@@ -190,40 +249,8 @@ def predict(
     'set_coverage'} or None, 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}],
     'errors', 'warnings', 'notes'} (a warning: a modality's features unlike every training take,
     which makes the answer "uncertain"; a note: what the answer rests on)."""
-    result: dict = {"clip": address, "answer": None, "predictions": [], "errors": [], "warnings": [], "notes": []}
-    features, failed = {}, {}
-    voice = Voice(address, silence_dbfs, max_seconds)
-    for modality in (m for m in modalities_of(address, settings) if m in predictor.modalities):
-        try:
-            features[modality] = clip_features(voice, settings[modality])[None, :]
-        except ClipError as error:
-            failed.setdefault(str(error), []).append(modality)
-    if voice.note:
-        result["notes"].append(voice.note)
-    for modality, rows in (measured or {}).items():
-        key = tables.clip_key(settings[modality].corpus, address)
-        if key in rows:
-            features[modality] = rows[key][None, :]
-        else:
-            failed.setdefault(f"no row of --features {modality} names this clip ({key})", []).append(modality)
-    for message, modalities in failed.items():  # one line per cause, naming every modality it cost
-        if message == NO_TRACK and features:
-            result["notes"].append(f"{NO_TRACK}: the face alone answers ({', '.join(modalities)} not used)")
-        else:
-            result["errors"].append(f"{', '.join(modalities)}: {message}")
-    for modality, rows in features.items():
-        if unlike := predictor.unlike_training(modality, rows[0]):
-            result["warnings"].append(f"{modality}: {unlike}")
-    if features:
-        fused = {f.name for f in predictor.fused}
-        for name, (classes, proba) in predictor.predict(features).items():
-            probabilities = dict(zip(classes, map(float, proba[0])))
-            result["predictions"].append({"model": name, "fused": name in fused,
-                                          "emotion": max(probabilities, key=probabilities.get),
-                                          "probabilities": probabilities})
-        result["answer"] = answer(result["predictions"], calibrated, bool(result["warnings"]))
-    elif not result["errors"]:
-        result["errors"].append("no trained model for what this clip carries")
+    result, features = measure(address, predictor, settings, measured, silence_dbfs, max_seconds)
+    decide([result], [features], predictor, calibrated)
     return result
 
 
@@ -290,25 +317,48 @@ def run(args: argparse.Namespace) -> int:
     try:
         params = io.load_params()
         max_seconds = args.max_seconds or max_seconds_from(params.get("predict") or {})
-        predictor = ensemble.load(params)
+        predictor = ensemble.load(params, normalisations=("none", "speaker") if args.speaker else ("none",))
         calibrated = Calibrated.load()
         settings = predictor.settings
         for note in settings_notes(settings, params):
             print(f"predict: note: {note}", file=sys.stderr)
         measured = measured_features(args.features, settings, predictor)
         addresses = list(clips(args.paths))
+        silence_dbfs = params["ingest"]["silence_dbfs"]
+        if args.speaker:
+            results = one_speaker(addresses, args.speaker, predictor, settings, calibrated, measured, silence_dbfs,
+                                  max_seconds)
+        else:
+            results = (predict(address, predictor, settings, calibrated, measured, silence_dbfs, max_seconds)
+                       for address in addresses)
         answered = True
         if not args.json:
             print(HEADER.replace("90%", f"{calibrated.coverage:.0%}"), flush=True)
-        for address in addresses:
-            result = predict(address, predictor, settings, calibrated, measured, params["ingest"]["silence_dbfs"],
-                             max_seconds)
+        for result in results:
             print(json.dumps(result) if args.json else render(result), flush=True)
             answered &= bool(result["predictions"]) or not result["errors"]
     except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused
         print(f"predict: {error}", file=sys.stderr)
         return 2
     return 0 if answered else 1
+
+
+def one_speaker(addresses: list[str], speaker: str, predictor: ensemble.Predictor, settings: dict[str, object],
+                calibrated: Calibrated, measured: Measured, silence_dbfs: float, max_seconds: float) -> list[dict]:
+    """Every clip's result, the clips being one speaker's: the speaker-normalised models decide, from
+    the statistics of all of them; refused when fewer clips have features than the adaptation stage
+    found speaker normalisation needs to beat the plain models on held-out speakers."""
+    measured_clips = [measure(a, predictor, settings, measured, silence_dbfs, max_seconds) for a in addresses]
+    try:
+        record = adaptation.Record.load()
+    except FileNotFoundError:
+        raise ModelError(f"{adaptation.RECORD} is missing (run `dvc repro`)") from None
+    if refused := record.refusal(speaker, sum(bool(features) for _, features in measured_clips)):
+        raise InputError(refused)
+    predictor = predictor.adapted(record.prior_clips)
+    results = [result for result, _ in measured_clips]
+    decide(results, [features for _, features in measured_clips], predictor, calibrated, speaker)
+    return results
 
 
 def max_seconds_from(block: dict) -> float:

@@ -87,3 +87,22 @@ def reliability_figure(decisions: dict[str, dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def adaptation_figure(curves: dict[str, pd.DataFrame], plain: float, model: str, path: Path) -> None:
+    """Accuracy against the clips of a new speaker normalisation may use, one line per way of
+    estimating the speaker's statistics (`curves`: label -> accuracy by clips), and the plain model's."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, curve in curves.items():
+        ax.plot(curve.index, curve["accuracy"], marker="o", label=label)
+    ax.axhline(plain, color="grey", linestyle="--", linewidth=1, label="plain model (no normalisation)")
+    ax.set_xscale("log", base=2)
+    ticks = list(next(iter(curves.values())).index)
+    ax.set_xticks(ticks, [str(k) for k in ticks])
+    ax.set_xlabel("unlabelled clips of the new speaker")
+    ax.set_ylabel("accuracy on the speaker's other takes")
+    ax.set_title(f"{model}: adapting to a new speaker")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -16,7 +16,8 @@ def section(calibrated: dict[str, Any], figures: Path) -> tuple[str, dict[str, A
     """Markdown and figures of every deployed decision's sets and reliability."""
     target = calibrated["coverage"]
     rows, shown, measured = [], {}, {}
-    for name, record in calibrated["decisions"].items():
+    plain_first = sorted(calibrated["decisions"].items(), key=lambda kv: ("speaker norm" in kv[0], kv[0]))
+    for name, record in plain_first:
         cover, ece = record["coverage"], record["reliability"]["ece"]
         rows.append({"decision": name, "takes": record["n_takes"],
                      f"{target:.0%} set holds the truth": formatting.pct(cover["coverage"]),

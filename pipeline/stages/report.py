@@ -1,6 +1,6 @@
 """Stage `report`: every trained learner's, fusion group's and comparison variant's results ->
 reports/report.md (the answer, voice + face, the feature sets, the learning curve, the uncertainty
-of the deployed decisions), details/ (the
+of the deployed decisions, adapting to a new speaker), details/ (the
 data, each modality's learners, fusion, the variants), metrics.json (the answer: what `dvc metrics
 show` and `dvc exp show` compare), metrics_details.json (every figure), figures/, plots/."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import checks, io, paths
-from pipeline.learn import conformal, dataset, evaluation, fusion, runplan
-from pipeline.report import formatting, headline, plot_data, sections, trained, uncertainty
+from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, runplan
+from pipeline.report import adapting, formatting, headline, plot_data, sections, trained, uncertainty
 
 
 def main() -> None:
@@ -57,7 +57,8 @@ def main() -> None:
     text, details, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                    train, deploy, voice_faces, sets, curve,
                                    headline.answer_section(answer_rows := headline.answers(plan, results, deploy)),
-                                   uncertainty.section(io.read_json(conformal.PATH), Path("reports/figures")))
+                                   uncertainty.section(io.read_json(conformal.PATH), Path("reports/figures")),
+                                   adapting.section(io.read_json(adaptation.RECORD), Path("reports/figures")))
     io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
     for name, markdown in details.items():
         io.write_text(formatting.wrapped(markdown) + "\n", f"reports/details/{name}.md")
