@@ -1,6 +1,6 @@
 """Label your own clips with the models `dvc repro` trained.
 
-Usage: python -m pipeline.apply.predict PATH... [--features NAME=PATH]... [--max-seconds S] [--json]
+Usage: python -m pipeline.apply.predict PATH... [--features NAME=PATH]... [--speaker NAME] [--max-seconds S] [--json]
 
 A PATH is an audio file (wav, flac), a video (mp4, flv, mov, ...), an image, or a folder:
 every audio or video file in it is a clip, and the images of each folder together are one
@@ -8,8 +8,14 @@ clip (a sequence, as in CK+). Each clip is scored by every plain learner of each
 carries, and their probabilities are fused by the `fuse.deploy` rule the fuse stage fitted:
 per modality, and across modalities for a video with a voice and a face. The table shows
 one line per clip as it finishes: the deployed answer (the fused decision over every modality
-the clip carries), its probability, the next two, which decision it is, the clip; notes,
-warnings and errors below it. --json prints one object per clip and line, with every learner.
+the clip carries), its probability, its prediction set (the emotions holding the true one for
+`calibrate.coverage` of held-out speakers' takes: the calibrate stage's conformal threshold),
+which decision it is, the clip; notes, warnings and errors below it. A clip unlike every
+training take is answered "uncertain" (its set: every emotion). --json prints one object per
+clip and line, with every learner. With --speaker NAME every clip is that one speaker's: the
+speaker-normalised models decide, from the statistics of all of them (drawn towards the
+training speakers'), once every clip is measured; fewer clips than the adaptation stage found
+useful are refused, with its figures.
 A clip longer than `predict.max_seconds` is refused before it is read. `--features au=PATH`
 gives the clips' measurements for an `external_features` modality (a table or a folder of
 OpenFace per-frame CSVs, read as that source's params say): a row joins a clip by take (RAVDESS
