@@ -91,9 +91,10 @@ NAME = re.compile(r"[a-z0-9_]+")
 
 def _named(params: dict) -> list[tuple[str, object]]:
     """(setting, name) of every name that becomes part of a command line or a path (dvc.yaml's
-    `${key}` and `${item.*}`, models/<modality>/<learner>-<normalisation>, models/variants/<key>)."""
+    `${key}` and `${item.*}`, models/<modality>/<learner>-<normalisation>, models/variants/<key>,
+    models/cross_corpus/<key>)."""
     run, curve, compare = (params.get(b) or {} for b in ("run", "learning_curve", "compare"))
-    named = [(f"{block} key", key) for block in ("opensmile_features", "external_features")
+    named = [(f"{block} key", key) for block in ("opensmile_features", "external_features", "cross_corpus")
              for key in params.get(block) or {}]
     named += [("compare.variants key", key) for key in compare.get("variants") or {}]
     named += [(f"run.{setting}", item) for setting in ("modalities", "wide_modalities", "learners", "wide_learners",

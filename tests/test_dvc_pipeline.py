@@ -96,8 +96,10 @@ def make_au_table(path: Path) -> None:
 AU_TEXT_ROW = "01-04-01-01-02-03"  # a take whose action units hold text: it falls back to the voice
 
 
-def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path) -> dict:
+def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path, emodb: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["cross_corpus"] = {"emodb": {"corpus": "emodb", "path": str(emodb)},
+                              "ravdess_video": {"corpus": "ravdess", "path": str(SHARED / "faces" / "ravdess")}}
     params["fetch"]["corpora"] = {"ravdess": [str(videos)], "ckplus": [str(ckplus)]}
     params["external_features"]["au"]["path"] = str(au_table)
     params["fetch"]["download"].update(
@@ -253,6 +255,10 @@ def check_uncertainty_and_adaptation(project: Path, report: str, metrics: dict) 
     for record in calibrated["decisions"].values():
         assert 0 < record["threshold"] <= 1 and 0 <= record["coverage"]["coverage"] <= 1
     assert "## Uncertainty on new speakers" in report and "## Adapting to a new speaker: how many clips" in report
+    assert "## Across corpora: trained here, tested elsewhere" in report
+    emodb = metrics["across_corpora"]["emodb.voice"]["none"]  # 6 of the 7 takes: boredom is not known
+    assert emodb["n_takes"] == 6 and 0 <= emodb["most_predicted_share"] <= 1
+    assert metrics["across_corpora"]["ravdess_video.face_face"]["none"]["n_takes"] == 1  # its voice was trained on
     assert set(metrics["uncertainty"]) >= {"coverage_target", "audio+compare2016/fused (selected)"}
     curve = pd.read_csv(project / "models/adaptation.csv")
     assert set(curve["clips"]) == {0, 1, 2, 4} and set(curve["prior_clips"]) == {0.0, 8.0}
@@ -482,8 +488,12 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     n_sequences = make_ckplus(tmp_path / "ckplus")
     make_videos(tmp_path / "videos")
     make_au_table(tmp_path / "au.csv")
+    few_emodb = tmp_path / "emodb_few"  # scored across corpora, never trained on
+    few_emodb.mkdir()
+    for name in ("03a01Wa", "03a01Fa", "08a01Na", "09a01Wb", "10a05Tb", "10a02Fa", "16b10Lb"):
+        shutil.copy(SHARED / "emodb" / "wav" / f"{name}.flac", few_emodb)
     params = small_params(url, hashlib.md5(archive.read_bytes()).hexdigest(), tmp_path / "videos", tmp_path / "ckplus",
-                          tmp_path / "au.csv")
+                          tmp_path / "au.csv", few_emodb)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(project, "init", "-q", program="git")
     run(project, "init", "-q")
@@ -499,7 +509,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     wide = {"opensmile_features@compare2016", "train_wide@compare2016-logreg-none", "train_wide@compare2016-logreg-speaker",
             "learning_curve"}
     assert stages_run(first) == ({"fetch", "ingest", "audio_features", "face_features", "external_features@au", "fuse",
-                                  "calibrate", "adaptation", "report"} | trained | wide | variants)
+                                  "calibrate", "adaptation", "cross_corpus@emodb", "cross_corpus@ravdess_video",
+                                  "report"} | trained | wide | variants)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
@@ -592,13 +603,14 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     params["learners"]["svm"]["n_iter"] = 3
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face", "au") for n in ("none", "speaker")}
-    assert stages_run(run(project, "repro")) == {"fetch", "fuse", "calibrate", "report"} | svm_stages | variants
+    across = {"cross_corpus@emodb", "cross_corpus@ravdess_video"}
+    assert stages_run(run(project, "repro")) == {"fetch", "fuse", "calibrate", "report"} | svm_stages | variants | across
     cached = json.loads((project / "logs/models/learners/audio/svm-none.json").read_text())["fit_cache"]
     assert cached["hits"] > 0 and cached["fits"] > 0  # the two candidates kept were not fitted again
     for deploy in ("mean", "selected"):  # the deployed rule is the report's choice: no rule is refitted for it
         params["fuse"]["deploy"] = deploy
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        assert stages_run(run(project, "repro")) == {"fetch", "calibrate", "report"}
+        assert stages_run(run(project, "repro")) == {"fetch", "calibrate", "report"} | across
 
     run(project, "add", "-A", program="git")
     run(project, "commit", "-qm", "trained", program="git")

@@ -27,7 +27,8 @@ def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path):
         io.load_params(params)
 
 
-@pytest.mark.parametrize("where", ["external_features", "opensmile_features", "run.modalities", "compare.variants"])
+@pytest.mark.parametrize("where", ["external_features", "opensmile_features", "cross_corpus", "run.modalities",
+                                   "compare.variants"])
 @pytest.mark.parametrize("name", ["au;touch X;#", "/etc/passwd", "../outside", "Au"])
 def test_a_name_that_becomes_part_of_a_command_or_a_path_must_be_safe(tmp_path, where, name):
     params = yaml.safe_load((REPO / "params.yaml").read_text())

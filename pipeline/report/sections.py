@@ -352,12 +352,12 @@ def build(
     figures: Path, settings: evaluation.TrainSettings, deploy: str, voice_face: dict[str, tuple[str, dict[str, Any]]] | None = None,
     voice_sets: tuple[str, dict[str, Any]] | None = None, learning_curve: tuple[str, dict[str, Any]] | None = None,
     answer: tuple[str, dict[str, Any]] | None = None, uncertainty: tuple[str, dict[str, Any]] | None = None,
-    adapting: tuple[str, dict[str, Any]] | None = None,
+    adapting: tuple[str, dict[str, Any]] | None = None, across: tuple[str, dict[str, Any]] | None = None,
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
     """The report's Markdown (the answer first, then `voice_face`, which maps a voice+face pair to
     its `voice_face_section`, `voice_sets` when the voice has several feature sets, the
-    `learning_curve`, the `uncertainty` of the deployed decisions, the `adapting` curve, and an index
-    of the details), the details (name -> Markdown for
+    `learning_curve`, the answer `across` corpora, the `uncertainty` of the deployed decisions, the
+    `adapting` curve, and an index of the details), the details (name -> Markdown for
     reports/details/<name>.md: the data, each modality's learners, late fusion, the comparison
     variants) and every headline figure (for reports/metrics_details.json)."""
     figures.mkdir(parents=True, exist_ok=True)
@@ -383,6 +383,7 @@ def build(
             *[markdown for markdown, _ in (voice_face or {}).values()],
             voice_sets[0] if voice_sets else "",
             learning_curve[0] if learning_curve else "",
+            across[0] if across else "",
             uncertainty[0] if uncertainty else "",
             adapting[0] if adapting else "",
             details_index(details),
@@ -397,6 +398,7 @@ def build(
         **({"learning_curve": learning_curve[1]} if learning_curve else {}),
         **({"uncertainty": uncertainty[1]} if uncertainty else {}),
         **({"adaptation": adapting[1]} if adapting else {}),
+        **({"across_corpora": across[1]} if across else {}),
         "fusion": {g["name"]: {rule: {k: s[k] for k in ("accuracy", "uar", "fold_accuracy_std")}
                                for rule, s in g["rules"].items()} for g in fusions if g["rules"]},
     }

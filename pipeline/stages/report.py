@@ -1,6 +1,6 @@
 """Stage `report`: every trained learner's, fusion group's and comparison variant's results ->
-reports/report.md (the answer, voice + face, the feature sets, the learning curve, the uncertainty
-of the deployed decisions, adapting to a new speaker), details/ (the
+reports/report.md (the answer, voice + face, the feature sets, the learning curve, across corpora,
+the uncertainty of the deployed decisions, adapting to a new speaker), details/ (the
 data, each modality's learners, fusion, the variants), metrics.json (the answer: what `dvc metrics
 show` and `dvc exp show` compare), metrics_details.json (every figure), figures/, plots/."""
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipeline import checks, io, paths
 from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, runplan
-from pipeline.report import adapting, formatting, headline, plot_data, sections, trained, uncertainty
+from pipeline.report import across, adapting, formatting, headline, plot_data, sections, trained, uncertainty
 
 
 def main() -> None:
@@ -58,7 +58,9 @@ def main() -> None:
                                    train, deploy, voice_faces, sets, curve,
                                    headline.answer_section(answer_rows := headline.answers(plan, results, deploy)),
                                    uncertainty.section(io.read_json(conformal.PATH), Path("reports/figures")),
-                                   adapting.section(io.read_json(adaptation.RECORD), Path("reports/figures")))
+                                   adapting.section(io.read_json(adaptation.RECORD), Path("reports/figures")),
+                                   across.section({key: io.read_json(across.record_path(key))
+                                                   for key in params.get("cross_corpus") or {}}))
     io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
     for name, markdown in details.items():
         io.write_text(formatting.wrapped(markdown) + "\n", f"reports/details/{name}.md")

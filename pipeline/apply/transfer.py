@@ -1,0 +1,109 @@
+"""The truth across corpora: the trained models scored on a corpus they never trained on.
+
+Each side of the answer (the voice: every voice modality's deployed decision; each face modality
+extracted from video or images) is scored on the takes of the other corpus that it never
+trained on (by name and by content, as `evaluate` leaves them out), plain and speaker-normalised
+(each speaker standardised with that speaker's own takes, as in training), on the emotions the
+models know; beside it, the same decision's cross-validated figure on its own corpora.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline import checks
+from pipeline.apply import ensemble, evaluate
+from pipeline.apply.predict import InputError
+from pipeline.extract import extractors
+from pipeline.ingest.corpora import registry
+from pipeline.learn import fusion, runplan
+
+
+@dataclass(frozen=True)
+class Source:
+    """One `cross_corpus` entry: a named corpus's root (a side scores only the takes it never trained on)."""
+
+    corpus: str
+    path: str
+
+    def __post_init__(self) -> None:
+        checks.check("cross_corpus", self, [
+            ("corpus", f"a corpus adapter ({', '.join(registry.ADAPTERS)})", lambda s: s.corpus in registry.ADAPTERS),
+            ("path", "a folder or zip archive", lambda s: isinstance(s.path, str) and bool(s.path)),
+        ])
+
+    @classmethod
+    def from_params(cls, key: str, params: dict) -> Source:
+        return checks.from_block(f"cross_corpus.{key}", cls, (params.get("cross_corpus") or {}).get(key))
+
+
+def sides(plan: runplan.RunPlan, params: dict) -> dict[str, tuple[str, ...]]:
+    """The answer's sides a clip's own files give: the voices together, each face read from video
+    or images (a face measured elsewhere needs its table, and is left out)."""
+    out = {"voice": tuple(plan.of_kind("voice"))} if plan.of_kind("voice") else {}
+    for face in plan.of_kind("face"):
+        if extractors.EXTRACTORS[extractors.way_of(face, params)].reads == "video_path":
+            out[f"face_{face}"] = (face,)
+    return out
+
+
+def deployed(predictor: ensemble.Predictor, deploy: str, normalisation: str) -> str:
+    """The name of the side's deployed decision: its widest fused group's `deploy` rule, or its one learner."""
+    fused = [f.name for f in predictor.fused if f.rule_name == deploy
+             and all(predictor.learners[s].normalisation == normalisation for s in f.stems)]
+    if fused:
+        return fused[-1]
+    return next(learner.name for learner in predictor.learners.values() if learner.normalisation == normalisation)
+
+
+def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...], root: str) -> dict[str, Any] | None:
+    """The side's deployed decisions (plain and speaker-normalised) on the takes it never trained
+    on; None when it trained on every take, or none carries it."""
+    plan = runplan.plan(params)
+    carried = [m for m in modalities if takes[extractors.EXTRACTORS[extractors.way_of(m, params)].reads].notna().any()]
+    if not carried:
+        return None
+    predictor = ensemble.load(params, set(carried), plan.normalisations)
+    content = set().union(*(learner.content for learner in predictor.learners.values()))
+    try:
+        fresh, n_trained, n_copied = evaluate.unseen(takes, evaluate.trained_on(list(predictor.learners)), content,
+                                                     root)
+    except InputError:
+        return None
+    settings = predictor.settings
+    X = {m: evaluate.features_of_takes(fresh, m, settings[m])[0] for m in carried}
+    outputs = predictor.predict(X, fresh["speaker"].to_numpy())
+    cross_validated = predictor.cross_validated()
+    deploy = fusion.FuseSettings.from_params(params).deploy
+    out: dict[str, Any] = {"left_out_trained": n_trained + n_copied}
+    for normalisation in plan.normalisations:
+        name = deployed(predictor, deploy, normalisation)
+        classes, probabilities = outputs[name]
+        figures, left_out = evaluate.score(classes, probabilities, fresh)
+        known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
+        guesses = pd.Series(np.asarray(classes)[probabilities[known].argmax(axis=1)])
+        shares = guesses.value_counts(normalize=True)
+        out[normalisation] = {
+            "decision": name, "n_takes": int(known.sum()), "n_speakers": int(fresh.loc[known, "speaker"].nunique()),
+            **{k: figures[k] for k in ("accuracy", "uar", "accuracy_ci", "uar_ci")},
+            "most_predicted": str(shares.index[0]), "most_predicted_share": float(shares.iloc[0]),
+            "emotions": sorted(set(fresh.loc[known, "label"])),
+            "labels_left_out": dict(zip(left_out["label"], map(int, left_out["takes"]))),
+            "within": {k: cross_validated[name][k] for k in ("accuracy", "uar")},
+        }
+    return out
+
+
+def scored(params: dict, source: Source) -> dict[str, Any]:
+    """Every side's figures on the corpus at `source` (sides it cannot score left out), and the rejects' count."""
+    ingest = params["ingest"]
+    takes, rejects = evaluate.labelled_takes(source.path, source.corpus, ingest["silence_dbfs"], ingest["max_take_mb"])
+    found = {side: side_figures(params, takes, modalities, source.path)
+             for side, modalities in sides(runplan.plan(params), params).items()}
+    return {"corpus": source.corpus, "path": source.path, "n_takes": len(takes),
+            "n_rejected": int((rejects["outcome"] != "kept").sum()),
+            "sides": {side: figures for side, figures in found.items() if figures is not None}}

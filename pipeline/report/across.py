@@ -1,0 +1,53 @@
+"""The report's section on the truth across corpora: each side of the answer, trained on its own
+corpora, scored on a corpus it never trained on (the cross_corpus stages' records)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from pipeline.report import formatting, intervals
+
+
+def record_path(key: str) -> str:
+    """Where the cross_corpus stage writes its record for `cross_corpus.<key>`."""
+    return f"models/cross_corpus/{key}.json"
+
+
+def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """Markdown and figures of every cross_corpus record ({key: record})."""
+    rows, figures = [], {}
+    for key, record in found.items():
+        for side, by_normalisation in record["sides"].items():
+            plain, normalised = by_normalisation["none"], by_normalisation.get("speaker")
+            rows.append({
+                "tested on": f"{record['corpus']} ({key})", "side": side.replace("_", " "),
+                "decision": plain["decision"], "takes (speakers)": f"{plain['n_takes']} ({plain['n_speakers']})",
+                **{f"{name} [95% CI]": f"{formatting.pct(plain[key])} "
+                   f"{formatting.ci(intervals.Estimate(plain[key], *plain[f'{key}_ci']))}"
+                   for name, key in (("accuracy", "accuracy"), ("UAR", "uar"))},
+                "most frequent answer": f"{plain['most_predicted']} {formatting.pct(plain['most_predicted_share'])}",
+                "+ speaker norm: accuracy / UAR / most frequent": "–" if normalised is None else
+                f"{formatting.pct(normalised['accuracy'])} / {formatting.pct(normalised['uar'])} / "
+                f"{normalised['most_predicted']} {formatting.pct(normalised['most_predicted_share'])}",
+                "within its own corpora": f"{formatting.pct(plain['within']['accuracy'])} / "
+                                          f"{formatting.pct(plain['within']['uar'])}",
+            })
+            figures[f"{key}.{side}"] = {
+                normalisation: {k: f[k] for k in ("accuracy", "uar", "most_predicted_share", "n_takes")}
+                for normalisation, f in by_normalisation.items() if normalisation != "left_out_trained"}
+    markdown = "\n".join([
+        "## Across corpora: trained here, tested elsewhere",
+        "",
+        "Each side of the answer, trained on the corpora above, scored on a corpus it never trained on "
+        "(`cross_corpus`; takes it trained on, by name or content, left out), on the emotions it knows; "
+        "plain, and with each speaker standardised by that speaker's own takes; the interval is over "
+        "speakers. `most frequent answer`: the emotion it gives most and the share of takes it gives it to "
+        "(a model that transfers spreads its answers as the emotions are spread). Within its own corpora: "
+        "the same decision's outer-fold accuracy / UAR.",
+        "",
+        formatting.table(pd.DataFrame(rows)) if rows else "No side could be scored on these corpora.",
+        "",
+    ])
+    return markdown, figures

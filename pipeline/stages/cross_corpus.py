@@ -1,0 +1,31 @@
+"""Stage `cross_corpus@<key>`: the trained models on a corpus they never trained on (`transfer`).
+
+Usage: python -m pipeline.stages.cross_corpus KEY
+Reads `cross_corpus.<key>` (a corpus adapter and its root); scores each side of the answer
+(voice, each face read from video or images) on the takes it never trained on, plain and
+speaker-normalised, and writes models/cross_corpus/<key>.json for the report.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pipeline import compute, io
+from pipeline.apply import transfer
+from pipeline.report import across
+
+
+def main(key: str) -> None:
+    params = io.load_params()
+    source = transfer.Source.from_params(key, params)
+    with compute.engine(compute.from_params(params.get("compute"))):
+        found = transfer.scored(params, source)
+    io.write_json(found, across.record_path(key))
+    for side, figures in found["sides"].items():
+        print(f"cross_corpus@{key}: {side}: " + ", ".join(
+            f"{f['decision']} {f['accuracy']:.1%} (UAR {f['uar']:.1%}, {f['most_predicted']} "
+            f"{f['most_predicted_share']:.0%} of answers)" for n, f in figures.items() if n != "left_out_trained"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
