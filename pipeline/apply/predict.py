@@ -271,9 +271,9 @@ def answer(predictions: list[dict], calibrated: Calibrated, unlike: bool = False
     out = {"model": chosen["model"], "emotion": chosen["emotion"],
            "probability": chosen["probabilities"][chosen["emotion"]]}
     if chosen["model"] in calibrated.thresholds:
-        q = calibrated.thresholds[chosen["model"]]
-        out |= {"set": [c for c in ranked if chosen["probabilities"][c] >= 1.0 - q] or ranked[:1],
-                "set_coverage": calibrated.coverage}
+        members = conformal.sets(np.array([[chosen["probabilities"][c] for c in ranked]]),
+                                 calibrated.thresholds[chosen["model"]])[0]
+        out |= {"set": [c for c, member in zip(ranked, members) if member], "set_coverage": calibrated.coverage}
     if unlike:
         out |= {"emotion": "uncertain", "probability": None, "set": ranked}
     return out
