@@ -62,10 +62,17 @@ def learning_curve_figure(curve: pd.DataFrame, summary: pd.DataFrame, chance: fl
     ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set_xticks(summary.index)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("training speakers per outer fold")
-    ax.set_ylabel("outer-fold accuracy")
-    ax.set_title(f"{model}: learning curve by speakers")
-    ax.legend(fontsize=8, loc="lower right")
+    finish(fig, ax, "training speakers per outer fold", "outer-fold accuracy", f"{model}: learning curve by speakers",
+           path)
+
+
+def finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str, path: Path,
+           legend: str = "lower right") -> None:
+    """Label a one-panel figure, write it to `path` as PNG and free it."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8 if legend == "lower right" else 7, loc=legend)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -80,13 +87,8 @@ def reliability_figure(decisions: dict[str, dict], path: Path) -> None:
         ax.plot(*zip(*shown), marker="o", label=f"{name} (ECE {record['ece']:.3f})")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("confidence (top probability, binned)")
-    ax.set_ylabel("accuracy in the bin")
-    ax.set_title("Reliability of the deployed decisions on held-out speakers")
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    finish(fig, ax, "confidence (top probability, binned)", "accuracy in the bin",
+           "Reliability of the deployed decisions on held-out speakers", path, legend="upper left")
 
 
 def adaptation_figure(curves: dict[str, pd.DataFrame], plain: float, model: str, path: Path) -> None:
@@ -99,10 +101,5 @@ def adaptation_figure(curves: dict[str, pd.DataFrame], plain: float, model: str,
     ax.set_xscale("log", base=2)
     ticks = list(next(iter(curves.values())).index)
     ax.set_xticks(ticks, [str(k) for k in ticks])
-    ax.set_xlabel("unlabelled clips of the new speaker")
-    ax.set_ylabel("accuracy on the speaker's other takes")
-    ax.set_title(f"{model}: adapting to a new speaker")
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    finish(fig, ax, "unlabelled clips of the new speaker", "accuracy on the speaker's other takes",
+           f"{model}: adapting to a new speaker", path)
