@@ -258,7 +258,8 @@ def check_uncertainty_and_adaptation(project: Path, report: str, metrics: dict) 
     assert "## Across corpora: trained here, tested elsewhere" in report
     emodb = metrics["across_corpora"]["emodb.voice"]["none"]  # 6 of the 7 takes: boredom is not known
     assert emodb["n_takes"] == 6 and 0 <= emodb["most_predicted_share"] <= 1
-    assert metrics["across_corpora"]["ravdess_video.face_face"]["none"]["n_takes"] == 1  # its voice was trained on
+    # the real RAVDESS take: its voice was trained on, and its face is surprised, no emotion of the CK+ faces here
+    assert "ravdess_video.face_face" not in metrics["across_corpora"]
     assert set(metrics["uncertainty"]) >= {"coverage_target", "audio+compare2016/fused (selected)"}
     curve = pd.read_csv(project / "models/adaptation.csv")
     assert set(curve["clips"]) == {0, 1, 2, 4} and set(curve["prior_clips"]) == {0.0, 8.0}

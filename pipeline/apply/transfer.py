@@ -62,7 +62,7 @@ def deployed(predictor: ensemble.Predictor, deploy: str, normalisation: str) -> 
 
 def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...], root: str) -> dict[str, Any] | None:
     """The side's deployed decisions (plain and speaker-normalised) on the takes it never trained
-    on; None when it trained on every take, or none carries it."""
+    on; None when it trained on every take, none carries it, or none is of an emotion it knows."""
     plan = runplan.plan(params)
     carried = [m for m in modalities if takes[extractors.EXTRACTORS[extractors.way_of(m, params)].reads].notna().any()]
     if not carried:
@@ -79,12 +79,14 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
     outputs = predictor.predict(X, fresh["speaker"].to_numpy())
     cross_validated = predictor.cross_validated()
     deploy = fusion.FuseSettings.from_params(params).deploy
-    out: dict[str, Any] = {"left_out_trained": n_trained + n_copied}
+    out: dict[str, Any] = {}
     for normalisation in plan.normalisations:
         name = deployed(predictor, deploy, normalisation)
         classes, probabilities = outputs[name]
-        figures, left_out = evaluate.score(classes, probabilities, fresh)
         known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
+        if not known.any():  # no take of an emotion it knows
+            continue
+        figures, left_out = evaluate.score(classes, probabilities, fresh)
         guesses = pd.Series(np.asarray(classes)[probabilities[known].argmax(axis=1)])
         shares = guesses.value_counts(normalize=True)
         out[normalisation] = {
@@ -95,7 +97,7 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
             "labels_left_out": dict(zip(left_out["label"], map(int, left_out["takes"]))),
             "within": {k: cross_validated[name][k] for k in ("accuracy", "uar")},
         }
-    return out
+    return out | {"left_out_trained": n_trained + n_copied} if out else None
 
 
 def scored(params: dict, source: Source) -> dict[str, Any]:
