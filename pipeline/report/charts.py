@@ -103,3 +103,28 @@ def adaptation_figure(curves: dict[str, pd.DataFrame], plain: float, model: str,
     ax.set_xticks(ticks, [str(k) for k in ticks])
     finish(fig, ax, "unlabelled clips of the new speaker", "accuracy on the speaker's other takes",
            f"{model}: adapting to a new speaker", path)
+
+
+def importance_figure(families: pd.DataFrame, modality: str, path: Path, shown: int = 12) -> None:
+    """The `shown` most important families (`cues.by_family`): the fall in accuracy with its range over
+    folds, and beside it the fall in each emotion's recall."""
+    top = families.head(shown)[::-1]
+    recall = [c for c in top.columns if c.startswith("recall_")]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.35 * len(top) + 1.8), sharey=True,
+                                      gridspec_kw={"width_ratios": [1, 1.3]})
+    y = np.arange(len(top))
+    error = np.vstack([top["accuracy"] - top["fold_low"], top["fold_high"] - top["accuracy"]]) * 100
+    left.barh(y, 100 * top["accuracy"], xerr=error, color="tab:blue", capsize=2)
+    left.axvline(0, color="grey", linewidth=1)
+    left.set_yticks(y, top.index)
+    left.set_xlabel("fall in accuracy when shuffled (points; bar: folds' range)")
+    values = 100 * top[recall].to_numpy()
+    limit = max(np.nanmax(np.abs(values)), 1.0)
+    image = right.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    right.set_xticks(range(len(recall)), [c.removeprefix("recall_") for c in recall], rotation=45, ha="right")
+    right.set_xlabel("fall in the emotion's recall (points)")
+    fig.colorbar(image, ax=right, fraction=0.04)
+    fig.suptitle(f"{modality}: what the models use on new speakers (permutation importance, outer folds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import checks, io, paths
-from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, runplan
-from pipeline.report import across, adapting, formatting, headline, plot_data, sections, trained, uncertainty
+from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, importance, runplan
+from pipeline.report import across, adapting, cues, formatting, headline, plot_data, sections, trained, uncertainty
 
 
 def main() -> None:
@@ -60,7 +60,10 @@ def main() -> None:
                                    uncertainty.section(io.read_json(conformal.PATH), Path("reports/figures")),
                                    adapting.section(io.read_json(adaptation.RECORD), Path("reports/figures")),
                                    across.section({key: io.read_json(across.record_path(key))
-                                                   for key in params.get("cross_corpus") or {}}))
+                                                   for key in params.get("cross_corpus") or {}}),
+                                   cues.section({m: pd.read_csv(importance.record_path(m))
+                                                 for m in importance.ImportanceSettings.from_params(params).modalities},
+                                                Path("reports/figures")))
     io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
     for name, markdown in details.items():
         io.write_text(formatting.wrapped(markdown) + "\n", f"reports/details/{name}.md")
