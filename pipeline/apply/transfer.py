@@ -3,8 +3,10 @@
 Each side of the answer (the voice: every voice modality's deployed decision; each face modality
 extracted from video or images) is scored on the takes of the other corpus that it never
 trained on (by name and by content, as `evaluate` leaves them out), plain and speaker-normalised
-(each speaker standardised with that speaker's own takes, as in training), on the emotions the
-models know; beside it, the same decision's cross-validated figure on its own corpora.
+(each speaker standardised with that speaker's own takes, as in training) and corpus-normalised
+(the speaker-normalised models with every take of the corpus standardised as one batch: what a
+user with a folder of clips from one recording setup and no speaker names can do), on the
+emotions the models know; beside it, the same decision's cross-validated figure on its own corpora.
 """
 
 from __future__ import annotations
@@ -60,9 +62,12 @@ def deployed(predictor: ensemble.Predictor, deploy: str, normalisation: str) -> 
     return next(learner.name for learner in predictor.learners.values() if learner.normalisation == normalisation)
 
 
+CORPUS_BATCH = "corpus"  # the record's key for the speaker-normalised models given the corpus as one batch
+
+
 def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...], root: str) -> dict[str, Any] | None:
-    """The side's deployed decisions (plain and speaker-normalised) on the takes it never trained
-    on; None when it trained on every take, none carries it, or none is of an emotion it knows."""
+    """The side's deployed decisions (plain, speaker-normalised and corpus-normalised) on the takes it
+    never trained on; None when it trained on every take, none carries it, or none is of an emotion it knows."""
     plan = runplan.plan(params)
     carried = [m for m in modalities if takes[extractors.EXTRACTORS[extractors.way_of(m, params)].reads].notna().any()]
     if not carried:
@@ -76,11 +81,14 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
         return None
     settings = predictor.settings
     X = {m: evaluate.features_of_takes(fresh, m, settings[m])[0] for m in carried}
-    outputs = predictor.predict(X, fresh["speaker"].to_numpy())
+    by_speaker = predictor.predict(X, fresh["speaker"].to_numpy())
+    ways = {normalisation: (normalisation, by_speaker) for normalisation in plan.normalisations}
+    if "speaker" in plan.normalisations:
+        ways[CORPUS_BATCH] = ("speaker", predictor.predict(X, np.full(len(fresh), CORPUS_BATCH)))
     cross_validated = predictor.cross_validated()
     deploy = fusion.FuseSettings.from_params(params).deploy
     out: dict[str, Any] = {}
-    for normalisation in plan.normalisations:
+    for way, (normalisation, outputs) in ways.items():
         name = deployed(predictor, deploy, normalisation)
         classes, probabilities = outputs[name]
         known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
@@ -89,7 +97,7 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
         figures, left_out = evaluate.score(classes, probabilities, fresh)
         guesses = pd.Series(np.asarray(classes)[probabilities[known].argmax(axis=1)])
         shares = guesses.value_counts(normalize=True)
-        out[normalisation] = {
+        out[way] = {
             "decision": name, "n_takes": int(known.sum()), "n_speakers": int(fresh.loc[known, "speaker"].nunique()),
             **{k: figures[k] for k in ("accuracy", "uar", "accuracy_ci", "uar_ci")},
             "most_predicted": str(shares.index[0]), "most_predicted_share": float(shares.iloc[0]),

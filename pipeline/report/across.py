@@ -9,10 +9,19 @@ import pandas as pd
 
 from pipeline.report import formatting, intervals
 
+NORMALISED = ("speaker", "corpus")  # a record's normalised rows (`apply.transfer`): by speaker, the corpus as one batch
+
 
 def record_path(key: str) -> str:
     """Where the cross_corpus stage writes its record for `cross_corpus.<key>`."""
     return f"models/cross_corpus/{key}.json"
+
+
+def _brief(figures: dict[str, Any] | None) -> str:
+    if figures is None:
+        return "–"
+    return (f"{formatting.pct(figures['accuracy'])} / {formatting.pct(figures['uar'])} / "
+            f"{figures['most_predicted']} {formatting.pct(figures['most_predicted_share'])}")
 
 
 def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
@@ -20,7 +29,7 @@ def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     rows, figures = [], {}
     for key, record in found.items():
         for side, by_normalisation in record["sides"].items():
-            plain, normalised = by_normalisation["none"], by_normalisation.get("speaker")
+            plain = by_normalisation["none"]
             rows.append({
                 "tested on": f"{record['corpus']} ({key})", "side": side.replace("_", " "),
                 "decision": plain["decision"], "takes (speakers)": f"{plain['n_takes']} ({plain['n_speakers']})",
@@ -28,9 +37,8 @@ def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
                    f"{formatting.ci(intervals.Estimate(plain[key], *plain[f'{key}_ci']))}"
                    for name, key in (("accuracy", "accuracy"), ("UAR", "uar"))},
                 "most frequent answer": f"{plain['most_predicted']} {formatting.pct(plain['most_predicted_share'])}",
-                "+ speaker norm: accuracy / UAR / most frequent": "–" if normalised is None else
-                f"{formatting.pct(normalised['accuracy'])} / {formatting.pct(normalised['uar'])} / "
-                f"{normalised['most_predicted']} {formatting.pct(normalised['most_predicted_share'])}",
+                **{f"+ {way} norm: accuracy / UAR / most frequent": _brief(by_normalisation.get(way))
+                   for way in NORMALISED},
                 "within its own corpora": f"{formatting.pct(plain['within']['accuracy'])} / "
                                           f"{formatting.pct(plain['within']['uar'])}",
             })
@@ -42,8 +50,10 @@ def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         "",
         "Each side of the answer, trained on the corpora above, scored on a corpus it never trained on "
         "(`cross_corpus`; takes it trained on, by name or content, left out), on the emotions it knows; "
-        "plain, and with each speaker standardised by that speaker's own takes; the interval is over "
-        "speakers. `most frequent answer`: the emotion it gives most and the share of takes it gives it to "
+        "plain; with each speaker standardised by that speaker's own takes (speaker norm); and with every take "
+        "of the corpus standardised as one batch by the speaker-normalised models (corpus norm: a folder of "
+        "clips from one recording setup, no speaker names; `predict --speaker` with one name for all). The "
+        "interval is over speakers. `most frequent answer`: the emotion it gives most and the share of takes it gives it to "
         "(a model that transfers spreads its answers as the emotions are spread). Within its own corpora: "
         "the same decision's outer-fold accuracy / UAR.",
         "",
