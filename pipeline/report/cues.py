@@ -44,7 +44,7 @@ def section(tables: dict[str, pd.DataFrame], figures: Path) -> tuple[str, str, d
         png = figures / f"importance-{modality}.png"
         charts.importance_figure(families, modality, png)
         learners = ", ".join(table["learner"].unique())
-        rows.append({"modality": modality, "learners": learners, "accuracy unshuffled": formatting.pct(base),
+        rows.append({"modality": modality, "learners": learners, "accuracy unshuffled (its learners' mean)": formatting.pct(base),
                      f"the {SHOWN} families it leans on most (fall in accuracy, points)":
                      "; ".join(_named(f, r) for f, r in families.head(SHOWN).iterrows())})
         recall = [c for c in families.columns if c.startswith("recall_")]
@@ -67,7 +67,7 @@ def section(tables: dict[str, pd.DataFrame], figures: Path) -> tuple[str, str, d
     markdown = "\n".join([
         "## What the models listen and look at", "", method, "",
         formatting.table(pd.DataFrame(rows)), "",
-        *[f"![importance of {m}](figures/importance-{m}.png)" for m in tables], "",
+        *[line for m in tables for line in (f"![importance of {m}](figures/importance-{m}.png)", "")],
         "Each family's fall per emotion: [details/importance.md](details/importance.md).", "",
     ])
     detail = "\n".join(["# What the models listen and look at: every feature family", "", method + " Per "

@@ -2,8 +2,8 @@
 
 Usage: python -m pipeline.stages.cross_corpus KEY
 Reads `cross_corpus.<key>` (a corpus adapter and its root); scores each side of the answer
-(voice, each face read from video or images) on the takes it never trained on, plain and
-speaker-normalised, and writes models/cross_corpus/<key>.json for the report.
+(voice, each face read from video or images) on the takes it never trained on, plain, by speaker
+and the corpus as one batch, and writes models/cross_corpus/<key>.json for the report.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from pipeline.apply import transfer
 from pipeline.report import across
 
 
+WAYS = {"none": "plain:", "speaker": "by speaker:", "corpus": "the corpus as one batch:"}
+
+
 def main(key: str) -> None:
     params = io.load_params()
     source = transfer.Source.from_params(key, params)
@@ -23,7 +26,7 @@ def main(key: str) -> None:
     io.write_json(found, across.record_path(key))
     for side, figures in found["sides"].items():
         print(f"cross_corpus@{key}: {side}: " + ", ".join(
-            f"{f['decision']} {f['accuracy']:.1%} (UAR {f['uar']:.1%}, {f['most_predicted']} "
+            f"{WAYS[n]} {f['decision']} {f['accuracy']:.1%} (UAR {f['uar']:.1%}, {f['most_predicted']} "
             f"{f['most_predicted_share']:.0%} of answers)" for n, f in figures.items() if n != "left_out_trained"))
 
 
