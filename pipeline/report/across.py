@@ -17,6 +17,12 @@ def record_path(key: str) -> str:
     return f"models/cross_corpus/{key}.json"
 
 
+def _side_name(side: str) -> str:
+    """`voice`, or a face side (`face_<modality>`) as `face (<modality>)`."""
+    kind, _, modality = side.partition("_")
+    return f"{kind} ({modality})" if modality else kind
+
+
 def _brief(figures: dict[str, Any] | None) -> str:
     if figures is None:
         return "–"
@@ -31,7 +37,7 @@ def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         for side, by_normalisation in record["sides"].items():
             plain = by_normalisation["none"]
             rows.append({
-                "tested on": f"{record['corpus']} ({key})", "side": side.replace("_", " "),
+                "tested on": f"{record['corpus']} ({key})", "side": _side_name(side),
                 "decision": plain["decision"], "takes (speakers)": f"{plain['n_takes']} ({plain['n_speakers']})",
                 **{f"{name} [95% CI]": f"{formatting.pct(plain[key])} "
                    f"{formatting.ci(intervals.Estimate(plain[key], *plain[f'{key}_ci']))}"
