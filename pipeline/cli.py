@@ -87,8 +87,9 @@ def evaluate_parser(prog: str) -> argparse.ArgumentParser:
                         help="how the file names under ROOT encode speaker and emotion (not used for a table; "
                              "default: %(default)s)")
     parser.add_argument("--out", default="evaluation",
-                        help="folder for evaluation.md, evaluation.json and the figures, replaced whole when the run "
-                             "ends, outside the folders DVC owns (default: %(default)s)")
+                        help="folder for evaluation.md (the verdict), models.md (each model), evaluation.json and "
+                             "the figures, replaced whole when the run ends, outside the folders DVC owns "
+                             "(default: %(default)s)")
     parser.add_argument("--jobs", default=2, type=positive_int, help="worker processes (default: %(default)s)")
     _features_option(parser, "the takes'")
     return parser

@@ -17,9 +17,9 @@ modalities the takes carry are loaded. Writes DIR/evaluation.md (default evaluat
 first (each deployed decision with its 95% interval over these speakers, beside its cross-validated
 accuracy on the same kind of takes: speech against speech, song against song; a take of a corpus
 with no channel code that has a voice is speech), each model's figures beside its cross-validated
-ones and the gap, how the deployed fusion rule was chosen, then per model accuracy, UAR, macro F1,
-top-3, the confusion matrix, per-speaker accuracy, accuracy per vocal channel and intensity and
-its figures; and DIR/evaluation.json. DIR is
+ones and the gap, and how the deployed fusion rule was chosen; DIR/models.md: per model accuracy, UAR,
+macro F1, top-3, the confusion matrix, per-speaker accuracy, accuracy per vocal channel and intensity
+and its figures; and DIR/evaluation.json. DIR is
 written whole or not at all: the run writes a fresh folder beside it and swaps it in at the end,
 so a run killed midway never leaves a report beside another run's figures.
 RAVDESS actors 21-24, withheld from every fold, are scored here (`--corpus ravdess`).
@@ -196,6 +196,9 @@ def gap_table(summary: dict[str, dict]) -> str:
         "",
         formatting.table(pd.DataFrame(rows)),
     ])
+
+
+MODELS_MD = "models.md"  # beside evaluation.md: each model's section, so the verdict file stays short
 
 
 def fusion_note(predictor: ensemble.Predictor, deploy: str) -> str:
@@ -376,9 +379,13 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
                           "channels_matched": kind}
         sections.append(section(name, figures, left_out, out))
     lines[2:2] = [verdict(summary, args.corpus), ""]
-    lines += [gap_table(summary), "", fusion_note(predictor, deploy), "", "## Every model", "", *sections]
+    lines += [gap_table(summary), "", fusion_note(predictor, deploy), "",
+              f"Every model in detail (confusion matrix, per speaker, per channel and intensity): "
+              f"[{MODELS_MD}]({MODELS_MD}).",
+              ""]
     if len(rejects):
         lines += ["## Refused and caveated files", "", formatting.table(rejects)]
+    io.write_text("\n".join([f"# Every model on {args.corpus}: {args.root}", "", *sections]), out / MODELS_MD)
     manifest.print_rejects(rejects)
     if n_trained or n_copied:
         print(f"evaluate: {n_trained} takes the models were trained on left out, and {n_copied} copies of training "
