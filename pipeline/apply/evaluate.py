@@ -114,6 +114,7 @@ def unseen(takes: pd.DataFrame, seen: set[tuple[str, str]], content: set[str], r
 
 
 SPLITS = {"channel": "vocal channel", "intensity": "intensity"}  # as the main report splits the test takes
+MODELS_MD = "models.md"  # beside evaluation.md: each model's section, so the verdict file stays short
 
 
 def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
@@ -196,9 +197,6 @@ def gap_table(summary: dict[str, dict]) -> str:
         "",
         formatting.table(pd.DataFrame(rows)),
     ])
-
-
-MODELS_MD = "models.md"  # beside evaluation.md: each model's section, so the verdict file stays short
 
 
 def fusion_note(predictor: ensemble.Predictor, deploy: str) -> str:
@@ -322,12 +320,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"evaluate: {error}", file=sys.stderr)
             return 2
         try:
-            summary, lines = scored(args, params, settings, predictor, takes, rejects, carried, measured, n_trained,
-                                    n_copied, fresh)
+            summary, lines, details = scored(args, params, settings, predictor, takes, rejects, carried, measured,
+                                             n_trained, n_copied, fresh)
             for name, figures in summary.items():
                 print(f"{name}: accuracy {formatting.pct(figures['accuracy'])}, UAR {formatting.pct(figures['uar'])} "
                       f"on {figures['n_takes']} takes")
             io.write_text("\n".join(lines) + "\n", fresh / "evaluation.md")
+            io.write_text("\n".join(details), fresh / MODELS_MD)
             io.write_json(summary, fresh / "evaluation.json")
             swap_in(fresh, out)
         except OSError as error:  # a full disk, a folder removed meanwhile: the figures above stand
@@ -342,9 +341,9 @@ def run(args: argparse.Namespace) -> int:
 
 def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], predictor: ensemble.Predictor,
            takes: pd.DataFrame, rejects: pd.DataFrame, carried: set[str], measured: dict, n_trained: int,
-           n_copied: int, out: Path) -> tuple[dict[str, dict], list[str]]:
-    """Every model's figures on the takes (its figures written into `out`) and the report's lines;
-    `carried`: the modalities extracted from the takes' files."""
+           n_copied: int, out: Path) -> tuple[dict[str, dict], list[str], list[str]]:
+    """Every model's figures on the takes (its figures written into `out`), the report's lines and
+    those of its per-model detail (MODELS_MD); `carried`: the modalities extracted from the takes' files."""
     features = {}
     for modality in (m for m in predictor.modalities if m in carried):
         features[modality], failed = features_of_takes(takes, modality, settings[modality])
@@ -385,12 +384,11 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
               ""]
     if len(rejects):
         lines += ["## Refused and caveated files", "", formatting.table(rejects)]
-    io.write_text("\n".join([f"# Every model on {args.corpus}: {args.root}", "", *sections]), out / MODELS_MD)
     manifest.print_rejects(rejects)
     if n_trained or n_copied:
         print(f"evaluate: {n_trained} takes the models were trained on left out, and {n_copied} copies of training "
               "takes under another name")
-    return summary, lines
+    return summary, lines, [f"# Every model on {args.corpus}: {args.root}", "", *sections]
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m pipeline.apply.evaluate") -> int:
