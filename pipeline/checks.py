@@ -14,6 +14,10 @@ Rule = tuple[str, str, Callable[[Any], bool]]  # (setting, what is allowed, test
 Settings = TypeVar("Settings")
 
 
+class SettingError(ValueError):
+    """A params setting that cannot be used (the message names it): a stage says it in one line."""
+
+
 def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -26,14 +30,14 @@ def check(block: str, settings: object, rules: list[Rule]) -> None:
     """Apply `rules` in order (a rule may rely on the ones before it having passed)."""
     for setting, allowed, ok in rules:
         if not ok(settings):
-            raise ValueError(f"{block}.{setting}: {getattr(settings, setting)!r} is not allowed; it must be {allowed}")
+            raise SettingError(f"{block}.{setting}: {getattr(settings, setting)!r} is not allowed; it must be {allowed}")
 
 
 def only_known(block: str, settings: dict, known: list[str]) -> None:
     """Refuse a params block holding a setting no code reads (a typo must not be silently ignored)."""
     unknown = sorted(set(settings) - set(known))
     if unknown:
-        raise ValueError(f"{block}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        raise SettingError(f"{block}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
 
 
 def from_block(block: str, cls: type[Settings], values: dict) -> Settings:
@@ -41,6 +45,6 @@ def from_block(block: str, cls: type[Settings], values: dict) -> Settings:
     frozen), an unknown setting refused by name first (not a TypeError about a keyword argument);
     `cls` checks the values themselves."""
     if not isinstance(values, dict):
-        raise ValueError(f"{block}: {values!r} is not allowed; it must be a block of settings")
+        raise SettingError(f"{block}: {values!r} is not allowed; it must be a block of settings")
     only_known(block, values, [f.name for f in dataclasses.fields(cls)])
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from joblib import parallel_config
 
 from pipeline import checks
+from pipeline.checks import SettingError
 
 BACKENDS = ("local", "dask")
 
@@ -60,7 +61,7 @@ def from_params(block: dict | None) -> Compute:
     block = dict(block or {})
     local_cluster = block.pop("local_cluster", None) or {}
     if not isinstance(local_cluster, dict) or set(local_cluster) - {"workers"}:
-        raise ValueError(f"compute.local_cluster: {local_cluster!r} is not allowed; it must be {{workers: N}}")
+        raise SettingError(f"compute.local_cluster: {local_cluster!r} is not allowed; it must be {{workers: N}}")
     checks.only_known("compute", block, ["backend", "n_jobs", "scheduler", "connect_timeout_s"])
     return Compute(**block, **({"local_workers": local_cluster["workers"]} if "workers" in local_cluster else {}))
 

@@ -171,13 +171,14 @@ class _Noted(dict):
 
 
 def _noting(params: dict, folder: Path) -> dict:
-    """`params`, noting what this run reads; written at exit to `folder` as <module and arguments>.json."""
+    """`params`, noting what this run reads; written at exit to `folder` as <the DVC stage>.json (run
+    by hand: <module and arguments>.json)."""
     import __main__
     import atexit
     import sys
 
     notes: set[str] = set()
     spec = getattr(__main__, "__spec__", None)
-    run = " ".join([spec.name if spec else Path(sys.argv[0]).name, *sys.argv[1:]])
+    run = os.environ.get("DVC_STAGE") or " ".join([spec.name if spec else Path(sys.argv[0]).name, *sys.argv[1:]])
     atexit.register(lambda: write_json(sorted(notes), folder / f"{run}.json"))
     return _Noted(params, "", notes)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import shlex
 from pathlib import Path
 
 import yaml
@@ -119,8 +118,7 @@ def untracked_reads(project: Path, reads: Path) -> dict[str, list[str]]:
     params covers: a stage whose result depends on an untracked setting is not rerun when it changes."""
     out = {}
     for name, stage in yaml.safe_load((project / "dvc.lock").read_text())["stages"].items():
-        command = shlex.split(stage["cmd"])
-        read = json.loads((reads / f"{' '.join(command[2:])}.json").read_text())
+        read = json.loads((reads / f"{name}.json").read_text())
         tracked = list(stage.get("params", {}).get("params.yaml", {}))
         missing = [key for key in read if not key.startswith(UNTRACKED)
                    and not any(key == t or key.startswith(f"{t}.") for t in tracked)]
@@ -132,10 +130,10 @@ def untracked_reads(project: Path, reads: Path) -> dict[str, list[str]]:
 def test_a_setting_read_but_not_tracked_is_caught(tmp_path):
     reads = tmp_path / "reads"
     reads.mkdir()
-    (reads / "pipeline.stages.fuse.json").write_text(json.dumps(["fuse.rules", "run.learners", "compute.n_jobs"]))
-    (reads / "pipeline.stages.train audio svm none.json").write_text(json.dumps(["learners.svm.n_iter", "train.seed"]))
+    (reads / "fuse.json").write_text(json.dumps(["fuse.rules", "run.learners", "compute.n_jobs"]))
+    (reads / "train@audio-svm-none.json").write_text(json.dumps(["learners.svm.n_iter", "train.seed"]))
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {
         "fuse": {"cmd": "python -m pipeline.stages.fuse", "params": {"params.yaml": {"fuse.rules": ["mean"]}}},
-        "train@audio-svm-none": {"cmd": "python -m pipeline.stages.train 'audio' 'svm' 'none'",
+        "train@audio-svm-none": {"cmd": "python -m pipeline.stages.train",
                                  "params": {"params.yaml": {"learners.svm": {}, "train": {}}}}}}))
     assert untracked_reads(tmp_path, reads) == {"fuse": ["run.learners"]}

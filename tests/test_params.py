@@ -49,27 +49,59 @@ def test_outside_a_project_the_loader_says_where_to_run():
         io.load_params("nowhere/params.yaml")
 
 
-def test_an_injected_command_in_a_params_key_does_not_run_under_dvc(tmp_path):
-    """A key `au;touch X;#` used to run `touch X` under `dvc repro`: dvc.yaml quotes it, and every stage's
-    loader refuses it, so neither the whole run nor the one stage run alone executes it."""
-    project = tmp_path / "project"
+METACHARACTERS = ["'", '"', ";", "$", "`", "|", "&", "\n"]
+
+
+def injected(params: dict, marker: Path) -> dict:
+    """`params` with a name that would run `touch <marker>N` in a shell line, for every shell
+    metacharacter N, in every place a name comes from: the keys of each foreach block, a list of
+    run names and the compare block's values."""
+    first = {block: next(iter(params[block].values())) for block in ("opensmile_features", "cross_corpus")}
+    first["external_features"] = {**params["external_features"]["au"],
+                                  "path": str(SHARED / "ravdess-openface" / "au_clip_means.csv")}
+    for i, c in enumerate(METACHARACTERS):
+        payload = f"x{c}touch {marker}{i}{c}echo {c}"
+        for block, item in first.items():
+            params[block][f"{block[0]}{i}{payload}"] = item
+        params["compare"]["variants"][f"v{i}{payload}"] = {"channels": ["speech"]}
+    params["run"]["modalities"].append(f"m';touch {marker}_run;echo '")
+    params["compare"]["modality"] = f"c';touch {marker}_compare;echo '"
+    return params
+
+
+def test_no_params_name_reaches_a_shell_line_under_dvc(tmp_path):
+    """A key `x';touch X;echo '` closed dvc.yaml's quotes and ran `touch X` before any Python could
+    check it. No command in dvc.yaml interpolates a params name or value now: DVC's own rendering of
+    every stage holds none of them, and the stages run by `dvc repro` refuse them without a shell
+    ever seeing them."""
+    project, marker = tmp_path / "project", tmp_path / "INJECTED"
     project.mkdir()
     shutil.copytree(REPO / "pipeline", project / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", project)
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    source = {**params["external_features"]["au"], "path": str(SHARED / "ravdess-openface" / "au_clip_means.csv")}
-    params["external_features"] = {f"au;touch {tmp_path}/INJECTED;#": source}
+    params = injected(yaml.safe_load((REPO / "params.yaml").read_text()), marker)
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     (project / "data").mkdir()
-    (project / "data" / "manifest.parquet").write_bytes(b"present, so that DVC runs the stage alone")
+    (project / "data" / "manifest.parquet").write_bytes(b"present, so that DVC runs the stages alone")
     for command in (["git", "init", "-q"], ["dvc", "init", "-q"]):
         subprocess.run(command, cwd=project, env=ENV, check=True, capture_output=True)
-    stage = f"external_features@au;touch {tmp_path}/INJECTED;#"
-    for args in (["repro"], ["repro", "--single-item", stage]):
-        done = subprocess.run(["dvc", *args], cwd=project, env=ENV, capture_output=True, text=True, timeout=300)
-        assert done.returncode != 0
-        assert "a name must be lower-case letters, digits and underscores" in done.stdout + done.stderr, done.stderr
-        assert not (tmp_path / "INJECTED").exists()
+
+    from dvc.repo import Repo
+    stages = Repo(str(project)).index.stages
+    assert len(stages) > 8 * 4
+    assert {stage.cmd for stage in stages} <= {f"python -m pipeline.stages.{name}" for name in (
+        "fetch", "ingest", "audio_features", "face_features", "opensmile_features", "external_features", "train",
+        "learning_curve", "fuse", "adaptation", "cross_corpus", "importance", "calibrate", "report")} | {
+        "python -m pipeline.stages.train --variant"}
+
+    hostile = [s.name for s in stages if "touch" in s.name
+               and s.name.startswith(("opensmile_features@", "external_features@"))]
+    done = subprocess.run(["dvc", "repro", "--single-item", "--keep-going", *hostile], cwd=project, env=ENV,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and len(hostile) == 2 * len(METACHARACTERS)
+    said = done.stdout + done.stderr
+    assert said.count("a name must be lower-case letters, digits and underscores") == len(hostile), said
+    assert "Traceback" not in said
+    assert not list(tmp_path.glob("INJECTED*"))
 
 
 def test_a_run_notes_the_settings_whose_values_it_read(tmp_path):

@@ -45,6 +45,7 @@ from pipeline.ingest import manifest, sources
 from pipeline.learn import adaptation, conformal
 from pipeline.apply.ensemble import ModelError
 from pipeline.errors import ClipError
+from pipeline.checks import SettingError
 
 
 class InputError(RuntimeError):
@@ -372,7 +373,7 @@ def max_seconds_from(block: dict) -> float:
     checks.only_known("predict", block, ["max_seconds"])
     value = block.get("max_seconds", MAX_SECONDS)
     if not (checks.is_number(value) and value > 0):
-        raise ValueError(f"predict.max_seconds: {value!r} is not allowed; it must be a number of seconds above 0")
+        raise SettingError(f"predict.max_seconds: {value!r} is not allowed; it must be a number of seconds above 0")
     return float(value)
 
 

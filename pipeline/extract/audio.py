@@ -23,6 +23,7 @@ from pipeline import checks
 from pipeline.ingest import sources
 from pipeline.errors import ClipError
 from pipeline.extract.functionals import check as check_functionals, pool, pooled_names
+from pipeline.checks import SettingError
 
 _AMIN = 1e-10  # floor of power before taking logs, as librosa's power_to_db
 
@@ -413,7 +414,7 @@ class AudioSettings:
         change what the features mean (an empty MFCC set, a mel band above Nyquist, ...)."""
         unknown = sorted(set(self.descriptors) - set(DESCRIPTOR_GROUPS))
         if unknown:
-            raise ValueError(f"unknown descriptor groups {unknown}; known: {list(DESCRIPTOR_GROUPS)}")
+            raise SettingError(f"unknown descriptor groups {unknown}; known: {list(DESCRIPTOR_GROUPS)}")
         check_functionals(self.functionals)
         checks.check("audio_features", self, _SETTING_RULES)
 

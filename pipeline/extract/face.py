@@ -21,6 +21,7 @@ import numpy as np
 from pipeline import checks
 from pipeline.extract import frames
 from pipeline.extract.functionals import check as check_functionals, pool, pooled_names
+from pipeline.checks import SettingError
 
 N_POINTS = 68
 RIGHT_EYE, LEFT_EYE = slice(36, 42), slice(42, 48)  # the subject's right eye is on the image's left
@@ -64,7 +65,7 @@ def warn_below_from(block: dict) -> float:
     """`face_features.warn_below`: the share of frames with a face under which a clip is listed."""
     value = block.get("warn_below", 0.5)
     if not (checks.is_number(value) and 0 <= value <= 1):
-        raise ValueError(f"face_features.warn_below: {value!r} is not allowed; it must be a fraction from 0 to 1")
+        raise SettingError(f"face_features.warn_below: {value!r} is not allowed; it must be a fraction from 0 to 1")
     return float(value)
 
 

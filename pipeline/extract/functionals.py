@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+from pipeline.checks import SettingError
 
 PERCENTILE = re.compile(r"^p(\d{1,2})$")  # p10, p50, p90, ...: any percentile
 
@@ -64,7 +65,7 @@ def check(functionals: list[str] | tuple[str, ...]) -> None:
     """Refuse unknown functional names (before any clip is read)."""
     unknown = sorted(f for f in functionals if f not in FUNCTIONALS and not PERCENTILE.match(f))
     if unknown:
-        raise ValueError(f"unknown functionals {unknown}; known: {sorted(FUNCTIONALS)} and pNN percentiles")
+        raise SettingError(f"unknown functionals {unknown}; known: {sorted(FUNCTIONALS)} and pNN percentiles")
 
 
 def pooled_names(names: list[str], functionals: list[str] | tuple[str, ...]) -> list[str]:

@@ -16,6 +16,7 @@ import opensmile
 
 from pipeline import checks
 from pipeline.extract import audio
+from pipeline.checks import SettingError
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,13 @@ class WithCopies:
 def job_from(name: str, sets: dict) -> WithCopies:
     """The SmileSettings of set `name` of the `opensmile_features` block and its copies' speeds."""
     if name not in sets:
-        raise ValueError(f"opensmile_features has no set {name!r} (it has: {', '.join(sets) or 'none'})")
+        raise SettingError(f"opensmile_features has no set {name!r} (it has: {', '.join(sets) or 'none'})")
     block = sets[name]
     checks.only_known(f"opensmile_features.{name}", block, ["feature_set", "sample_rate", "speed_copies"])
     settings = SmileSettings(name=name, feature_set=block.get("feature_set"), sample_rate=block.get("sample_rate"))
     speeds = block.get("speed_copies") or []
     if not isinstance(speeds, list):
-        raise ValueError(f"opensmile_features.{name}.speed_copies: {speeds!r} is not allowed; it must be a list")
+        raise SettingError(f"opensmile_features.{name}.speed_copies: {speeds!r} is not allowed; it must be a list")
     return WithCopies(settings, tuple(speeds))
 
 

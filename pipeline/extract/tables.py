@@ -24,6 +24,7 @@ from pipeline.extract.batch import extract
 from pipeline.ingest.corpora import CorpusNameError, registry
 from pipeline.errors import ClipError
 from pipeline.extract.functionals import pool, pooled_names
+from pipeline.checks import SettingError
 
 FORMATS = ("table", "openface")
 KINDS = ("voice", "face")
@@ -54,7 +55,7 @@ class ExternalSource:
         for what, given, known in (("kind", self.kind, KINDS), ("format", self.format, FORMATS),
                                    ("corpus", self.corpus, tuple(registry.named_clips()))):
             if given not in known:
-                raise ValueError(f"external_features.{self.name}.{what}: {given!r} is not one of {list(known)}")
+                raise SettingError(f"external_features.{self.name}.{what}: {given!r} is not one of {list(known)}")
 
 
 def source_from(name: str, params: dict) -> ExternalSource:
@@ -62,7 +63,7 @@ def source_from(name: str, params: dict) -> ExternalSource:
     features' functionals, so both face branches describe a clip the same way)."""
     sources = params.get("external_features") or {}
     if name not in sources:
-        raise ValueError(f"external_features has no source {name!r} (it has: {', '.join(sources) or 'none'})")
+        raise SettingError(f"external_features has no source {name!r} (it has: {', '.join(sources) or 'none'})")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in sources[name].items()}
     return ExternalSource(name=name, functionals=tuple(params["face_features"]["functionals"]), **values)
 

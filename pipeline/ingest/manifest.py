@@ -20,6 +20,7 @@ from pipeline import checks, progress
 from pipeline.extract import audio
 from pipeline.ingest import sources
 from pipeline.ingest.corpora import KNOWN_LABELS, CorpusNameError, ckplus, ravdess, registry, table
+from pipeline.checks import SettingError
 
 AUDIO_SUFFIXES = (".wav", ".flac")  # audio-only files, in preference order (then a full-AV mp4's track)
 VIDEO_SUFFIX = ".mp4"
@@ -42,12 +43,12 @@ class Selection:
         ):
             unknown = sorted(set(given) - set(known))
             if unknown or not given:
-                raise ValueError(f"ingest.{field}: unknown or empty {unknown or given}; choose from {list(known)}")
+                raise SettingError(f"ingest.{field}: unknown or empty {unknown or given}; choose from {list(known)}")
         if not self.emotions or not all(isinstance(e, str) and table.NAME.fullmatch(e) for e in self.emotions):
-            raise ValueError(f"ingest.emotions: {list(self.emotions)}: give emotion names, e.g. {list(KNOWN_LABELS)}")
+            raise SettingError(f"ingest.emotions: {list(self.emotions)}: give emotion names, e.g. {list(KNOWN_LABELS)}")
         actors = [a for a in self.holdout_actors if not (checks.is_int(a) and 1 <= a <= 24)]
         if actors:  # a string such as '21' would hold no actor out at all
-            raise ValueError(f"ingest.holdout_actors: {actors} are not RAVDESS actor numbers; "
+            raise SettingError(f"ingest.holdout_actors: {actors} are not RAVDESS actor numbers; "
                              "give whole numbers from 1 to 24, e.g. [21, 22, 23, 24]")
 
 
@@ -131,10 +132,10 @@ def build(
     describes ({corpus: its table}): (manifest of the selected takes, rejects table)."""
     unknown = sorted(set(corpora) - set(registry.ADAPTERS))
     if unknown:
-        raise ValueError(f"unknown corpora {unknown}; known: {sorted(registry.ADAPTERS)}")
+        raise SettingError(f"unknown corpora {unknown}; known: {sorted(registry.ADAPTERS)}")
     twice = sorted(set(corpora) & set(described or {}))
     if twice:
-        raise ValueError(f"corpora {twice} are given both as folders and as tables: name the tables otherwise")
+        raise SettingError(f"corpora {twice} are given both as folders and as tables: name the tables otherwise")
     tables, rejects = [], []
     for corpus, spec in (described or {}).items():
         takes, corpus_rejects = table_takes(corpus, spec, silence_dbfs, max_take_mb)
@@ -153,7 +154,7 @@ def build(
     takes = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_COLUMNS)
     unknown = sorted(set(selection.emotions) - set(KNOWN_LABELS) - set(takes["label"]))
     if unknown:  # a typo; a label a table keeps under its own name may be selected
-        raise ValueError(f"ingest.emotions: unknown {unknown}; choose from {list(KNOWN_LABELS)} or a label "
+        raise SettingError(f"ingest.emotions: unknown {unknown}; choose from {list(KNOWN_LABELS)} or a label "
                          "a table keeps under its own name")
     takes, copies = _without_copies(_select(takes.astype(_NULLABLE), selection))
     return takes, reject_table(rejects + copies)

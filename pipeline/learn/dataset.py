@@ -14,6 +14,7 @@ from pipeline import checks, paths
 from pipeline.ingest.corpora import label_order
 from pipeline.learn import evaluation, search
 from pipeline.learn.normalisation import NORMALISATIONS, normalise
+from pipeline.checks import SettingError
 
 
 def load_table(modality: str, outer_folds: int, seed: int) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
@@ -59,12 +60,12 @@ def subset(table: pd.DataFrame, variant: dict[str, list[str]]) -> pd.DataFrame:
     """The takes a comparison variant keeps, e.g. {channels: [speech]} or {emotions: [...]}."""
     unknown = set(variant) - set(SUBSET_COLUMNS)
     if unknown:
-        raise ValueError(f"a variant selects by {', '.join(SUBSET_COLUMNS)}; not by {', '.join(sorted(unknown))}")
+        raise SettingError(f"a variant selects by {', '.join(SUBSET_COLUMNS)}; not by {', '.join(sorted(unknown))}")
     keep = np.ones(len(table), dtype=bool)
     for key, values in variant.items():
         keep &= table[SUBSET_COLUMNS[key]].isin(values).to_numpy()
     if not keep.any():
-        raise ValueError(f"the variant {variant} keeps no take")
+        raise SettingError(f"the variant {variant} keeps no take")
     return table[keep].reset_index(drop=True)
 
 

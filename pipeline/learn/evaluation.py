@@ -18,6 +18,7 @@ from sklearn.model_selection import GroupKFold
 from pipeline import checks
 from pipeline.learn import calibration, metrics
 from pipeline.learn.search import SCORERS, Job, SearchSpec, Split, expect, inner_outputs, predicted, search
+from pipeline.checks import SettingError
 
 
 def speaker_folds(speakers: pd.DataFrame, n_folds: int, seed: int) -> dict[str, int]:
@@ -37,7 +38,7 @@ def speaker_folds(speakers: pd.DataFrame, n_folds: int, seed: int) -> dict[str, 
 def inner_folds(groups: np.ndarray, n_folds: int) -> list[Split]:
     """Speaker-grouped folds inside one training part (deterministic)."""
     if len(np.unique(groups)) < n_folds:
-        raise ValueError(f"{len(np.unique(groups))} speakers cannot fill {n_folds} inner folds")
+        raise SettingError(f"{len(np.unique(groups))} speakers cannot fill {n_folds} inner folds")
     return list(GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups))
 
 
@@ -143,7 +144,7 @@ def train(
     """
     outer = [int(i) for i in np.unique(fold)]
     if len(outer) < 2:
-        raise ValueError(f"the takes fill {len(outer)} outer fold(s); at least 2 are needed")
+        raise SettingError(f"the takes fill {len(outer)} outer fold(s); at least 2 are needed")
     parts = {i: np.flatnonzero(fold != i) for i in outer} | {FINAL: np.arange(len(y))}
     expect(progress, len(parts) + (len(outer) if permutation_check else 0))  # the refits, planned first
     fit_rows = FitRows.of(X, copies)
@@ -201,7 +202,7 @@ class CurveSettings:
     def from_params(cls, params: dict) -> CurveSettings:
         block = params["learning_curve"]
         if not isinstance(block.get("speakers"), list):
-            raise ValueError(f"learning_curve.speakers: {block.get('speakers')!r} is not allowed; it must be a list "
+            raise SettingError(f"learning_curve.speakers: {block.get('speakers')!r} is not allowed; it must be a list "
                              "of whole numbers")
         return checks.from_block("learning_curve", cls, block)
 
@@ -228,7 +229,7 @@ def learning_curve(
         order = rng.permutation(np.unique(groups[fold != p]))
         for n in sizes:
             if not inner_k <= n <= len(order):
-                raise ValueError(f"{n} training speakers: fold {p} has {len(order)}, and the inner search needs "
+                raise SettingError(f"{n} training speakers: fold {p} has {len(order)}, and the inner search needs "
                                  f"at least {inner_k} (train.inner_folds)")
             rows = np.flatnonzero((fold != p) & np.isin(groups, order[:n]))
             if trained is not None and n == len(order):

@@ -29,6 +29,7 @@ from pipeline import checks, paths
 from pipeline.learn import evaluation, metrics
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.runplan import RunPlan, model_name
+from pipeline.checks import SettingError
 
 FLOOR = 1e-4  # probabilities are floored here before logs: one member's 0 must not veto a class
 
@@ -44,12 +45,12 @@ class FuseSettings:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.rules, tuple) and self.rules):
-            raise ValueError(f"fuse.rules: {self.rules!r} is not allowed; it must be a list of {', '.join(RULES)}")
+            raise SettingError(f"fuse.rules: {self.rules!r} is not allowed; it must be a list of {', '.join(RULES)}")
         unknown = sorted(set(self.rules) - set(RULES))
         if unknown:
-            raise ValueError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(RULES)}")
+            raise SettingError(f"fuse.rules: unknown {', '.join(unknown)}; known: {', '.join(RULES)}")
         if self.deploy is not None and self.deploy not in self.rules:
-            raise ValueError(f"fuse.deploy ({self.deploy}) must be one of fuse.rules ({', '.join(self.rules)})")
+            raise SettingError(f"fuse.deploy ({self.deploy}) must be one of fuse.rules ({', '.join(self.rules)})")
 
     @classmethod
     def from_params(cls, params: dict, deployed: bool = True) -> FuseSettings:

@@ -25,6 +25,7 @@ from pipeline import checks
 from pipeline.learn.imputer import MedianImputer
 from pipeline.learn.kernel import KernelSVC, SquaredDistances
 from pipeline.learn.rowspace import RowSpace
+from pipeline.checks import SettingError
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ LEARNERS: dict[str, Learner] = {
 def kind(name: str) -> Learner:
     """The registry entry of learner `name` (an unknown name refused with the known ones)."""
     if name not in LEARNERS:
-        raise ValueError(f"unknown learner {name!r}; known: {', '.join(LEARNERS)}")
+        raise SettingError(f"unknown learner {name!r}; known: {', '.join(LEARNERS)}")
     return LEARNERS[name]
 
 
@@ -111,19 +112,19 @@ def distributions(space: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out = {}
     for parameter, spec in space.items():
         if not (isinstance(spec, dict) and len(spec) == 1):
-            raise ValueError(f"{parameter}: {spec!r} is not a distribution; e.g. {{log_uniform: [0.1, 10]}}")
+            raise SettingError(f"{parameter}: {spec!r} is not a distribution; e.g. {{log_uniform: [0.1, 10]}}")
         (kind, args), = spec.items()
         if kind == "choice":
             if not (isinstance(args, list) and args):
-                raise ValueError(f"{parameter}: choice needs a non-empty list, got {args!r}")
+                raise SettingError(f"{parameter}: choice needs a non-empty list, got {args!r}")
             out[parameter] = list(args)
             continue
         if kind not in ("log_uniform", "uniform", "int_uniform"):
-            raise ValueError(f"{parameter}: unknown distribution {kind!r}; known: log_uniform, uniform, int_uniform, choice")
+            raise SettingError(f"{parameter}: unknown distribution {kind!r}; known: log_uniform, uniform, int_uniform, choice")
         number = checks.is_int if kind == "int_uniform" else checks.is_number
         if not (isinstance(args, list) and len(args) == 2 and all(map(number, args)) and args[0] < args[1]
                 and (kind != "log_uniform" or args[0] > 0)):
-            raise ValueError(f"{parameter}: {kind} needs [low, high] with low < high"
+            raise SettingError(f"{parameter}: {kind} needs [low, high] with low < high"
                              f"{' and low > 0' if kind == 'log_uniform' else ''}"
                              f"{', whole numbers' if kind == 'int_uniform' else ''}; got {args!r}")
         if kind == "log_uniform":
@@ -149,7 +150,7 @@ def refinement_grid(
         elif "step" in rule:
             candidates = [value - rule["step"], value, value + rule["step"]]
         else:
-            raise ValueError(f"{parameter}: a grid rule needs 'factor' or 'step', got {rule}")
+            raise SettingError(f"{parameter}: a grid rule needs 'factor' or 'step', got {rule}")
         clipped = [type(value)(min(max(c, low), high)) for c in candidates]
         out[parameter] = sorted(set(clipped))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from pipeline.checks import SettingError
 
 NORMALISATIONS = ("none", "speaker")
 
@@ -39,4 +40,4 @@ def normalise(name: str, X: np.ndarray, speakers: np.ndarray) -> np.ndarray:
         return X
     if name == "speaker":
         return speaker_standardise(X, speakers)
-    raise ValueError(f"unknown normalisation {name!r}; known: {list(NORMALISATIONS)}")
+    raise SettingError(f"unknown normalisation {name!r}; known: {list(NORMALISATIONS)}")

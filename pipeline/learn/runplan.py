@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.learn.normalisation import suffix
+from pipeline.checks import SettingError
 
 OWN_KINDS = {"audio": "voice", "face": "face"}
 
@@ -43,12 +44,12 @@ def plan(params: dict) -> RunPlan:
     wide = run.get("wide_modalities") or []
     twice = sorted(set(run["modalities"]) & set(wide))
     if twice:
-        raise ValueError(f"run: {', '.join(twice)} is in both modalities and wide_modalities; a modality trains "
+        raise SettingError(f"run: {', '.join(twice)} is in both modalities and wide_modalities; a modality trains "
                          "with one learner list")
     known = kinds(params)
     unknown = [m for m in [*run["modalities"], *wide] if m not in known]
     if unknown:
-        raise ValueError(f"run: {', '.join(unknown)} is neither audio, face nor a key of opensmile_features or "
+        raise SettingError(f"run: {', '.join(unknown)} is neither audio, face nor a key of opensmile_features or "
                          "external_features")
     learners = {m: tuple(run["learners"]) for m in run["modalities"]}
     learners |= {m: tuple(run.get("wide_learners") or []) for m in wide}

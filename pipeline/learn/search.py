@@ -23,6 +23,7 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from pipeline import checks
 from pipeline.learn import calibration, fitcache, learners, metrics
+from pipeline.checks import SettingError
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -51,40 +52,40 @@ class SearchSpec:
     def __post_init__(self) -> None:
         block = f"learners.{self.learner}"
         if not (checks.is_int(self.n_iter) and self.n_iter >= 1):
-            raise ValueError(f"{block}.n_iter: {self.n_iter!r} is not allowed; it must be a whole number >= 1")
+            raise SettingError(f"{block}.n_iter: {self.n_iter!r} is not allowed; it must be a whole number >= 1")
         if not isinstance(self.space, dict) or not self.space:
-            raise ValueError(f"{block}.space: {self.space!r} is not allowed; it must map parameters to distributions")
+            raise SettingError(f"{block}.space: {self.space!r} is not allowed; it must map parameters to distributions")
         try:
             learners.distributions(self.space)
             known = learners.build(self.learner, 0, self.fixed).get_params()
         except ValueError as error:
-            raise ValueError(f"{block}: {error}") from None
+            raise SettingError(f"{block}: {error}") from None
         unknown = sorted(set(self.space) - set(known))
         off_classifier = sorted(p for p in set(self.space) - set(unknown) if not p.startswith("clf__"))
         if off_classifier:  # the steps before the classifier are fitted once per split, for every candidate
-            raise ValueError(f"{block}.space: {', '.join(off_classifier)}: the search tunes the classifier's "
+            raise SettingError(f"{block}.space: {', '.join(off_classifier)}: the search tunes the classifier's "
                              f"parameters (clf__...); set other steps' in {block}.fixed")
         if unknown:
-            raise ValueError(f"{block}.space: {', '.join(unknown)} is not a parameter of the {self.learner} pipeline "
+            raise SettingError(f"{block}.space: {', '.join(unknown)} is not a parameter of the {self.learner} pipeline "
                              f"(e.g. {', '.join(k for k in sorted(known) if k.startswith('clf__'))[:120]}...)")
         if self.halving is not None:
             resource = learners.kind(self.learner).resource
             grows = resource is not None and checks.is_int(known.get(resource)) and resource not in self.space
             if not (checks.is_int(self.halving) and self.halving >= 2):
-                raise ValueError(f"{block}.halving: {self.halving!r} is not allowed; it must be a whole number >= 2")
+                raise SettingError(f"{block}.halving: {self.halving!r} is not allowed; it must be a whole number >= 2")
             if resource is None:
-                raise ValueError(f"{block}.halving: the {self.learner} learner grows nothing halving could give a "
+                raise SettingError(f"{block}.halving: the {self.learner} learner grows nothing halving could give a "
                                  "fraction of (trees, boosting rounds): leave it out")
             if not grows or known[resource] < self.halving:
-                raise ValueError(f"{block}.halving: halves over {resource} (trees, boosting rounds), which the "
+                raise SettingError(f"{block}.halving: halves over {resource} (trees, boosting rounds), which the "
                                  f"{self.learner} pipeline must have fixed at >= {self.halving}, not searched")
         for parameter, rule in (self.grid or {}).items():
             if parameter not in self.space:
-                raise ValueError(f"{block}.grid.{parameter}: not in {block}.space (a grid refines searched parameters)")
+                raise SettingError(f"{block}.grid.{parameter}: not in {block}.space (a grid refines searched parameters)")
             if not (isinstance(rule, dict) and len(rule) == 1 and (
                     (checks.is_number(rule.get("factor")) and rule["factor"] > 1)
                     or (checks.is_number(rule.get("step")) and rule["step"] > 0))):
-                raise ValueError(f"{block}.grid.{parameter}: {rule!r} is not allowed; it must be "
+                raise SettingError(f"{block}.grid.{parameter}: {rule!r} is not allowed; it must be "
                                  "{factor: F} with F > 1 or {step: S} with S > 0")
 
     @classmethod

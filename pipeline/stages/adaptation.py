@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline import io, paths, progress
+from pipeline import entry, io, paths, progress
 from pipeline.learn import adaptation, dataset, evaluation, runplan
 
 def main() -> None:
@@ -65,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import compute, io, paths
+from pipeline import compute, entry, io, paths
 from pipeline.extract import audio
 from pipeline.extract.outputs import extract_and_write
 
@@ -22,4 +22,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

@@ -1,6 +1,6 @@
 """Stage `cross_corpus@<key>`: the trained models on a corpus they never trained on (`transfer`).
 
-Usage: python -m pipeline.stages.cross_corpus KEY
+Usage: python -m pipeline.stages.cross_corpus [KEY]   (under `dvc repro`, KEY is the stage's item)
 Reads `cross_corpus.<key>` (a corpus adapter and its root); scores each side of the answer
 (voice, each face read from video or images) on the takes it never trained on, plain, by speaker
 and the corpus as one batch, and writes models/cross_corpus/<key>.json for the report.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from pipeline import compute, io
+from pipeline import compute, entry, io
 from pipeline.apply import transfer
 from pipeline.report import across
 
@@ -31,4 +31,4 @@ def main(key: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    entry.run(lambda: main(*entry.item(sys.argv[1:], 1)))

@@ -1,6 +1,6 @@
 """Stage `external_features@<name>`: features measured by another tool -> features/<name>.parquet.
 
-Usage: python -m pipeline.stages.external_features NAME
+Usage: python -m pipeline.stages.external_features [NAME]   (under `dvc repro`, NAME is the stage's item)
 Reads `external_features.NAME` (a clip-level table or a folder of OpenFace per-frame CSVs, see
 pipeline/extract/tables.py) and data/manifest.parquet; writes one row per take the source measured
 (features/<name>.parquet) and every file, column or row it could not use, with the reason
@@ -13,7 +13,7 @@ import argparse
 
 import pandas as pd
 
-from pipeline import compute, io, paths
+from pipeline import compute, entry, io, paths
 from pipeline.extract import tables
 from pipeline.ingest import manifest
 from pipeline.extract.outputs import write_copies, write_table
@@ -42,5 +42,5 @@ def main(name: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Read externally measured features as a modality.")
-    parser.add_argument("name", help="a key of external_features in params.yaml")
-    main(parser.parse_args().name)
+    parser.add_argument("name", nargs="*", help="a key of external_features in params.yaml (default: DVC_STAGE's)")
+    entry.run(lambda: main(*entry.item(parser.parse_args().name, 1)))

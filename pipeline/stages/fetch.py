@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from pipeline import checks, io, paths
+from pipeline import checks, entry, io, paths
 from pipeline.ingest import sources
 from pipeline.ingest.corpora import download, ravdess, registry, table
+from pipeline.checks import SettingError
 
 
 def check(params: dict) -> dict[str, table.TableSpec]:
@@ -23,16 +24,16 @@ def check(params: dict) -> dict[str, table.TableSpec]:
     checks.only_known("fetch.corpora", params["corpora"], list(registry.ADAPTERS))
     for corpus, roots in params["corpora"].items():
         if not (roots is None or isinstance(roots, list) and all(isinstance(r, str) for r in roots)):
-            raise ValueError(f"fetch.corpora.{corpus}: {roots!r} is not allowed; it must be a list of folders or "
+            raise SettingError(f"fetch.corpora.{corpus}: {roots!r} is not allowed; it must be a list of folders or "
                              "zip archives in brackets (empty: leave the corpus out)")
     checks.only_known("fetch.download", params["download"], ["enabled", "url", "dir", "files"])
     if not isinstance(params["download"]["enabled"], bool):
-        raise ValueError(f"fetch.download.enabled: {params['download']['enabled']!r} is not allowed; it must be "
+        raise SettingError(f"fetch.download.enabled: {params['download']['enabled']!r} is not allowed; it must be "
                          "true or false")
     tables = {name: table.TableSpec.from_params(name, block) for name, block in (params.get("tables") or {}).items()}
     twice = sorted(name for name in tables if params["corpora"].get(name))
     if twice:
-        raise ValueError(f"fetch.tables: {', '.join(twice)} also read from folders under fetch.corpora: name the "
+        raise SettingError(f"fetch.tables: {', '.join(twice)} also read from folders under fetch.corpora: name the "
                          "table otherwise, or empty the folder list")
     return tables
 
@@ -62,4 +63,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 from joblib import Parallel, delayed
 
-from pipeline import compute, io, paths
+from pipeline import compute, entry, io, paths
 from pipeline.learn import fusion, runplan
 
 
@@ -46,4 +46,4 @@ def main() -> None:
         print(f"{group.name}: " + ", ".join(f"{r} {figures['rules'][r]['accuracy']:.3f}" for r in figures["rules"]))
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

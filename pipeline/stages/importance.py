@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import compute, io, paths, progress
+from pipeline import compute, entry, io, paths, progress
 from pipeline.extract import extractors, families
 from pipeline.learn import dataset, importance, runplan
 
@@ -57,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

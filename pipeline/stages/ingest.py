@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import checks, compute, io, paths
+from pipeline import checks, compute, entry, io, paths
 from pipeline.ingest import manifest, sources
 from pipeline.ingest.corpora import table
 
@@ -47,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline import compute, io, paths, progress
+from pipeline import compute, entry, io, paths, progress
 from pipeline.learn import dataset, evaluation
 
 
@@ -42,4 +42,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

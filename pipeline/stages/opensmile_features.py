@@ -1,7 +1,7 @@
 """Stage `opensmile_features@<name>`: data/manifest.parquet -> features/<name>.parquet, one of
 openSMILE's standard sets (`opensmile_features.<name>`) over every take with audio.
 
-Usage: python -m pipeline.stages.opensmile_features NAME
+Usage: python -m pipeline.stages.opensmile_features [NAME]   (under `dvc repro`, NAME is the stage's item)
 A clip that fails is reported in features/<name>_rejects.parquet and the others go on. The
 modality trains, fuses and reports like `audio` (it is a voice). With `speed_copies`, each
 clip's speed-perturbed copies go to features/<name>_copies.parquet: extra training rows
@@ -14,7 +14,7 @@ import argparse
 
 import pandas as pd
 
-from pipeline import compute, io, paths
+from pipeline import compute, entry, io, paths
 from pipeline.extract import smile
 from pipeline.extract.outputs import extract_and_write
 
@@ -34,5 +34,5 @@ def main(name: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m pipeline.stages.opensmile_features",
                                      description="Extract one of openSMILE's standard feature sets.")
-    parser.add_argument("name", help="a key of opensmile_features in params.yaml")
-    main(parser.parse_args().name)
+    parser.add_argument("name", nargs="*", help="a key of opensmile_features in params.yaml (default: DVC_STAGE's)")
+    entry.run(lambda: main(*entry.item(parser.parse_args().name, 1)))

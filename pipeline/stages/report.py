@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import checks, io, paths
+from pipeline import checks, entry, io, paths
 from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, importance, runplan
 from pipeline.report import across, adapting, cues, formatting, headline, plot_data, sections, trained, uncertainty
 
@@ -80,4 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry.run(main)

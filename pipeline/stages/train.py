@@ -1,7 +1,8 @@
 """Stages `train@<modality>-<learner>-<normalisation>` and `compare@<variant>`: nested
 speaker-grouped evaluation, then the final refit.
 
-Usage: python -m pipeline.stages.train MODALITY LEARNER NORMALISATION [--variant NAME]
+Usage: python -m pipeline.stages.train [MODALITY LEARNER NORMALISATION] | --variant [NAME]
+(under `dvc repro` the names are the stage's item: dvc.yaml puts no params name into a command)
 Reads data/manifest.parquet and features/<modality>.parquet; with --variant, keeps only the
 takes that `compare.variants.NAME` selects (channels, emotions, intensities). Writes, beside
 the stem models/learners/<modality>/<learner>-<normalisation> (`paths.model_stem`) or
@@ -21,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from pipeline import compute, io, paths, progress
+from pipeline import compute, entry, io, paths, progress
 from pipeline.learn import dataset, evaluation, learners, metrics
 from pipeline.learn.normalisation import NORMALISATIONS
 
@@ -73,11 +74,27 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
           f"{cached['hits']} of {cached['hits'] + cached['fits']} search fits from the fit cache")
 
 
+def start(names: list[str], variant: str | None) -> None:
+    """Train the learner `names` (or the DVC stage's item) or, with `variant`, the compare block's
+    learner on that variant's takes."""
+    if variant is None:
+        modality, learner, normalisation = entry.item(names, 3)
+    else:
+        (variant,) = entry.item([variant] if variant else [], 1)
+        compare = io.load_params()["compare"]
+        modality, learner, normalisation = (compare[k] for k in ("modality", "learner", "normalisation"))
+    if learner not in learners.LEARNERS or normalisation not in NORMALISATIONS:
+        raise entry.SettingError(f"learner {learner!r} / normalisation {normalisation!r}: known learners "
+                                 f"{', '.join(learners.LEARNERS)}; normalisations {', '.join(NORMALISATIONS)}")
+    main(modality, learner, normalisation, variant)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Nested speaker-grouped training of one learner.")
-    parser.add_argument("modality")
-    parser.add_argument("learner", choices=list(learners.LEARNERS))
-    parser.add_argument("normalisation", choices=list(NORMALISATIONS))
-    parser.add_argument("--variant", help="a key of compare.variants: train on the takes it selects")
+    parser.add_argument("names", nargs="*", metavar="MODALITY LEARNER NORMALISATION",
+                        help="what to train (default: the item of the DVC stage train@<modality>-<learner>-<normalisation>)")
+    parser.add_argument("--variant", nargs="?", const="",
+                        help="a key of compare.variants (alone: the DVC stage compare@<variant>'s): the compare "
+                             "block's learner on the takes it selects")
     args = parser.parse_args()
-    main(args.modality, args.learner, args.normalisation, args.variant)
+    entry.run(start, args.names, args.variant)

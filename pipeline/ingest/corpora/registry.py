@@ -7,6 +7,7 @@ line here, and its folder under fetch.corpora in params.yaml.
 from __future__ import annotations
 
 from pipeline.ingest.corpora import Corpus, ckplus, cremad, emodb, mead, ravdess
+from pipeline.checks import SettingError
 
 ADAPTERS: dict[str, Corpus] = {m.ADAPTER.name: m.ADAPTER for m in (ravdess, ckplus, emodb, cremad, mead)}
 
@@ -14,7 +15,7 @@ ADAPTERS: dict[str, Corpus] = {m.ADAPTER.name: m.ADAPTER for m in (ravdess, ckpl
 def adapter(name: str) -> Corpus:
     """The adapter of corpus `name` (an unknown name refused with the known ones)."""
     if name not in ADAPTERS:
-        raise ValueError(f"unknown corpus {name!r}; known: {', '.join(ADAPTERS)}")
+        raise SettingError(f"unknown corpus {name!r}; known: {', '.join(ADAPTERS)}")
     return ADAPTERS[name]
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from pipeline import checks
 from pipeline.ingest import sources
 from pipeline.ingest.corpora import KNOWN_LABELS
+from pipeline.checks import SettingError
 
 SUFFIXES = (".csv", ".tsv", ".parquet")
 REQUIRED = ("file", "speaker", "emotion")
@@ -58,7 +59,7 @@ class TableSpec:
     @classmethod
     def from_params(cls, name: str, block: dict) -> TableSpec:
         if not NAME.fullmatch(name):
-            raise ValueError(f"fetch.tables: {name!r} is not allowed as a corpus name; it must be lower-case "
+            raise SettingError(f"fetch.tables: {name!r} is not allowed as a corpus name; it must be lower-case "
                              "letters, digits and underscores ([a-z0-9_]+)")
         return checks.from_block(f"fetch.tables.{name}", cls, block)
 
