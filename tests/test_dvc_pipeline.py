@@ -25,6 +25,7 @@ import pytest
 import soundfile
 import yaml
 
+from pipeline.apply import evaluate
 from pipeline.ingest.corpora.emodb import EMOTIONS as EMODB_EMOTIONS
 from pipeline.learn import fusion
 
@@ -475,14 +476,20 @@ def check_evaluate_refuses_renamed_training_takes(project: Path, scratch: Path) 
             copy = take[:-2] + "21"
             (renamed / "Actor_21" / f"{copy}.wav").write_bytes(archive.read(f"Actor_01/{take}.wav"))
     write_clip(renamed / "Actor_22" / "03-01-05-01-01-01-22.wav", real_take(17, "03-01-05-01-01-01-17"))
-    (scratch / "renamed_out").mkdir()
-    (scratch / "renamed_out" / "stale.png").write_bytes(b"an earlier run's figure")
+    (scratch / "mine").mkdir()
+    (scratch / "mine" / "notes.txt").write_text("a user's notes")
+    for out in (scratch / "mine", renamed, project / "models"):  # refused before any work, nothing removed
+        kept = subprocess.run([AVEMOTION, "evaluate", str(renamed), "--out", str(out)], cwd=project,
+                              capture_output=True, text=True, timeout=300)
+        assert kept.returncode == 2 and f"--out {out}: " in kept.stderr, kept.stderr
+    assert (scratch / "mine" / "notes.txt").exists() and len(list(renamed.rglob("*.wav"))) == 3
+    assert (project / "models/learners/audio/svm-none.joblib").exists()
     done = subprocess.run([AVEMOTION, "evaluate", str(renamed), "--out", str(scratch / "renamed_out")],
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "0 takes the models were trained on left out, and 2 copies of training takes" in done.stdout
     assert {figures["n_takes"] for figures in json.loads((scratch / "renamed_out/evaluation.json").read_text()).values()} == {1}
-    assert not (scratch / "renamed_out" / "stale.png").exists()  # the folder was replaced whole
+    assert (scratch / "renamed_out" / evaluate.MARKER).exists()  # an evaluation's folder: the next run may replace it
     shutil.rmtree(renamed / "Actor_22")
     refused = subprocess.run([AVEMOTION, "evaluate", str(renamed)], cwd=project, capture_output=True, text=True,
                              timeout=300)

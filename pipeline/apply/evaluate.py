@@ -21,7 +21,9 @@ ones and the gap, and how the deployed fusion rule was chosen; DIR/models.md: pe
 macro F1, top-3, the confusion matrix, per-speaker accuracy, accuracy per vocal channel and intensity
 and its figures; and DIR/evaluation.json. DIR is
 written whole or not at all: the run writes a fresh folder beside it and swaps it in at the end,
-so a run killed midway never leaves a report beside another run's figures.
+so a run killed midway never leaves a report beside another run's figures. It never removes what
+it did not write: DIR must be new, empty or an earlier evaluation holding only its own files
+(listed in its .avemotion-evaluation.json), and never holds the takes scored or the project.
 RAVDESS actors 21-24, withheld from every fold, are scored here (`--corpus ravdess`).
 `--features au=SOURCE` gives the takes' measurements for an `external_features` modality (as in
 predict): takes with a row are scored by that modality and fused with their voice.
@@ -42,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import cli, compute, io
+from pipeline import cli, compute, io, paths
 from pipeline.apply import ensemble
 from pipeline.ingest import manifest, sources
 from pipeline.learn import fusion, metrics, runplan
@@ -265,11 +267,41 @@ def features_of_takes(
     return X, rejects
 
 
-def writable_out(out: Path) -> Path:
-    """A fresh folder beside `out` to write into, checked before any scoring: `out` must not be a
-    file, and its parent must take a new folder (not read-only, not missing)."""
+MARKER = ".avemotion-evaluation.json"  # in every folder evaluate writes: the files it wrote there
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
+
+
+def replaceable(out: Path, keep: list[Path]) -> None:
+    """Refuse an `out` this run may not replace: a file, a folder holding the input or the project
+    (`keep`), or a folder holding anything but an earlier evaluation's files (its MARKER lists them).
+    `out` is replaced whole, so it must hold nothing a user could lose."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: is a file; name a folder (it is replaced whole by this run's report)")
+    for kept in keep:
+        if _inside(kept, out):
+            raise InputError(f"--out {out}: holds {kept}, which an evaluation's report must not replace; "
+                             "name a folder of its own (e.g. evaluation/)")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        written = set(io.read_json(out / MARKER)["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(f"--out {out}: a folder that is not an earlier evaluation's report (no {MARKER}); "
+                         "it is replaced whole, so name a new or empty folder") from None
+    other = sorted(p.name for p in out.iterdir() if p.name not in written | {MARKER})
+    if other:
+        raise InputError(f"--out {out}: holds {', '.join(other[:5])}{' ...' if len(other) > 5 else ''}, which no "
+                         "evaluation wrote; move them, or name another folder")
+
+
+def writable_out(out: Path, keep: list[Path]) -> Path:
+    """A fresh folder beside `out` to write into, checked before any scoring: `out` must be
+    `replaceable`, and its parent must take a new folder (not read-only, not missing)."""
+    replaceable(out, keep)
     fresh = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:12]}"
     try:
         fresh.mkdir(parents=True)  # the permissions any folder gets (mkdtemp's would be its owner's only)
@@ -278,16 +310,24 @@ def writable_out(out: Path) -> Path:
         raise InputError(f"--out {out}: cannot be written ({error.strerror})") from None
 
 
-def swap_in(fresh: Path, out: Path) -> None:
-    """Put the finished folder where `out` is: the old one is moved aside first and removed after,
-    so at no moment does `out` hold files of two runs."""
+def swap_in(fresh: Path, out: Path, keep: list[Path]) -> None:
+    """Put the finished folder where `out` is: the old one (checked again: still only an earlier
+    evaluation's files) is moved aside first and removed after, so at no moment does `out` hold
+    files of two runs."""
+    io.write_json({"files": sorted(p.name for p in fresh.iterdir())}, fresh / MARKER)
     old = None
     if out.exists():
+        replaceable(out, keep)
         old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
         os.replace(out, old / out.name)
     os.replace(fresh, out)
     if old is not None:
         shutil.rmtree(old)
+
+
+def kept_from(root: str) -> list[Path]:
+    """What an --out folder may never hold: the takes scored and the project (its data and models)."""
+    return [Path(root), Path.cwd(), *(Path(p) for p in (paths.MANIFEST.parent, ensemble.MODELS, Path("features")))]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -298,6 +338,8 @@ def run(args: argparse.Namespace) -> int:
             plan = runplan.plan(params)
             if not Path(args.root).exists():
                 raise InputError(f"{args.root}: no such file or folder")
+            keep = kept_from(args.root)
+            replaceable(out, keep)  # before any work: a folder that must not be replaced is refused at once
             args.corpus, spec = described_by(args.root, args.corpus, params)
             takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
                                             params["ingest"]["max_take_mb"], spec)
@@ -315,10 +357,11 @@ def run(args: argparse.Namespace) -> int:
                 print("evaluate: the models record no content hashes of their training takes (run `dvc repro`): "
                       "copies of training takes under other names cannot be recognised", file=sys.stderr)
             takes, n_trained, n_copied = unseen(takes, trained_on(list(predictor.learners)), content, args.root)
-            fresh = writable_out(out)
+            fresh = writable_out(out, keep)
         except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused
             print(f"evaluate: {error}", file=sys.stderr)
             return 2
+        summary: dict[str, dict] = {}
         try:
             summary, lines, details = scored(args, params, settings, predictor, takes, rejects, carried, measured,
                                              n_trained, n_copied, fresh)
@@ -328,11 +371,15 @@ def run(args: argparse.Namespace) -> int:
             io.write_text("\n".join(lines) + "\n", fresh / "evaluation.md")
             io.write_text("\n".join(details), fresh / MODELS_MD)
             io.write_json(summary, fresh / "evaluation.json")
-            swap_in(fresh, out)
-        except OSError as error:  # a full disk, a folder removed meanwhile: the figures above stand
-            print(f"evaluate: the report could not be written to {out} ({error.strerror or error}); "
-                  "the figures above are this run's", file=sys.stderr)
+            swap_in(fresh, out, keep)
+        except OSError as error:  # a full disk, a folder removed meanwhile
+            printed = "the figures above are this run's" if summary else "no figure was printed"
+            print(f"evaluate: the report could not be written to {out} ({error.strerror or error}); {printed}",
+                  file=sys.stderr)
             return 1
+        except InputError as error:  # --out gained files meanwhile: the old folder is left as it is
+            print(f"evaluate: {error}", file=sys.stderr)
+            return 2
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
         print(f"evaluate: {out / 'evaluation.md'}")

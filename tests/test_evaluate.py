@@ -1,0 +1,71 @@
+"""`evaluate --out DIR` replaces DIR whole, so it must never hold what the run did not write: a
+user's notes, the clips being scored, the trained models, the project."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import real_take, write_clip
+from pipeline.apply import evaluate
+from pipeline.apply.predict import InputError
+
+
+def report(out: Path, scored: Path, project: Path) -> None:
+    """What a run does with its folder: write into a fresh one, then swap it in."""
+    keep = evaluate.kept_from(str(scored))
+    fresh = evaluate.writable_out(out, keep)
+    (fresh / "evaluation.md").write_text("# Evaluation\n")
+    evaluate.swap_in(fresh, out, keep)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder (trained models, data) with a folder of real clips to score beside it."""
+    root = tmp_path / "project"
+    (root / "models" / "learners").mkdir(parents=True)
+    (root / "models" / "learners" / "svm-none.joblib").write_bytes(b"a trained model")
+    (root / "data").mkdir()
+    monkeypatch.chdir(root)
+    write_clip(tmp_path / "clips" / "Actor_21" / "03-01-05-01-01-01-21.wav", real_take(1, "03-01-05-01-01-01-01"))
+    return root
+
+
+def test_a_folder_of_the_users_files_is_refused_and_left_whole(project, tmp_path):
+    mine = tmp_path / "mine"
+    (mine / "drafts").mkdir(parents=True)
+    (mine / "notes.txt").write_text("my notes")
+    with pytest.raises(InputError, match=r"not an earlier evaluation's report .* name a new or empty folder"):
+        report(mine, tmp_path / "clips", project)
+    assert (mine / "notes.txt").read_text() == "my notes" and (mine / "drafts").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "mine", "project"]  # no partial folder left
+
+
+@pytest.mark.parametrize("out", ["clips", "clips/Actor_21", ".", "project", "project/models", "project/data"])
+def test_the_clips_scored_and_the_project_are_never_an_out_folder(project, tmp_path, out):
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    with pytest.raises(InputError, match="--out"):
+        report(tmp_path / out, tmp_path / "clips" / "Actor_21", project)
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+def test_an_earlier_evaluation_is_replaced_but_not_once_a_user_file_joins_it(project, tmp_path):
+    out = tmp_path / "evaluation"
+    report(out, tmp_path / "clips", project)
+    (out / "evaluation.md").write_text("an earlier run")
+    report(out, tmp_path / "clips", project)  # the marked folder of an earlier run: replaced whole
+    assert (out / "evaluation.md").read_text() == "# Evaluation\n"
+    assert json.loads((out / evaluate.MARKER).read_text()) == {"files": ["evaluation.md"]}
+    (out / "my_comments.md").write_text("mine")
+    with pytest.raises(InputError, match=r"holds my_comments.md, which no evaluation wrote"):
+        report(out, tmp_path / "clips", project)
+    assert (out / "my_comments.md").read_text() == "mine"
+
+
+def test_an_empty_folder_or_a_new_one_is_written(project, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "empty", tmp_path / "new"):
+        report(out, tmp_path / "clips", project)
+        assert (out / "evaluation.md").exists()
