@@ -86,6 +86,14 @@ class _UniqueKeys(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.2's booleans, as DVC reads params.yaml (ruamel): `no:`, `yes`, `on`, `off` are words, not
+# true/false as in PyYAML's YAML 1.1 (a table named `no` or a label `yes` is what it says).
+_UniqueKeys.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_UniqueKeys.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
+
 NAME = re.compile(r"[a-z0-9_]+")
 
 

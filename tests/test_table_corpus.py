@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SHARED, real_take, write_clip
+from pipeline import io
 from pipeline.ingest import manifest
 from pipeline.ingest.corpora import emodb, table
 from pipeline.stages import fetch
@@ -89,11 +90,11 @@ def test_bad_rows_are_rejects_with_reasons_and_the_rest_is_kept(clips):
                                                 "labels": {"ang": "angry"}})
     takes, rejects = manifest.build({}, EVERYTHING, -60.0, described={"mine": spec})
 
-    assert list(takes["take"]) == ["mine-one", "mine-s1", "mine-two"]
-    assert list(takes["label"]) == ["angry", "happy", "sad"]
-    assert list(takes["speaker"]) == ["mine-spk1", "mine-spk3", "mine-spk2"]
-    assert takes.set_index("take").loc["mine-one", "channel"] == "speech"
-    face = takes.set_index("take").loc["mine-s1"]
+    assert list(takes["take"]) == ["mine-a/one", "mine-a/two", "mine-faces/s1"]
+    assert list(takes["label"]) == ["angry", "sad", "happy"]
+    assert list(takes["speaker"]) == ["mine-spk1", "mine-spk2", "mine-spk3"]
+    assert takes.set_index("take").loc["mine-a/one", "channel"] == "speech"
+    face = takes.set_index("take").loc["mine-faces/s1"]
     assert face["video_path"].endswith("s1/*.png") and face["n_frames"] == 3 and pd.isna(face["audio_path"])
     reasons = {(path.split(" line ")[1], reason) for path, reason in zip(rejects["path"], rejects["reason"])
                if " line " in path}
@@ -107,6 +108,44 @@ def test_bad_rows_are_rejects_with_reasons_and_the_rest_is_kept(clips):
         ("11: a/two.flac", "channel 'shout': expected one of speech, song or empty"),
         ("12", "empty file cell"),
     }
+
+
+@pytest.mark.parametrize("windows", [False, True])
+def test_numbered_files_in_per_speaker_folders_are_each_a_take(tmp_path, windows):
+    """`p5/01.wav` and `p6/01.wav` are two takes of two speakers (the commonest layout there is), not
+    one take and a duplicate; a table written on Windows (`p5\\01.wav`) reads the same."""
+    folder = tmp_path / "spk"
+    emotions = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+    rows, separator = [], "\\" if windows else "/"
+    for speaker, actor in (("p5", 5), ("p6", 6)):
+        for number, emotion in enumerate(emotions, start=1):
+            take = f"03-01-{number:02d}-01-01-01-{actor:02d}"
+            write_clip(folder / speaker / f"{number:02d}.wav", real_take(actor, take), seconds=0.5)
+            rows.append({"file": f"{speaker}{separator}{number:02d}.wav", "speaker": speaker,
+                         "emotion": emotion})
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+    takes, rejects = manifest.build({}, EVERYTHING, -60.0, described={"mine": table.TableSpec(str(folder / "labels.csv"))})
+    assert rejects.empty, rejects
+    assert len(takes) == 16 and takes["take"].is_unique
+    assert takes.groupby("speaker")["label"].nunique().to_dict() == {"mine-p5": 8, "mine-p6": 8}
+    assert set(takes["take"]) == {f"mine-{s}/{n:02d}" for s in ("p5", "p6") for n in range(1, 9)}
+
+
+def test_a_labels_map_matches_as_the_built_in_labels_do_and_its_keys_are_text(tmp_path, clips):
+    """`Calm: neutral` matches `calm` and `CALM` (built-in labels ignore case too); `1: happy` and
+    `yes: sad` match the cells `1` and `yes` (params.yaml read as DVC reads it, YAML 1.2: `yes` is a
+    word), and a map mixing number and word keys is written to data/sources.json."""
+    pd.DataFrame({"file": ["a/one.wav", "a/two.flac", "faces/s1"], "speaker": ["x", "y", "z"],
+                  "emotion": ["CALM", "1", "yes"]}).to_csv(clips / "labels.csv", index=False)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"fetch:\n  tables:\n    no:\n      path: {clips / 'labels.csv'}\n"
+                      "      labels: {Calm: neutral, 1: happy, yes: sad}\n")
+    block = io.load_params(params)["fetch"]["tables"]
+    assert list(block) == ["no"]
+    spec = table.TableSpec.from_params("no", block["no"])
+    takes, rejects = manifest.build({}, EVERYTHING, -60.0, described={"no": spec})
+    assert rejects.empty and list(takes["label"]) == ["neutral", "happy", "sad"]
+    assert fetch.table_source(spec, {})["spec"]["labels"] == {"calm": "neutral", "1": "happy", "yes": "sad"}
 
 
 def test_unmapped_labels_can_be_kept_under_their_own_name_and_selected(clips):
@@ -163,6 +202,6 @@ def test_the_fetch_and_ingest_stages_read_a_table_corpus(clips, tmp_path):
                               text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
         assert done.returncode == 0, done.stderr
     takes = pd.read_parquet(project / "data/manifest.parquet")
-    assert list(takes["take"]) == ["mine-one", "mine-two"] and list(takes["speaker"]) == ["mine-x", "mine-y"]
+    assert list(takes["take"]) == ["mine-a/one", "mine-a/two"] and list(takes["speaker"]) == ["mine-x", "mine-y"]
     rejects = pd.read_parquet(project / "data/rejects.parquet")
     assert list(rejects["reason"]) == ["no such file"] and "labels.csv line 4: a/none.wav" in done.stderr

@@ -86,6 +86,8 @@ def labelled_takes(
     rejects = pd.concat([left_out, rejects], ignore_index=True)
     if takes.empty:
         examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
+        if spec:
+            raise InputError(f"{root}: no usable row ({len(rejects)} refused{', e.g. ' + examples if examples else ''})")
         raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
                            "is --corpus right?")
     spoken = takes["channel"].isna() & takes["audio_path"].notna()  # corpora without RAVDESS's channel code speak

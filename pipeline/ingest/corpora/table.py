@@ -10,6 +10,7 @@ used is a reject with the reason, and the other rows are kept.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class TableSpec:
     unmapped: str = "drop"  # a label neither mapped nor known: "keep" under its own name, or "drop" (a reject)
 
     def __post_init__(self) -> None:
+        if isinstance(self.labels, dict):  # a table's cells are text: `1: happy` and `Calm: neutral` match `1`, `calm`
+            object.__setattr__(self, "labels", {_key(raw): label for raw, label in self.labels.items()})
         checks.check("fetch.tables", self, [
             ("path", f"a CSV, TSV or Parquet file ({', '.join(SUFFIXES)})",
              lambda s: isinstance(s.path, str) and Path(s.path).suffix.lower() in SUFFIXES),
@@ -58,7 +61,7 @@ class TableSpec:
 
     @classmethod
     def from_params(cls, name: str, block: dict) -> TableSpec:
-        if not NAME.fullmatch(name):
+        if not (isinstance(name, str) and NAME.fullmatch(name)):
             raise SettingError(f"fetch.tables: {name!r} is not allowed as a corpus name; it must be lower-case "
                              "letters, digits and underscores ([a-z0-9_]+)")
         return checks.from_block(f"fetch.tables.{name}", cls, block)
@@ -109,6 +112,22 @@ def _joined(table: str, cell: str) -> Path:
     return Path(cell) if os.path.isabs(cell) else Path(os.path.dirname(table) or ".") / cell
 
 
+def take_ids(table: str, addresses: list[str]) -> dict[str, str]:
+    """Each clip's take id: its path from the table's folder without the suffix (`p5/01`), so numbered
+    files in per-speaker folders stay apart; clips given by absolute paths elsewhere, from the
+    folder all of those share."""
+    folder = os.path.abspath(os.path.dirname(table) or ".")
+    elsewhere = {a for a in map(os.path.abspath, addresses) if os.path.commonpath([a, folder]) != folder}
+    shared = os.path.dirname(next(iter(elsewhere))) if len(elsewhere) == 1 else (
+        os.path.commonpath(list(elsewhere)) if elsewhere else folder)
+    ids = {}
+    for address in addresses:
+        whole = os.path.abspath(address)
+        path = Path(os.path.relpath(whole, shared if whole in elsewhere else folder))
+        ids[address] = (path.with_suffix("") if path.suffix and not os.path.isdir(whole) else path).as_posix()
+    return ids
+
+
 def _where(table: str, cell: str) -> tuple[str | None, str | None]:
     """(address, None) of a row's file, or (None, why it cannot be used)."""
     if not cell:
@@ -152,10 +171,15 @@ def _tracks(address: str, modality: str) -> tuple[str | None, str | None, str | 
     return heard, seen, None
 
 
+def _key(raw: object) -> str:
+    """A label as matched: text, case and surrounding spaces ignored (as for the built-in labels)."""
+    return str(raw).strip().lower()
+
+
 def _label(raw: str, spec: TableSpec) -> tuple[str | None, str | None]:
     """(emotion, None) of a table's label, or (None, why it is left out)."""
-    if raw in spec.labels:
-        return spec.labels[raw], None
+    if _key(raw) in spec.labels:
+        return spec.labels[_key(raw)], None
     label = raw.strip().lower()
     if label in KNOWN_LABELS:
         return label, None
@@ -184,6 +208,8 @@ def rows(name: str, spec: TableSpec) -> tuple[list[tuple[str, Row]], list[tuple[
     seen_files: dict[str, int] = {}
     for number, cells in enumerate(frame.to_dict("records"), start=2):  # line 1 is the header
         cell = {role: str(cells.get(spec.column(role), "")).strip() for role in REQUIRED + OPTIONAL}
+        if "\\" in cell["file"] and not _joined(spec.path, cell["file"]).exists():  # a table written on Windows
+            cell["file"] = cell["file"].replace("\\", "/")
         where = f"{spec.path} line {number}"
         address, why = _where(spec.path, cell["file"])
         label, why_label = _label(cell["emotion"], spec)
@@ -202,7 +228,7 @@ def rows(name: str, spec: TableSpec) -> tuple[list[tuple[str, Row]], list[tuple[
         if why:
             rejects.append((f"{where}: {cell['file']}", why))
             continue
-        take = f"{name}-{cell['take'] or Path(address).stem}"
-        out.append((address, Row(take, f"{name}-{cell['speaker']}", label, audio, video, cell["gender"] or None,
-                                 cell["channel"] or None, cell["intensity"] or None)))
-    return out, rejects
+        out.append((address, Row(cell["take"], f"{name}-{cell['speaker']}", label, audio, video,
+                                 cell["gender"] or None, cell["channel"] or None, cell["intensity"] or None)))
+    ids = take_ids(spec.path, [address for address, _ in out])
+    return [(address, dataclasses.replace(row, take=f"{name}-{row.take or ids[address]}")) for address, row in out], rejects
