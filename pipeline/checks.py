@@ -5,10 +5,9 @@ traceback after the first clip, nor silently changing what the features mean).""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-import numpy as np
 
 Rule = tuple[str, str, Callable[[Any], bool]]  # (setting, what is allowed, test on the settings object)
 Settings = TypeVar("Settings")
@@ -23,7 +22,8 @@ def is_int(value: object) -> bool:
 
 
 def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and (isinstance(value, int)
+                                                                               or math.isfinite(value))
 
 
 def check(block: str, settings: object, rules: list[Rule]) -> None:

@@ -1,7 +1,9 @@
 """Audio features: known answers on synthetic signals, and librosa's own results on real speech."""
 
 import re
+from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import soundfile
@@ -252,3 +254,74 @@ def test_speed_perturbation_scales_length_and_pitch_by_the_factor(factor):
     assert len(played) == pytest.approx(rate / factor, abs=1)
     spectrum = np.abs(np.fft.rfft(played * np.hanning(len(played))))
     assert np.argmax(spectrum) * rate / len(played) == pytest.approx(440.0 * factor, abs=1.5)
+
+
+def unknown_length_flac(path: Path, source: Path) -> Path:
+    """A real FLAC as a streaming encoder writes it: STREAMINFO's total samples 0 (unknown), MD5 zero."""
+    data = bytearray(source.read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # the first metadata block is STREAMINFO
+    fields = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)  # rate, channels, bits; total samples 0
+    data[18:26], data[26:42] = fields.to_bytes(8, "big"), bytes(16)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_flac_of_unknown_length_is_read_whole_and_counted(tmp_path, angry_take):
+    """libsndfile reports 2**63-1 frames for it (`array is too big`, a 192-trillion-second clip):
+    decode counts what it reads instead, and the header's length is unknown, not believed."""
+    clip = unknown_length_flac(tmp_path / "stream.flac", angry_take)
+    expected = audio.decode(str(angry_take))
+    decoded = audio.decode(str(clip))
+    np.testing.assert_array_equal(decoded.samples, expected.samples)
+    assert decoded.sample_rate == 48000 and audio.content_hash(decoded) == audio.content_hash(expected)
+    assert audio.declared_seconds(str(clip)) is None
+    with pytest.raises(audio.AudioError, match=r"holds more than 1 s of audio \(its header gives no length\)"):
+        audio.decode(str(clip), max_seconds=1.0)
+
+
+def lying_mp4(path: Path, source: Path, repeats: int, says_seconds: float) -> Path:
+    """An mp4 of real speech (`source` `repeats` times, AAC) whose movie and track headers say it
+    lasts `says_seconds`."""
+    samples, rate = soundfile.read(source, dtype="float32")
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.tile(samples, repeats)[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    data = bytearray(path.read_bytes())
+    for box in (b"mvhd", b"mdhd", b"tkhd"):  # version 0: the duration follows the time fields
+        at = data.index(box) + 4
+        scale_at = at + 12 if box != b"tkhd" else data.index(b"mvhd") + 4 + 12
+        offset = at + 16 if box != b"tkhd" else at + 20
+        scale = int.from_bytes(data[scale_at:scale_at + 4], "big")
+        data[offset:offset + 4] = int(says_seconds * scale).to_bytes(4, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_container_holding_more_audio_than_its_header_says_is_stopped_at_the_limit(tmp_path, angry_take):
+    """An mp4 whose header says 1 s but holds 8 takes of speech (31 s) is decoded only up to the
+    limit, whatever the header says; one that tells the truth is read whole."""
+    clip = lying_mp4(tmp_path / "lies.mp4", angry_take, repeats=8, says_seconds=1.0)
+    assert audio.declared_seconds(str(clip)) == pytest.approx(1.0, abs=0.1)
+    with pytest.raises(audio.AudioError, match=r"holds more than 5 s of audio \(its header says 1.0 s\)"):
+        audio.decode(str(clip), max_seconds=5.0)
+    assert audio.decode(str(clip)).duration_s > 8 * 185786 / 48000 - 0.1  # the limit only: read whole
+
+
+@pytest.mark.parametrize("suffix, codec", [(".m4a", "aac"), (".mp3", "libmp3lame"), (".opus", "libopus")])
+def test_compressed_audio_files_are_decoded(tmp_path, angry_take, suffix, codec):
+    """What users' clips come as: libsndfile reads MP3 and Opus, FFmpeg the AAC of an .m4a."""
+    samples, rate = soundfile.read(angry_take, dtype="float32")
+    path = tmp_path / f"clip{suffix}"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=48000 if codec != "libmp3lame" else 44100, layout="mono")
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=stream.rate)
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        for chunk in [*resampler.resample(frame), *resampler.resample(None), None]:
+            for packet in stream.encode(chunk):
+                out.mux(packet)
+    decoded = audio.decode(str(path))
+    assert decoded.duration_s == pytest.approx(185786 / 48000, abs=0.3) and decoded.channels == 1  # AAC pads

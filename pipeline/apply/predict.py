@@ -116,7 +116,7 @@ class Voice:
             if seconds is not None and seconds > self.max_seconds:
                 raise audio.AudioError(f"lasts {seconds:.0f} s, beyond predict.max_seconds ({self.max_seconds:g} s): "
                                        "not read (cut it, or raise the setting or --max-seconds)")
-            decoded = audio.decode(self.address)
+            decoded = audio.decode(self.address, self.max_seconds)
             audio.check_level(decoded.samples, self.silence_dbfs)
             self._decoded = decoded
         return self._decoded
@@ -139,7 +139,7 @@ def clip_features(voice: Voice, settings: object) -> np.ndarray:
     return features
 
 
-CLIP_SUFFIXES = sources.VIDEO_SUFFIXES + (".wav", ".flac")
+CLIP_SUFFIXES = sources.VIDEO_SUFFIXES + sources.AUDIO_SUFFIXES
 
 
 def clips(arguments: list[str]) -> Iterator[str]:
@@ -163,6 +163,9 @@ def clips(arguments: list[str]) -> Iterator[str]:
         for where, reason in found.problems:
             print(f"predict: left out {where}: {reason}", file=sys.stderr)
         inside = [c for c in found.clips if sources.suffix(c) in CLIP_SUFFIXES]
+        for other in sorted(c for c in found.clips if sources.suffix(c) not in CLIP_SUFFIXES + sources.IMAGE_SUFFIXES):
+            print(f"predict: left out {sources.printable(other)}: not audio ({', '.join(sources.AUDIO_SUFFIXES)}), "
+                  "video or images", file=sys.stderr)
         folders = sorted({Path(c).parent for c in found.clips
                           if sources.ZIP_SEPARATOR not in c and sources.suffix(c) in sources.IMAGE_SUFFIXES})
         for folder in folders:
@@ -177,12 +180,15 @@ def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
     """The modalities extracted from clips that this file carries: voices from an audio file,
     the face from images, both from a video."""
     suffix = Path(address).suffix.lower()
-    if suffix in (".wav", ".flac"):
+    if suffix in sources.AUDIO_SUFFIXES:
         wanted = {"audio_path"}
     elif suffix in sources.IMAGE_SUFFIXES:
         wanted = {"video_path"}
-    else:
+    elif suffix in sources.VIDEO_SUFFIXES:
         wanted = {"audio_path", "video_path"}
+    else:
+        raise ClipError(f"suffix {suffix!r} is not audio ({', '.join(sources.AUDIO_SUFFIXES)}), video "
+                        f"({', '.join(sources.VIDEO_SUFFIXES)}) or an image")
     return reading(settings, wanted)
 
 
@@ -197,7 +203,12 @@ def measure(
     result: dict = {"clip": address, "answer": None, "predictions": [], "errors": [], "warnings": [], "notes": []}
     features, failed = {}, {}
     voice = Voice(address, silence_dbfs, max_seconds)
-    for modality in (m for m in modalities_of(address, settings) if m in predictor.modalities):
+    try:
+        carried = modalities_of(address, settings)
+    except ClipError as error:
+        result["errors"].append(str(error))
+        return result, features
+    for modality in (m for m in carried if m in predictor.modalities):
         try:
             features[modality] = clip_features(voice, settings[modality])
         except ClipError as error:

@@ -47,11 +47,18 @@ class Decoded:
         return self.samples.shape[1]
 
 
-def decode(address: str) -> Decoded:
-    """Read a clip's audio in full (wav/flac, or the audio track of a video container); raise
-    AudioError if it is empty, truncated or corrupt, or a video has no audio track."""
-    if sources.suffix(address) in sources.VIDEO_SUFFIXES:
-        return _decode_track(address)
+MAX_SECONDS = 600.0  # what any clip may hold, whatever its header says: RAVDESS takes last 3-5 s
+UNKNOWN_FRAMES = 2**62  # libsndfile's count for a stream that does not say its length (FLAC total samples 0)
+BLOCK = 1 << 16  # frames read at a time: memory grows with what a file holds, never with what it claims
+FFMPEG_ONLY = (".m4a", ".aac")  # audio files libsndfile cannot open (AAC)
+
+
+def decode(address: str, max_seconds: float = MAX_SECONDS) -> Decoded:
+    """Read a clip's audio in full (wav/flac, other audio files, or the audio track of a video
+    container), counting what is decoded: AudioError if it is empty, truncated or corrupt, a video
+    has no audio track, or it holds more than `max_seconds`, whatever its header says."""
+    if sources.suffix(address) in sources.VIDEO_SUFFIXES + FFMPEG_ONLY:
+        return _decode_track(address, max_seconds)
     try:
         with sources.open_clip(address) as stream:
             if stream.seek(0, 2) == 0:
@@ -59,9 +66,10 @@ def decode(address: str) -> Decoded:
             stream.seek(0)
             missing = _missing_wav_bytes(stream)
             with soundfile.SoundFile(stream) as clip:
-                expected = clip.frames
-                samples = clip.read(dtype="float32", always_2d=True)
-                sample_rate = clip.samplerate
+                expected, sample_rate = clip.frames, clip.samplerate
+                if expected >= UNKNOWN_FRAMES:  # libsndfile cannot read such a stream in blocks: FFmpeg can
+                    return _decode_track(address, max_seconds)
+                samples = _blocks(clip, int(max_seconds * sample_rate), expected)
     except (soundfile.LibsndfileError, RuntimeError, OSError, EOFError) as error:
         raise AudioError(f"unreadable audio ({getattr(error, 'error_string', error)})") from error
     if missing:
@@ -71,6 +79,25 @@ def decode(address: str) -> Decoded:
     if samples.shape[0] < expected:
         raise AudioError(f"truncated: header promises {expected} frames, file holds {samples.shape[0]}")
     return Decoded(samples=_checked(samples), sample_rate=sample_rate)
+
+
+def _blocks(clip: soundfile.SoundFile, limit: int, declared: int) -> np.ndarray:
+    """The clip's frames `(n, channels)`, read BLOCK at a time and stopped past `limit` frames."""
+    blocks, total = [], 0
+    while block := len(chunk := clip.read(BLOCK, dtype="float32", always_2d=True)):
+        blocks.append(chunk)
+        total += block
+        if total > limit:
+            raise _too_long(limit / clip.samplerate, declared / clip.samplerate)
+        if block < BLOCK:
+            break
+    return np.concatenate(blocks) if blocks else np.zeros((0, clip.channels), dtype=np.float32)
+
+
+def _too_long(max_seconds: float, declared: float | None) -> AudioError:
+    says = f"its header says {declared:.1f} s" if declared else "its header gives no length"
+    return AudioError(f"holds more than {max_seconds:g} s of audio ({says}): not read further "
+                      "(cut it, or raise the limit)")
 
 
 def content_hash(decoded: Decoded) -> str:
@@ -104,10 +131,12 @@ def check_level(samples: np.ndarray, silence_dbfs: float) -> float:
     return level
 
 
-def _decode_track(address: str) -> Decoded:
-    """The audio of a video container (e.g. RAVDESS's 48 kHz AAC), as float32: every audio track is
-    decoded, and of several the loudest (highest RMS) is used, so a silent first track (a muted
-    camera microphone beside the lapel one) does not hide the voice; `note` says which."""
+def _decode_track(address: str, max_seconds: float = MAX_SECONDS) -> Decoded:
+    """The audio of a container FFmpeg reads (a video, e.g. RAVDESS's 48 kHz AAC, or an audio file
+    libsndfile cannot read in blocks), as float32, stopped once any track holds more than
+    `max_seconds`: every audio track is decoded, and of several the loudest (highest RMS) is used,
+    so a silent first track (a muted camera microphone beside the lapel one) does not hide the
+    voice; `note` says which."""
     try:
         with sources.open_clip(address) as stream, av.open(stream) as container:
             tracks = list(container.streams.audio)
@@ -118,10 +147,14 @@ def _decode_track(address: str) -> Decoded:
             resamplers = [av.AudioResampler(format="fltp") for _ in tracks]  # planar float: (channels, samples)
             position = {t.index: i for i, t in enumerate(tracks)}
             chunks: list[list[np.ndarray]] = [[] for _ in tracks]
+            counted = [0] * len(tracks)
             for packet in container.demux(*tracks):
                 i = position[packet.stream.index]
                 for frame in packet.decode():
                     chunks[i] += [out.to_ndarray() for out in resamplers[i].resample(frame)]
+                    counted[i] += frame.samples
+                    if counted[i] > max_seconds * rates[i]:
+                        raise _too_long(max_seconds, container.duration / av.time_base if container.duration else None)
             for i, resampler in enumerate(resamplers):
                 chunks[i] += [out.to_ndarray() for out in resampler.resample(None)]
     except (av.FFmpegError, OSError) as error:
@@ -155,7 +188,7 @@ def declared_seconds(address: str) -> float | None:
                 return container.duration / av.time_base if container.duration else None
         with sources.open_clip(address) as stream:
             info = soundfile.info(stream)
-            return info.frames / info.samplerate if info.frames > 0 else None
+            return info.frames / info.samplerate if 0 < info.frames < UNKNOWN_FRAMES else None
     except (soundfile.LibsndfileError, RuntimeError, OSError, av.FFmpegError):
         return None  # decoding will say what is wrong with it
 

@@ -24,6 +24,7 @@ from typing import BinaryIO
 ZIP_SEPARATOR = "::"
 # Video containers: frames read with OpenCV, audio tracks with PyAV.
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".flv", ".webm", ".m4v")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac")  # a user's clips (libsndfile, else FFmpeg)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # a folder of them is one clip (a sequence)
 
 

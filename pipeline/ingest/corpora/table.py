@@ -28,7 +28,6 @@ REQUIRED = ("file", "speaker", "emotion")
 OPTIONAL = ("take", "gender", "channel", "intensity", "modality")  # used when the table has them
 VALUES = {"gender": ("male", "female"), "channel": ("speech", "song"), "intensity": ("normal", "strong"),
           "modality": ("audio", "video", "audio-video")}
-AUDIO_SUFFIXES = (".wav", ".flac")
 NAME = re.compile(r"[a-z0-9_]+")
 
 
@@ -155,12 +154,12 @@ def _tracks(address: str, modality: str) -> tuple[str | None, str | None, str | 
             return None, None, "a folder with no images"
         return None, str(path / f"*{suffix}"), None
     suffix = path.suffix.lower()
-    if suffix in AUDIO_SUFFIXES:
+    if suffix in sources.AUDIO_SUFFIXES:
         heard, seen = address, None
     elif suffix in sources.VIDEO_SUFFIXES:
         heard, seen = address, address
     else:
-        return None, None, (f"suffix {suffix!r} is neither audio ({', '.join(AUDIO_SUFFIXES)}) nor video "
+        return None, None, (f"suffix {suffix!r} is neither audio ({', '.join(sources.AUDIO_SUFFIXES)}) nor video "
                             f"({', '.join(sources.VIDEO_SUFFIXES)}), nor is it a folder of images")
     if modality == "audio":
         seen = None
