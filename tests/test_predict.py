@@ -7,9 +7,11 @@ import sys
 
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 
+from pipeline import io
 from pipeline.apply import ensemble, predict
 from pipeline.extract import audio
 
@@ -89,6 +91,53 @@ def test_a_model_path_outside_models_is_refused_before_anything_is_unpickled(tmp
     for stem in (outside / "x", Path("models/learners/../../elsewhere/x")):
         with pytest.raises(ensemble.ModelError, match=r"outside models/, refused \(model files are pickles"):
             ensemble.model_file(stem)
+
+
+class Payload:
+    """A pickle that, once loaded, leaves a file behind: proof that code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_link_in_models_to_a_pickle_elsewhere_is_refused_unread(tmp_path, monkeypatch):
+    """The path text was checked, not where it leads: a link inside models/ to a pickle outside
+    the project ran its payload. Its real path is checked now, before anything is unpickled."""
+    monkeypatch.chdir(tmp_path)
+    marker = tmp_path / "PAYLOAD_RAN"
+    joblib.dump(Payload(marker), tmp_path / "evil.joblib")
+    joblib.load(tmp_path / "evil.joblib")  # the payload works: loading it runs code
+    assert marker.exists()
+    marker.unlink()
+    models = tmp_path / "models/learners/audio"
+    models.mkdir(parents=True)
+    (models / "svm-none.joblib").symlink_to(tmp_path / "evil.joblib")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "svm-none.joblib").symlink_to(tmp_path / "evil.joblib")
+    (tmp_path / "models/learners/face").symlink_to(tmp_path / "outside", target_is_directory=True)  # a linked folder
+    os.mkfifo(models / "rf-none.joblib")
+    for modality, learner, words in (("audio", "svm", "leads to .*evil.joblib, outside models/"),
+                                     ("face", "svm", "leads to .*evil.joblib, outside models/"),
+                                     ("audio", "rf", "not a regular file")):
+        with pytest.raises(ensemble.ModelError, match=words):
+            ensemble.load_learner(modality, learner)
+    assert not marker.exists()
+
+
+def test_an_empty_or_cut_model_file_is_named_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stem = tmp_path / "models/learners/audio/svm-none"
+    io.write_joblib({"model": np.arange(200_000), "classes": ["sad"]}, f"{stem}.joblib")
+    whole = Path(f"{stem}.joblib").read_bytes()
+    for content, words in ((b"", "empty \\(0 bytes\\)"), (whole[: len(whole) // 2], "cut short \\(its compressed data ends early\\)")):
+        Path(f"{stem}.joblib").write_bytes(content)
+        with pytest.raises(ensemble.ModelError, match=rf"models/learners/audio/svm-none.joblib: {words}; restore it with "
+                                                      r"`dvc checkout models/learners/audio/svm-none.joblib`"):
+            ensemble.load_learner("audio", "svm")
+        assert ensemble.damage(Path(f"{stem}.joblib")) == words.replace("\\", "")
 
 
 def test_what_is_not_a_clip_is_named_not_called_an_empty_folder(tmp_path):

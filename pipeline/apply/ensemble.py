@@ -8,6 +8,8 @@ models (they need a batch of each speaker's clips, which a labelled folder has) 
 from __future__ import annotations
 
 import os
+import pickle
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -71,23 +73,71 @@ class Fused:
 MODELS = Path("models")
 
 
+DVC_CACHE = Path(".dvc/cache")  # where DVC's symlink or hardlink checkouts lead
+
+
 def model_file(stem: Path) -> Path:
-    """`<stem>.joblib`, refused unless it lies under models/: a model file is a pickle, and loading
-    one runs code, so a name must never lead to a file elsewhere (an absolute path or `..` in it)."""
+    """`<stem>.joblib`, refused unless it is a regular file whose real path lies under models/ (or
+    DVC's cache): a model file is a pickle, and loading one runs code, so neither its name (an
+    absolute path, `..`) nor a link in models/ may lead to a file elsewhere."""
     path = Path(f"{stem}.joblib")
     normal = Path(os.path.normpath(path))
     if path.is_absolute() or normal.parts[:1] != MODELS.parts or ".." in normal.parts:
         raise ModelError(f"{path}: outside {MODELS}/, refused (model files are pickles, trusted like code)")
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise ModelError(f"{path} is missing (run `dvc repro`)")
+    real = os.path.realpath(path)
+    if not any(os.path.commonpath([real, os.path.realpath(root)]) == os.path.realpath(root)
+               for root in (MODELS, DVC_CACHE)):
+        raise ModelError(f"{path}: leads to {real}, outside {MODELS}/ and DVC's cache; refused unread (model files "
+                         "are pickles, trusted like code)")
+    if not os.path.isfile(real):
+        raise ModelError(f"{path}: not a regular file; refused unread")
     return path
+
+
+def damage(path: Path) -> str | None:
+    """Why a model file cannot be loaded, found without unpickling it (empty, or its compressed
+    stream cut short), or None: what `info` checks before calling a model trained."""
+    if not path.is_file():
+        return "missing"
+    if path.stat().st_size == 0:
+        return "empty (0 bytes)"
+    stream = zlib.decompressobj()
+    with open(path, "rb") as handle:
+        if handle.read(1) != b"x":  # not the zlib stream `io.write_joblib` writes: nothing to check cheaply
+            return None
+        handle.seek(0)
+        try:
+            while (chunk := handle.read(1 << 20)) and not stream.eof:
+                stream.decompress(chunk, 1 << 16)
+                while stream.unconsumed_tail and not stream.eof:
+                    stream.decompress(stream.unconsumed_tail, 1 << 16)
+        except zlib.error as error:
+            return f"corrupt ({error})"
+    return None if stream.eof else "cut short (its compressed data ends early)"
+
+
+def unpickled(path: Path) -> dict:
+    """A model file's contents; ModelError naming the file when it is empty, cut short or not a model."""
+    if problem := damage(path):
+        raise ModelError(f"{path}: {problem}; restore it with `dvc checkout {path}` or retrain with `dvc repro`")
+    try:
+        saved = joblib.load(path)
+    except (EOFError, ValueError, OSError, KeyError, IndexError, TypeError, AttributeError, ImportError,
+            pickle.UnpicklingError, zlib.error) as error:
+        raise ModelError(f"{path}: cannot be read ({type(error).__name__}: {str(error)[:120]}); restore it with "
+                         f"`dvc checkout {path}` or retrain with `dvc repro`") from None
+    if not isinstance(saved, dict):
+        raise ModelError(f"{path}: not a model file of this project; restore it with `dvc checkout {path}`")
+    return saved
 
 
 def load_learner(modality: str, learner: str, normalisation: str = "none") -> Learner:
     """A trained learner with the feature settings it was trained with, refused if it records none
     or its columns are not what those settings give today's extractor."""
     stem = paths.model_stem(modality, learner, normalisation)
-    saved = joblib.load(model_file(stem))
+    saved = unpickled(model_file(stem))
     if "feature_table" not in saved:
         raise ModelError(f"{stem}.joblib records no feature settings (trained before models kept them): "
                          "run `dvc repro` to retrain")
@@ -108,7 +158,7 @@ def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[st
     if not Path(f"{stem}.joblib").exists() and Path(f"{stem}.json").exists() and len(group.modalities) > 1:
         # no take carried them together
         return [Fused(group.name.replace("/fused", "/mean"), group.stems, classes, fusion.Mean(), sides, None)]
-    saved = joblib.load(model_file(stem))
+    saved = unpickled(model_file(stem))
     if saved["stems"] != list(group.stems) or saved["classes"] != classes or not set(rules) <= set(saved["rules"]):
         raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
                          "(run `dvc repro`)")

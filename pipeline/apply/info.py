@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import io, paths
+from pipeline.apply import ensemble
 from pipeline.learn import fusion, runplan
 from pipeline.report import formatting
 
@@ -25,6 +26,9 @@ def models_overview(params: dict) -> list[dict]:
                 stem = paths.model_stem(modality, learner, normalisation)
                 if not Path(f"{stem}.json").exists():
                     records.append({"model": str(stem), "missing": True})
+                    continue
+                if problem := ensemble.damage(Path(f"{stem}.joblib")):
+                    records.append({"model": f"{stem}.joblib", "missing": True, "damage": problem})
                     continue
                 figures = io.read_json(f"{stem}.json")
                 takes = pd.read_parquet(f"{stem}.oof.parquet", columns=["corpus", "speaker"])
@@ -62,7 +66,8 @@ def _short(value: object) -> str:
 
 
 def render_overview(records: list[dict]) -> str:
-    rows = [{"model": r["model"], "takes": "missing: run `dvc repro`"} if r.get("missing") else {
+    rows = [{"model": r["model"], "takes": f"{r.get('damage', 'missing')}: run `dvc checkout` or `dvc repro`"}
+            if r.get("missing") else {
         "model": r["model"], "takes": r["takes"], "speakers": r.get("speakers", ""),
         "accuracy": formatting.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
         "UAR": formatting.pct(r["uar"]) if r["uar"] is not None else "–",
