@@ -177,7 +177,7 @@ def test_the_stage_writes_the_modality_and_every_reject(tmp_path):
                                                 "path": str(folder), "min_confidence": 0.8}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / "data").mkdir()
-    pd.DataFrame({"corpus": "ravdess", "take": ["01-03-01-01-01-01", "01-04-01-01-01-01"]}).to_parquet(
+    pd.DataFrame({"corpus": "ravdess", "take": ["01-03-01-01-01-01", "01-04-01-01-01-01"], "label": ["happy", "sad"]}).to_parquet(
         tmp_path / "data/manifest.parquet")
     done = subprocess.run([sys.executable, "-m", "pipeline.stages.external_features", "openface"], cwd=tmp_path,
                           env={"PYTHONPATH": str(REPO), "PATH": ""}, capture_output=True, text=True, timeout=300)
@@ -200,13 +200,74 @@ def test_a_row_index_saved_with_the_table_is_left_out_and_named(tmp_path):
     rows = tables.read_rows(source(tmp_path / "au.csv"))
     assert rows.names == pd.read_csv(AU_TABLE).columns[1:].tolist()  # the 35 action units, nothing else
     assert rows.X.shape == (30, 35)
-    dropped = [r["reason"] for r in rows.rejects]
-    assert dropped == [f"column {c!r} is a row index, not a measurement (unnamed, 'index', or the row numbers in "
-                       "table order): left out" for c in ("Unnamed: 0", "index", "row")]
+    assert {r["reason"] for r in rows.rejects} == {f"column {c!r} is {why}: left out" for c, why in (
+        ("Unnamed: 0", "a row index (unnamed or 'index')"), ("index", "a row index (unnamed or 'index')"),
+        ("row", "named as a field of the clips' names or labels, not a measurement"))}
     with pytest.raises(tables.TableError, match=r"lack 1 columns the models were trained on \(Unnamed: 0\)"):
         tables.lookup(rows, "ravdess", ["Unnamed: 0", *rows.names])  # a model trained on the leak cannot be fed
     listed = tables.read_rows(source(tmp_path / "au.csv", columns=("AU01_r", "index")))
-    assert listed.X.shape[0] == 0 and "row indexes, not measurements: the table is refused" in reasons(listed.rejects)
+    assert listed.X.shape[0] == 0 and "name or number the rows, not measure them: the table is refused" in reasons(
+        listed.rejects)
+
+
+FIELDS = ["modality", "channel", "emotion", "intensity", "statement", "repetition", "actor"]
+
+
+def leaky_tables(real: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The real action-unit table with one leak each, as the probe found them (each alone predicted the
+    emotion of unseen speakers at 99-100%): the table sorted by take, then a row id from 1000, the index
+    left with gaps by a filter, a shuffled table's old index, and fields parsed from the take name."""
+    by_take = real.sort_values("take").reset_index(drop=True)
+    parsed = by_take["take"].str.split("-", expand=True).astype(int)
+    shuffled = by_take.sample(frac=1.0, random_state=0)
+    return {
+        "row_id": by_take.assign(row_id=np.arange(1000, 1000 + len(by_take))),
+        "gapped": by_take[by_take["take"].str[6:8] != "02"].reset_index().rename(columns={"index": "n"}),
+        "old_index": shuffled.reset_index().rename(columns={"index": "was"}),
+        "fields": by_take.assign(**{f: parsed[i] for i, f in enumerate(FIELDS)}, emotion_code=parsed[2]),
+    }
+
+
+@pytest.mark.parametrize("leak", ["row_id", "gapped", "old_index", "fields"])
+def test_columns_that_number_or_name_the_rows_are_left_out(tmp_path, leak):
+    real = pd.read_csv(AU_TABLE)
+    table = leaky_tables(real)[leak]
+    table.to_csv(tmp_path / "au.csv", index=False)
+    rows = tables.read_rows(source(tmp_path / "au.csv"))
+    assert rows.names == real.columns[1:].tolist(), reasons(rows.rejects)  # the 35 action units, nothing else
+    assert len(rows.rejects) == len(table.columns) - len(real.columns) and all(
+        r["outcome"] == "dropped" for r in rows.rejects)
+
+
+def test_an_openface_table_keeps_only_openface_measurements(tmp_path):
+    """A table with OpenFace's action units is OpenFace's: its frame, face_id, timestamp, confidence,
+    success and any column of the user's (`clip_no`) are not measurements of the face."""
+    real = pd.read_csv(AU_TABLE).head(40)
+    extra = {"frame": 51.0, "face_id": 0.0, "timestamp": 1.7, "confidence": 0.97, "success": 1.0}
+    table = real.assign(**extra, gaze_angle_x=0.1, pose_Rx=0.05, p_scale=1.2, clip_no=np.arange(40) % 7)
+    table.to_csv(tmp_path / "au.csv", index=False)
+    rows = tables.read_rows(source(tmp_path / "au.csv"))
+    assert rows.names == [*real.columns[1:], "gaze_angle_x", "pose_Rx", "p_scale"]
+    assert {r["reason"].split("'")[1] for r in rows.rejects} == {*extra, "clip_no"}
+
+
+def test_a_column_holding_one_value_per_emotion_is_left_out_by_the_stage(tmp_path):
+    """A code of the emotion under another name (a float the name rules cannot see, in a table that is
+    not OpenFace's) is found against the manifest's labels; real action units, which vary within an
+    emotion, are kept."""
+    real = pd.read_csv(AU_TABLE).sort_values("take").head(120).reset_index(drop=True)
+    real.columns = ["take", *(f"pyfeat_{c}" for c in real.columns[1:])]  # another producer's names
+    emotion = real["take"].str[6:8].astype(int)
+    real.assign(score=emotion * 0.37 + 0.01).to_csv(tmp_path / "au.csv", index=False)
+    takes = pd.DataFrame({"corpus": "ravdess", "take": real["take"].str[3:],
+                          "label": emotion.map(dict(enumerate(FIELDS, start=1)))})
+    rows = tables.read_rows(source(tmp_path / "au.csv"))
+    assert "score" in rows.names  # not a whole number, not a field's name: only the labels give it away
+    features, _ = tables.match_takes(rows, "ravdess", set(takes["take"]))
+    kept, dropped = tables.without_label_constant(features, takes, source(tmp_path / "au.csv"))
+    assert list(kept.columns) == ["take", *real.columns[1:]]
+    assert [r["reason"] for r in dropped] == ["column 'score' holds one value per emotion: it encodes the label, not "
+                                              "a measurement: left out"]
 
 
 def test_semicolon_separated_tables_with_a_byte_order_mark_are_read(tmp_path):

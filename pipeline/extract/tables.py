@@ -135,16 +135,58 @@ def read_frame(path: Path) -> pd.DataFrame:
 
 
 INDEX_NAME = re.compile(r"^(|index|unnamed: \d+)$", re.IGNORECASE)
+# What names a clip rather than measures it: the fields of the corpora's file names and the usual
+# label columns, alone or as an id, code or number (`emotion`, `actor_id`, `label_code`).
+NAME_FIELD = re.compile(r"^(modality|vocal_?channel|channel|emotion|intensity|statement|repetition|actor|speaker|"
+                        r"subject|gender|sex|label|class|target|category|take|clip|file|filename|path|id|row)"
+                        r"([ _-]?(id|code|no|num|number|name|label|index|idx))?$", re.IGNORECASE)
+# OpenFace 2's documented output columns (FeatureExtraction): a table holding them is OpenFace's,
+# and only these are measurements of the face (frame, timestamp, confidence, success are not).
+OPENFACE_MEASUREMENT = re.compile(r"^(AU\d\d_[rc]|gaze_[01]_[xyz]|gaze_angle_[xy]|eye_lmk_[xyXYZ]_\d+|"
+                                  r"pose_[TR][xyz]|[xyXYZ]_\d+|p_(scale|r[xyz]|t[xy]|\d+))$")
+MIN_ROWS_FOR_IDENTIFIERS = 10  # fewer distinct whole numbers than this can be measurements by chance
 
 
-def is_row_index(name: str, values: pd.Series) -> bool:
-    """Whether a column is a row index, not a measurement: unnamed (pandas writes its index so with
-    `to_csv(index=True)`), named `index`, or whole numbers 0..n-1 or 1..n in table order (n >= 3). In
-    a table sorted by take, a row number encodes the label: a learner would read the answer."""
+def identifier(name: str, values: pd.Series) -> str | None:
+    """Why a column names or numbers the rows instead of measuring them, or None. Each of these
+    predicts the emotion of unseen speakers in a table sorted or filtered by take: the column is
+    unnamed or `index` (pandas' `to_csv(index=True)`), named as a clip-name field (`emotion`,
+    `actor`), whole numbers strictly rising or falling in table order (a row id from any start, an
+    index with gaps after filtering), or distinct whole numbers on every row (a shuffled table's
+    old index)."""
     if INDEX_NAME.match(name.strip()):
-        return True
+        return "a row index (unnamed or 'index')"
+    if NAME_FIELD.match(name.strip()):
+        return "named as a field of the clips' names or labels, not a measurement"
     column = values.to_numpy(dtype=np.float64)
-    return len(column) >= 3 and any(np.array_equal(column, np.arange(start, start + len(column))) for start in (0, 1))
+    whole = len(column) >= 3 and np.isfinite(column).all() and np.array_equal(column, np.round(column))
+    if not whole:
+        return None
+    steps = np.diff(column)
+    if (steps > 0).all() or (steps < 0).all():
+        return "a row index (whole numbers rising or falling in table order)"
+    if len(column) >= MIN_ROWS_FOR_IDENTIFIERS and len(np.unique(column)) == len(column):
+        return "a row identifier (a different whole number on every row)"
+    return None
+
+
+def openface_extras(columns: list[str]) -> list[str]:
+    """The columns of an OpenFace table (one with action-unit columns) that are not OpenFace's
+    measurements; none for another producer's table."""
+    if not any(re.match(r"^AU\d\d_[rc]$", c) for c in columns):
+        return []
+    return [c for c in columns if not OPENFACE_MEASUREMENT.match(c)]
+
+
+def label_constant(features: pd.DataFrame, labels: pd.Series) -> list[str]:
+    """Columns that hold one value per label (each label with 2+ rows has a single value, and
+    labels differ): the label itself, encoded. `features` and `labels` are aligned by row."""
+    counts = labels.value_counts()
+    repeated = labels.isin(counts.index[counts >= 2]).to_numpy()
+    if (counts >= 2).sum() < 2:
+        return []
+    part = features[repeated].groupby(labels[repeated].to_numpy())
+    return [c for c in features.columns if (part[c].nunique(dropna=False) == 1).all() and part[c].first().nunique() > 1]
 
 
 def numeric(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -201,18 +243,21 @@ def table_rows(source: ExternalSource) -> Rows:
             continue
         features = frame.drop(columns=[source.clip_column])
         values, text = numeric(features)
-        indexes = [c for c in features.columns if is_row_index(c, values[c])]
-        rejects += [manifest.reject(str(path), f"column {c!r} is a row index, not a measurement (unnamed, "
-                                               "'index', or the row numbers in table order): left out", "dropped")
-                    for c in indexes]
+        numbers = [c for c in features.columns if not (text[c].any() and values[c].isna().all())]
+        why = {c: reason for c in numbers if (reason := identifier(c, values[c]))}
+        why |= {c: "not one of OpenFace's measurements (an OpenFace table)" for c in openface_extras(numbers)
+                if c not in why}
+        indexes = list(why)
+        rejects += [manifest.reject(str(path), f"column {c!r} is {reason}: left out", "dropped")
+                    for c, reason in why.items()]
         if names is None:
             words = [c for c in features.columns if text[c].any() and values[c].isna().all() and c not in indexes]
             rejects += [manifest.reject(str(path), f"column {c!r} holds text, not numbers: left out", "dropped")
                         for c in words]
             names = [c for c in features.columns if c not in words + indexes]
         elif listed := [c for c in names if c in indexes]:
-            rejects.append(manifest.reject(str(path), f"columns {_listed(listed)} of external_features columns are "
-                                                      "row indexes, not measurements: the table is refused"))
+            rejects.append(manifest.reject(str(path), f"columns {_listed(listed)} of external_features columns name "
+                                                      "or number the rows, not measure them: the table is refused"))
             continue
         missing = [c for c in names if c not in features.columns]
         if missing:
@@ -326,6 +371,17 @@ def lookup(rows: Rows, corpus: str, columns: list[str]) -> dict[str, np.ndarray]
     for clip, values in zip(rows.clips, rows.X):
         found.setdefault(clip_key(corpus, clip), values[order])
     return found
+
+
+def without_label_constant(features: pd.DataFrame, takes: pd.DataFrame, source: ExternalSource
+                           ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """`features` (`take` + columns, from `match_takes`) without the columns that hold one value per
+    emotion of the manifest's `takes`, and a reject naming each (outcome "dropped")."""
+    labels = features["take"].map(takes.loc[takes["corpus"] == source.corpus].set_index("take")["label"])
+    leaking = label_constant(features.drop(columns="take"), labels)
+    return features.drop(columns=leaking), [
+        manifest.reject(source.path, f"column {c!r} holds one value per emotion: it encodes the label, not a "
+                                     "measurement: left out", "dropped") for c in leaking]
 
 
 def match_takes(rows: Rows, corpus: str, known: set[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:

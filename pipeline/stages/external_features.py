@@ -28,7 +28,8 @@ def main(name: str) -> None:
         rows = tables.read_rows(source)
     known = set(takes.loc[takes["corpus"] == source.corpus, "take"])
     features, rejected = tables.match_takes(rows, source.corpus, known)
-    rejects = manifest.reject_table(rows.rejects + rejected)
+    features, leaking = tables.without_label_constant(features, takes, source)
+    rejects = manifest.reject_table(rows.rejects + rejected + leaking)
     manifest.print_rejects(rejects)
     if features.empty:
         raise SystemExit(f"external_features.{name}: no usable row matched a take of the manifest "
@@ -36,7 +37,7 @@ def main(name: str) -> None:
     write_table(features, name, source)
     io.write_parquet(rejects, paths.feature_rejects(name))
     write_copies(name, [], [c for c in features.columns if c != "take"])  # a measured table has none
-    print(f"external_features.{name}: {len(features)} takes x {len(rows.names)} features "
+    print(f"external_features.{name}: {len(features)} takes x {len(features.columns) - 1} features "
           f"({len(known) - len(features)} {source.corpus} takes not measured), {len(rejects)} rejects")
 
 
