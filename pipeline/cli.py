@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"avemotion {version()}")
     parser.add_argument("command", choices=COMMANDS, help="what to do")
     parser.add_argument("arguments", nargs=argparse.REMAINDER, help="the command's own arguments")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:  # the rest verbatim: `--` before a clip named `-x.flac` reaches the command
+        return run_command(argv[0], argv[1:], f"avemotion {argv[0]}")
     args = parser.parse_args(argv)
     return run_command(args.command, args.arguments, f"avemotion {args.command}")
 

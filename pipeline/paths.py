@@ -42,6 +42,7 @@ def run_log(output: str | Path) -> Path:
 
 
 FUSION = Path("models/fusion")
+FINGERPRINTS = Path("models/fingerprints.parquet")  # each voiced take's audio fingerprint (`extract.fingerprint`)
 LEARNING_CURVE = Path("models/learning_curve.csv")
 
 

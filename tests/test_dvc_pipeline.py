@@ -10,6 +10,7 @@ depends on it, and that `dvc exp run -S` / `dvc exp show` work on the project.
 """
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
+import soxr
 import yaml
 
 from pipeline.apply import evaluate
@@ -471,10 +473,18 @@ def check_evaluate_refuses_renamed_training_takes(project: Path, scratch: Path) 
     the train stage recorded, counted and left out; a real new speaker beside them is scored."""
     renamed = scratch / "renamed"
     (renamed / "Actor_21").mkdir(parents=True)
+    (renamed / "Actor_23").mkdir()
     with zipfile.ZipFile(project / "data/downloads/Audio_Speech_Actors_01-24.zip") as archive:
         for take in ("03-01-05-01-01-01-01", "03-01-04-01-01-02-01"):
             copy = take[:-2] + "21"
             (renamed / "Actor_21" / f"{copy}.wav").write_bytes(archive.read(f"Actor_01/{take}.wav"))
+            # re-encoded: resampled to 44.1 kHz, or +-1 LSB of dither (the content hash differs, the fingerprint not)
+            samples, rate = soundfile.read(io.BytesIO(archive.read(f"Actor_01/{take}.wav")), dtype="float32")
+            if take.endswith("01-01"):
+                samples, rate = soxr.resample(samples, rate, 44100), 44100
+            else:
+                samples = samples + np.random.default_rng(0).integers(-1, 2, samples.shape) / 32768
+            soundfile.write(renamed / "Actor_23" / f"{take[:-2]}23.wav", samples, rate)
     write_clip(renamed / "Actor_22" / "03-01-05-01-01-01-22.wav", real_take(17, "03-01-05-01-01-01-17"))
     (scratch / "mine").mkdir()
     (scratch / "mine" / "notes.txt").write_text("a user's notes")
@@ -482,18 +492,22 @@ def check_evaluate_refuses_renamed_training_takes(project: Path, scratch: Path) 
         kept = subprocess.run([AVEMOTION, "evaluate", str(renamed), "--out", str(out)], cwd=project,
                               capture_output=True, text=True, timeout=300)
         assert kept.returncode == 2 and f"--out {out}: " in kept.stderr, kept.stderr
-    assert (scratch / "mine" / "notes.txt").exists() and len(list(renamed.rglob("*.wav"))) == 3
+    assert (scratch / "mine" / "notes.txt").exists() and len(list(renamed.rglob("*.wav"))) == 5
     assert (project / "models/learners/audio/svm-none.joblib").exists()
     done = subprocess.run([AVEMOTION, "evaluate", str(renamed), "--out", str(scratch / "renamed_out")],
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "0 takes the models were trained on left out, and 2 copies of training takes" in done.stdout
+    assert "0 takes the models were trained on left out, and 4 copies of training takes" in done.stdout
     assert {figures["n_takes"] for figures in json.loads((scratch / "renamed_out/evaluation.json").read_text()).values()} == {1}
     assert (scratch / "renamed_out" / evaluate.MARKER).exists()  # an evaluation's folder: the next run may replace it
+    told = subprocess.run([AVEMOTION, "predict", str(renamed / "Actor_23"), str(renamed / "Actor_21")], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+    assert told.stdout.count("ravdess 01-05-01-01-01-01, re-encoded: the models trained on it") == 1, told.stdout
+    assert told.stdout.count("the models trained on it, so its answer is no test of them") == 4
     shutil.rmtree(renamed / "Actor_22")
     refused = subprocess.run([AVEMOTION, "evaluate", str(renamed)], cwd=project, capture_output=True, text=True,
                              timeout=300)
-    assert refused.returncode == 2 and "(2 of them under another name)" in refused.stderr
+    assert refused.returncode == 2 and "(4 of them under another name)" in refused.stderr
     for out, words in ((scratch / "renamed_out" / "evaluation.md", "is a file; name a folder"),
                        (Path("/proc/evaluation"), "cannot be written")):
         write_clip(renamed / "Actor_22" / "03-01-05-01-01-01-22.wav", real_take(17, "03-01-05-01-01-01-17"))

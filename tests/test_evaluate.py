@@ -10,7 +10,7 @@ import pytest
 
 from conftest import real_take, write_clip
 from pipeline.apply import evaluate
-from pipeline.apply.predict import InputError
+from pipeline.errors import InputError
 
 
 def report(out: Path, scored: Path, project: Path) -> None:

@@ -10,9 +10,10 @@ standardised with its own takes here, as in training), and by every fusion rule 
 and across modalities; the `fuse.deploy` rule marked), as `dvc repro` left them; takes
 whose label a model was not trained on are counted and left out, never mapped onto another
 label. Takes a deployed learner was trained on (its out-of-fold table lists them) are also
-counted and left out, and so are takes whose decoded audio or video file is a training take's
-under another name (the hashes the train stage recorded; no training file is read again); a root
-holding nothing else is refused. Only the models of the
+counted and left out, and so are training takes under another name: the same decoded audio or
+video file (the hashes the train stage recorded), the audio resampled, compressed or dithered (the
+fingerprints stage's), or a --features row equal to a training row (`seen`); a root holding
+nothing else is refused. Only the models of the
 modalities the takes carry are loaded. Writes DIR/evaluation.md (default evaluation/): the verdict
 first (each deployed decision with its 95% interval over these speakers, beside its cross-validated
 accuracy on the same kind of takes: speech against speech, song against song; a take of a corpus
@@ -45,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cli, compute, io, paths
-from pipeline.apply import ensemble
+from pipeline.apply import ensemble, seen
 from pipeline.ingest import manifest, sources
 from pipeline.learn import fusion, metrics, runplan
 from pipeline.report import charts, formatting, intervals, trained
@@ -53,7 +54,8 @@ from pipeline.extract import extractors
 from pipeline.extract.batch import extract
 from pipeline.ingest.corpora import KNOWN_LABELS, ravdess, table
 from pipeline.apply.ensemble import ModelError
-from pipeline.apply.predict import InputError, measured_features, settings_notes
+from pipeline.apply.predict import measured_features, settings_notes
+from pipeline.errors import InputError
 
 
 
@@ -93,28 +95,6 @@ def labelled_takes(
     spoken = takes["channel"].isna() & takes["audio_path"].notna()  # corpora without RAVDESS's channel code speak
     takes["channel"] = takes["channel"].astype(object).where(~spoken, "speech")
     return takes, rejects
-
-
-def trained_on(learner_stems: list[str]) -> set[tuple[str, str]]:
-    """(corpus, take) of every take the learners were trained on: each one's out-of-fold table lists them all."""
-    seen: set[tuple[str, str]] = set()
-    for stem in learner_stems:
-        oof = pd.read_parquet(f"{stem}.oof.parquet", columns=["corpus", "take"])
-        seen.update(zip(oof["corpus"], oof["take"]))
-    return seen
-
-
-def unseen(takes: pd.DataFrame, seen: set[tuple[str, str]], content: set[str], root: str
-           ) -> tuple[pd.DataFrame, int, int]:
-    """The takes no model was trained on, how many were left out because a model was (by name), and
-    how many because their audio or video is a training take's under another name (by `content`)."""
-    trained = np.array([key in seen for key in zip(takes["corpus"], takes["take"])], dtype=bool)
-    copied = ~trained & (takes["audio_hash"].isin(content) | takes["video_hash"].isin(content)).to_numpy()
-    if (trained | copied).all():
-        raise InputError(f"{root}: all {len(takes)} labelled takes were used to train the models "
-                         f"({int(copied.sum())} of them under another name); evaluate scores takes they never saw "
-                         "(e.g. RAVDESS actors 21-24)")
-    return takes[~(trained | copied)].reset_index(drop=True), int(trained.sum()), int(copied.sum())
 
 
 SPLITS = {"channel": "vocal channel", "intensity": "intensity"}  # as the main report splits the test takes
@@ -300,6 +280,21 @@ def replaceable(out: Path, keep: list[Path]) -> None:
                          "evaluation wrote; move them, or name another folder")
 
 
+def without_copied_rows(takes: pd.DataFrame, measured: dict[str, dict[str, np.ndarray]], predictor: ensemble.Predictor
+                        ) -> tuple[pd.DataFrame, dict[str, dict[str, np.ndarray]], int]:
+    """The takes and --features rows without the takes whose measured row is a training take's row
+    (features/<modality>.parquet, where `dvc repro` left it), and how many were left out."""
+    copied: set[str] = set()
+    for modality, rows in measured.items():
+        table = paths.features(modality)
+        if table.exists():
+            copied |= seen.copied_rows(rows, pd.read_parquet(table, columns=predictor.columns(modality)).to_numpy())
+    if copied and takes["take"].isin(copied).all():
+        raise InputError(f"every take's --features row is a training take's row ({len(copied)} takes)")
+    kept = {m: {t: row for t, row in rows.items() if t not in copied} for m, rows in measured.items()}
+    return takes[~takes["take"].isin(copied)].reset_index(drop=True), kept, int(takes["take"].isin(copied).sum())
+
+
 def writable_out(out: Path, keep: list[Path]) -> Path:
     """A fresh folder beside `out` to write into, checked before any scoring: `out` must be
     `replaceable`, and its parent must take a new folder (not read-only, not missing)."""
@@ -354,11 +349,13 @@ def run(args: argparse.Namespace) -> int:
             for note in settings_notes(settings, params):
                 print(f"evaluate: note: {note}", file=sys.stderr)
             measured = measured_features(args.features, settings, predictor)
-            content = set().union(*(learner.content for learner in predictor.learners.values()))
-            if not content:  # models trained before the train stage recorded them
-                print("evaluate: the models record no content hashes of their training takes (run `dvc repro`): "
-                      "copies of training takes under other names cannot be recognised", file=sys.stderr)
-            takes, n_trained, n_copied = unseen(takes, trained_on(list(predictor.learners)), content, args.root)
+            training = seen.Training.of(predictor)
+            if not training.content or training.prints.empty:  # models trained before the stages recorded them
+                print("evaluate: the models record no content hashes or fingerprints of their training takes (run "
+                      "`dvc repro`): copies of training takes under other names may not be recognised", file=sys.stderr)
+            takes, n_trained, n_copied = seen.unseen(takes, training, args.root)
+            takes, measured, n_rows = without_copied_rows(takes, measured, predictor)
+            n_copied += n_rows
             fresh = writable_out(out, keep)
         except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused
             print(f"evaluate: {error}", file=sys.stderr)
@@ -404,11 +401,11 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
     lines = [f"# Evaluation on {args.corpus}: {args.root}", "",
              f"{len(takes)} labelled takes from {takes['speaker'].nunique()} speakers, none of them seen in "
              f"training (scored by the models `dvc repro` trained{withheld}); "
-             f"{n_trained} takes the models were trained on left out, and {n_copied} whose audio or video is a "
-             f"training take's under another name. {len(rejects)} files refused or caveated. Fused decisions apply "
-             "their rule to the learners present for each take; speaker-normalised models (+ speaker norm) "
-             "standardise each speaker's takes here with that speaker's own statistics, as in training (no label "
-             "is used).", ""]
+             f"{n_trained} takes the models were trained on left out, and {n_copied} that are a training take "
+             "under another name (the same audio or video, the audio re-encoded, or its measured row). "
+             f"{len(rejects)} files refused or caveated. Fused decisions apply their rule to the learners present for "
+             "each take; speaker-normalised models (+ speaker norm) standardise each speaker's takes here with that "
+             "speaker's own statistics, as in training (no label is used).", ""]
     summary: dict[str, dict] = {}
     sections = []
     cross_validated = predictor.cross_validated()

@@ -66,8 +66,8 @@ def _short(value: object) -> str:
 
 
 def render_overview(records: list[dict]) -> str:
-    rows = [{"model": r["model"], "takes": f"{r.get('damage', 'missing')}: run `dvc checkout` or `dvc repro`"}
-            if r.get("missing") else {
+    rows = [{"model": r["model"], "takes": f"{r['damage']}: run `dvc checkout` or `dvc repro`" if "damage" in r
+             else "missing: run `dvc repro`"} if r.get("missing") else {
         "model": r["model"], "takes": r["takes"], "speakers": r.get("speakers", ""),
         "accuracy": formatting.pct(r["accuracy"]) if r["accuracy"] is not None else "–",
         "UAR": formatting.pct(r["uar"]) if r["uar"] is not None else "–",

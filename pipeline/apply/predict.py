@@ -39,17 +39,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import checks, cli, io
-from pipeline.apply import ensemble
+from pipeline.apply import ensemble, seen
 from pipeline.extract import audio, extractors, frames, tables
 from pipeline.ingest import manifest, sources
 from pipeline.learn import adaptation, conformal
 from pipeline.apply.ensemble import ModelError
-from pipeline.errors import ClipError
+from pipeline.errors import ClipError, InputError
 from pipeline.checks import SettingError
-
-
-class InputError(RuntimeError):
-    """A path given cannot be read as clips (missing, or a folder with none)."""
 
 
 def reading(settings: dict[str, object], columns: set[str]) -> list[str]:
@@ -126,6 +122,10 @@ class Voice:
         """Which of several audio tracks was used (once decoded)."""
         return self._decoded.note if self._decoded is not None else None
 
+    def decoded_already(self) -> audio.Decoded | None:
+        """The audio, if a voice model has decoded it."""
+        return self._decoded
+
 
 def clip_features(voice: Voice, settings: object) -> np.ndarray:
     """One clip's feature vector; a clip where no face was found, or whose audio is silent (below
@@ -197,9 +197,10 @@ NO_TRACK = "no audio track in the video"
 
 def measure(
     address: str, predictor: ensemble.Predictor, settings: dict[str, object], measured: Measured | None = None,
-    silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
+    silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS, training: seen.Training | None = None,
 ) -> tuple[dict, dict[str, np.ndarray]]:
-    """One clip's result so far (`predict`'s, without predictions) and its feature row per modality."""
+    """One clip's result so far (`predict`'s, without predictions) and its feature row per modality;
+    with `training`, a note when the clip is a recording the models trained on."""
     result: dict = {"clip": address, "answer": None, "predictions": [], "errors": [], "warnings": [], "notes": []}
     features, failed = {}, {}
     voice = Voice(address, silence_dbfs, max_seconds)
@@ -215,6 +216,8 @@ def measure(
             failed.setdefault(str(error), []).append(modality)
     if voice.note:
         result["notes"].append(voice.note)
+    if training is not None and (trained := trained_recording(voice, training)):
+        result["notes"].append(f"this clip is {trained}: the models trained on it, so its answer is no test of them")
     for modality, rows in (measured or {}).items():
         key = tables.clip_key(settings[modality].corpus, address)
         if key in rows:
@@ -232,6 +235,15 @@ def measure(
     if not features and not result["errors"]:
         result["errors"].append("no trained model for what this clip carries")
     return result, features
+
+
+def trained_recording(voice: Voice, training: seen.Training) -> str | None:
+    """Which training recording the clip is (its decoded audio, else its video file), or None."""
+    if voice.decoded_already() is not None and (found := training.recording(voice.decoded_already())):
+        return found
+    if sources.suffix(voice.address) in sources.VIDEO_SUFFIXES and sources.file_hash(voice.address) in training.content:
+        return "a training take's video"
+    return None
 
 
 def decide(results: list[dict], features: list[dict[str, np.ndarray]], predictor: ensemble.Predictor,
@@ -262,12 +274,13 @@ def decide(results: list[dict], features: list[dict[str, np.ndarray]], predictor
 def predict(
     address: str, predictor: ensemble.Predictor, settings: dict[str, object], calibrated: Calibrated,
     measured: Measured | None = None, silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
+    training: seen.Training | None = None,
 ) -> dict:
     """{'clip', 'answer': the deployed decision {'model', 'emotion', 'probability', 'set',
     'set_coverage'} or None, 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}],
     'errors', 'warnings', 'notes'} (a warning: a modality's features unlike every training take,
     which makes the answer "uncertain"; a note: what the answer rests on)."""
-    result, features = measure(address, predictor, settings, measured, silence_dbfs, max_seconds)
+    result, features = measure(address, predictor, settings, measured, silence_dbfs, max_seconds, training)
     decide([result], [features], predictor, calibrated)
     return result
 
@@ -316,6 +329,11 @@ def shown_set(emotions: list[str], total: int) -> str:
 HEADER = f"{'emotion':10s} {'prob':>5s}  {'90% set':26s} {'decided by':40s} clip"
 
 
+def shown(name: str) -> str:
+    """A clip's name on one line: a newline, tab or other control character in it escaped (\\n)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in sources.printable(name))
+
+
 def render(result: dict) -> str:
     """One clip's lines: the answer and its prediction set in aligned columns, the clip's name whole
     at the end; then its notes, warnings and errors, indented."""
@@ -324,9 +342,9 @@ def render(result: dict) -> str:
         chosen = next(p for p in result["predictions"] if p["model"] == best["model"])
         probability = "-" if best["probability"] is None else f"{best['probability']:.0%}"
         members = shown_set(best["set"], len(chosen["probabilities"])) if "set" in best else "-"
-        line = f"{best['emotion']:10s} {probability:>5s}  {members:26s} {best['model']:40s} {result['clip']}"
+        line = f"{best['emotion']:10s} {probability:>5s}  {members:26s} {best['model']:40s} {shown(result['clip'])}"
     else:
-        line = f"{'-':10s} {'':>5s}  {'no answer':26s} {'':40s} {result['clip']}"
+        line = f"{'-':10s} {'':>5s}  {'no answer':26s} {'':40s} {shown(result['clip'])}"
     return "\n".join([line] + [f"    {kind}: {text}" for kind in ("note", "warning", "error")
                                 for text in result[f"{kind}s"]])
 
@@ -341,13 +359,14 @@ def run(args: argparse.Namespace) -> int:
         for note in settings_notes(settings, params):
             print(f"predict: note: {note}", file=sys.stderr)
         measured = measured_features(args.features, settings, predictor)
+        training = seen.Training.of(predictor)
         addresses = list(clips(args.paths))
         silence_dbfs = params["ingest"]["silence_dbfs"]
         if args.speaker:
             results = one_speaker(addresses, args.speaker, predictor, settings, calibrated, measured, silence_dbfs,
-                                  max_seconds)
+                                  max_seconds, training)
         else:
-            results = (predict(address, predictor, settings, calibrated, measured, silence_dbfs, max_seconds)
+            results = (predict(address, predictor, settings, calibrated, measured, silence_dbfs, max_seconds, training)
                        for address in addresses)
         answered = True
         if not args.json:
@@ -362,11 +381,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def one_speaker(addresses: list[str], speaker: str, predictor: ensemble.Predictor, settings: dict[str, object],
-                calibrated: Calibrated, measured: Measured, silence_dbfs: float, max_seconds: float) -> list[dict]:
+                calibrated: Calibrated, measured: Measured, silence_dbfs: float, max_seconds: float,
+                training: seen.Training | None = None) -> list[dict]:
     """Every clip's result, the clips being one speaker's: the speaker-normalised models decide, from
     the statistics of all of them; refused when fewer clips have features than the adaptation stage
     found speaker normalisation needs to beat the plain models on held-out speakers."""
-    measured_clips = [measure(a, predictor, settings, measured, silence_dbfs, max_seconds) for a in addresses]
+    measured_clips = [measure(a, predictor, settings, measured, silence_dbfs, max_seconds, training) for a in addresses]
     try:
         record = adaptation.Record.load()
     except FileNotFoundError:

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline import checks
-from pipeline.apply import ensemble, evaluate
-from pipeline.apply.predict import InputError
+from pipeline.apply import ensemble, evaluate, seen
+from pipeline.errors import InputError
 from pipeline.extract import extractors
 from pipeline.ingest.corpora import registry
 from pipeline.learn import fusion, runplan
@@ -73,10 +73,8 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
     if not carried:
         return None
     predictor = ensemble.load(params, set(carried), plan.normalisations)
-    content = set().union(*(learner.content for learner in predictor.learners.values()))
     try:
-        fresh, n_trained, n_copied = evaluate.unseen(takes, evaluate.trained_on(list(predictor.learners)), content,
-                                                     root)
+        fresh, n_trained, n_copied = seen.unseen(takes, seen.Training.of(predictor), root)
     except InputError:
         return None
     settings = predictor.settings
