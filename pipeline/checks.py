@@ -26,18 +26,25 @@ def is_number(value: object) -> bool:
                                                                                or math.isfinite(value))
 
 
+def shown(value: object, limit: int = 120) -> str:
+    """A value as a message quotes it: its repr, cut to `limit` characters (a refused setting may be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def check(block: str, settings: object, rules: list[Rule]) -> None:
     """Apply `rules` in order (a rule may rely on the ones before it having passed)."""
     for setting, allowed, ok in rules:
         if not ok(settings):
-            raise SettingError(f"{block}.{setting}: {getattr(settings, setting)!r} is not allowed; it must be {allowed}")
+            raise SettingError(f"{block}.{setting}: {shown(getattr(settings, setting))} is not allowed; it must be "
+                               f"{allowed}")
 
 
 def only_known(block: str, settings: dict, known: list[str]) -> None:
     """Refuse a params block holding a setting no code reads (a typo must not be silently ignored)."""
     unknown = sorted(set(settings) - set(known))
     if unknown:
-        raise SettingError(f"{block}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        raise SettingError(f"{block}: unknown setting(s) {shown(', '.join(map(str, unknown)))}; known: {', '.join(known)}")
 
 
 def from_block(block: str, cls: type[Settings], values: dict) -> Settings:
@@ -45,6 +52,6 @@ def from_block(block: str, cls: type[Settings], values: dict) -> Settings:
     frozen), an unknown setting refused by name first (not a TypeError about a keyword argument);
     `cls` checks the values themselves."""
     if not isinstance(values, dict):
-        raise SettingError(f"{block}: {values!r} is not allowed; it must be a block of settings")
+        raise SettingError(f"{block}: {shown(values)} is not allowed; it must be a block of settings")
     only_known(block, values, [f.name for f in dataclasses.fields(cls)])
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

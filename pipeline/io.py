@@ -16,6 +16,8 @@ import joblib
 import pandas as pd
 import yaml
 
+from pipeline.checks import shown
+
 
 @contextmanager
 def _atomic_path(path: str | Path) -> Iterator[Path]:
@@ -116,17 +118,23 @@ def _named(params: dict) -> list[tuple[str, object]]:
 def check_names(params: dict) -> None:
     """Refuse, before any work, a name that is not lower-case letters, digits and underscores: such
     names are put into shell commands and file paths (`au;touch X;#`, `/etc/x`, `../x`)."""
-    bad = [f"{setting} {name!r}" for setting, name in _named(params) if not (isinstance(name, str)
+    bad = [f"{setting} {shown(name, 60)}" for setting, name in _named(params) if not (isinstance(name, str)
                                                                             and NAME.fullmatch(name))]
     if bad:
         raise ParamsError(f"params.yaml: {'; '.join(bad)}: a name must be lower-case letters, digits and "
                           "underscores ([a-z0-9_]+): it becomes part of commands and file paths")
 
 
+MAX_PARAMS_BYTES = 1_000_000  # the shipped file is 15 kB: megabytes of settings are a mistake, and every stage reads them
+
+
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """The whole params.yaml, checked (no key twice, safe names); stage entry points take their own
-    block from it. ParamsError says what is wrong and where."""
+    """The whole params.yaml, checked (not huge, no key twice, safe names); stage entry points take
+    their own block from it. ParamsError says what is wrong and where."""
     try:
+        if (size := os.path.getsize(path)) > MAX_PARAMS_BYTES:
+            raise ParamsError(f"{path}: {size:,} bytes, more than settings take ({MAX_PARAMS_BYTES:,} at most); "
+                              "a value pasted in by mistake?")
         with open(path) as handle:
             params = yaml.load(handle, Loader=_UniqueKeys)
     except FileNotFoundError:

@@ -69,3 +69,12 @@ def test_an_empty_folder_or_a_new_one_is_written(project, tmp_path):
     for out in (tmp_path / "empty", tmp_path / "new"):
         report(out, tmp_path / "clips", project)
         assert (out / "evaluation.md").exists()
+
+
+def test_one_speakers_verdict_gives_no_interval_rather_than_a_zero_wide_one():
+    figures = {"n_takes": 8, "accuracy": 0.5, "uar": 0.5, "accuracy_ci": [0.5, 0.5], "uar_ci": [0.5, 0.5],
+               "deployed": True, "cross_validated_same_channels": 0.636, "channels_matched": "speech"}
+    one = evaluate.verdict({"voice": {**figures, "n_speakers": 1}}, "table")
+    assert "(no interval: one speaker)" in one and "[50.0%, 50.0%]" not in one and "interval holds" not in one
+    two = evaluate.verdict({"voice": {**figures, "n_speakers": 2, "accuracy_ci": [0.3, 0.7]}}, "table")
+    assert "[30.0%, 70.0%]" in two and "(the interval holds the cross-validated figure)" in two

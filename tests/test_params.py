@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SHARED
-from pipeline import io
+from pipeline import checks, io
 
 ENV = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
 
@@ -123,3 +123,17 @@ def test_a_run_notes_the_settings_whose_values_it_read(tmp_path):
     assert yaml.safe_load(record.read_text()) == ["compare.learner", "compare.modality", "fuse.rules",
                                                   "learners.svm.space.clf__C.log_uniform", "train.outer_folds",
                                                   "train.seed"]
+
+
+def test_a_huge_params_file_or_value_is_refused_in_a_short_line(tmp_path):
+    """A 10 MB value pasted into params.yaml made every stage start take 14 s and dvc.lock 10 MB, and
+    was echoed whole in the refusal."""
+    params = tmp_path / "params.yaml"
+    params.write_text((REPO / "params.yaml").read_text() + f"\npredict:\n  max_seconds: '{'9' * 2_000_000}'\n")
+    with pytest.raises(io.ParamsError, match=r"params.yaml: 2,0\d\d,\d\d\d bytes, more than settings take") as refused:
+        io.load_params(params)
+    assert len(str(refused.value)) < 300
+    with pytest.raises(checks.SettingError) as refused:
+        checks.check("predict", type("S", (), {"max_seconds": "9" * 500_000})(),
+                     [("max_seconds", "a number", lambda s: False)])
+    assert len(str(refused.value)) < 300 and "(500,002 characters)" in str(refused.value)

@@ -270,9 +270,11 @@ def test_a_column_holding_one_value_per_emotion_is_left_out_by_the_stage(tmp_pat
                                               "a measurement: left out"]
 
 
-def test_semicolon_separated_tables_with_a_byte_order_mark_are_read(tmp_path):
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_semicolon_separated_tables_with_a_byte_order_mark_are_read(tmp_path, decimal):
+    """As a spreadsheet in a German or French locale writes them: `;` between fields, `0,25` for 0.25."""
     real = pd.read_csv(AU_TABLE).head(5)
-    (tmp_path / "au.csv").write_text(real.to_csv(sep=";", index=False, decimal="."), encoding="utf-8-sig")
+    (tmp_path / "au.csv").write_text(real.to_csv(sep=";", index=False, decimal=decimal), encoding="utf-8-sig")
     rows = tables.read_rows(source(tmp_path / "au.csv"))
     assert rows.clips == real["take"].tolist() and not rows.rejects
     np.testing.assert_allclose(rows.X, real.iloc[:, 1:].to_numpy(dtype=float))

@@ -135,6 +135,13 @@ def same_channels(figures: dict, cross_validated: dict) -> tuple[float, str]:
     return value, " and ".join(sorted(shared))
 
 
+def _interval(bounds: list[float], n_speakers: int) -> str:
+    """A 95% interval over speakers, or why there is none: one speaker resampled is that speaker again."""
+    if n_speakers < 2:
+        return "(no interval: one speaker)"
+    return f"[{formatting.pct(bounds[0])}, {formatting.pct(bounds[1])}]"
+
+
 def verdict(summary: dict[str, dict], corpus: str) -> str:
     """The evaluation's conclusion, first: each deployed decision on these takes with its 95%
     interval (a bootstrap over these speakers), beside its cross-validated accuracy on the same
@@ -145,18 +152,17 @@ def verdict(summary: dict[str, dict], corpus: str) -> str:
             continue
         cv, kind = s["cross_validated_same_channels"], s["channels_matched"]
         gap = 100 * (s["accuracy"] - cv)
-        interval = f"[{formatting.pct(s['accuracy_ci'][0])}, {formatting.pct(s['accuracy_ci'][1])}]"
+        interval, uar_interval = (_interval(s[key], s["n_speakers"]) for key in ("accuracy_ci", "uar_ci"))
         rows.append({"deployed decision": name, "takes": s["n_takes"], "speakers": s["n_speakers"],
                      "accuracy": formatting.pct(s["accuracy"]), "95% CI": interval,
-                     "UAR": formatting.pct(s["uar"]),
-                     "UAR 95% CI": f"[{formatting.pct(s['uar_ci'][0])}, {formatting.pct(s['uar_ci'][1])}]",
+                     "UAR": formatting.pct(s["uar"]), "UAR 95% CI": uar_interval,
                      f"cross-validated ({kind} takes)": formatting.pct(cv), "gap": f"{gap:+.1f}"})
         sentences.append(f"- **{name}**: {formatting.pct(s['accuracy'])} {interval} on {s['n_takes']} {corpus} takes "
                          f"of {s['n_speakers']} speakers it never heard, against {formatting.pct(cv)} cross-validated "
                          f"on the training corpora's {kind} takes: {abs(gap):.1f} points "
                          f"{'lower' if gap < 0 else 'higher'}"
                          + (" (the interval holds the cross-validated figure)."
-                            if s["accuracy_ci"][0] <= cv <= s["accuracy_ci"][1] else "."))
+                            if s["n_speakers"] > 1 and s["accuracy_ci"][0] <= cv <= s["accuracy_ci"][1] else "."))
     return "\n".join(["## Verdict", "", *sentences, "", formatting.table(pd.DataFrame(rows)) if rows else
                       "No deployed decision scored these takes.", ""])
 

@@ -193,6 +193,7 @@ def modalities_of(address: str, settings: dict[str, object]) -> list[str]:
 
 
 NO_TRACK = "no audio track in the video"
+NARROWBAND_HZ = 16000  # below this a clip lacks the band above 8 kHz the training takes have (telephone: 8 kHz)
 
 
 def measure(
@@ -216,6 +217,10 @@ def measure(
             failed.setdefault(str(error), []).append(modality)
     if voice.note:
         result["notes"].append(voice.note)
+    if (decoded := voice.decoded_already()) is not None and decoded.sample_rate < NARROWBAND_HZ:
+        result["notes"].append(f"recorded at {decoded.sample_rate} Hz: it holds nothing above {decoded.sample_rate // 2} Hz, "
+                               "where the training takes (16 kHz and up) carry part of what the voice models hear; "
+                               "expect lower accuracy than the report's")
     if training is not None and (trained := trained_recording(voice, training)):
         result["notes"].append(f"this clip is {trained}: the models trained on it, so its answer is no test of them")
     for modality, rows in (measured or {}).items():

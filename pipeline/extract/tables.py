@@ -114,16 +114,23 @@ def separator(path: Path) -> str:
     return next((s for s in SEPARATORS if s in header), ",")
 
 
+DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+(?:[eE][+-]?\d+)?)$")
+
+
 def read_frame(path: Path) -> pd.DataFrame:
     """A CSV (`,`, `;` or tab separated, a UTF-8 byte-order mark ignored; column names stripped:
-    OpenFace writes `frame, face_id, ...`) or Parquet table, all values as read; TableError when
-    the file is empty or cannot be parsed."""
+    OpenFace writes `frame, face_id, ...`; in a `;` table a decimal comma, `0,25`, is a decimal
+    point, as the spreadsheet that wrote it meant) or Parquet table, all values as read;
+    TableError when the file is empty or cannot be parsed."""
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, sep=separator(path), skipinitialspace=True, dtype=str, keep_default_na=False,
+            sep = separator(path)
+            frame = pd.read_csv(path, sep=sep, skipinitialspace=True, dtype=str, keep_default_na=False,
                                 encoding="utf-8-sig")
+            if sep == ";":
+                frame = frame.apply(lambda column: column.str.replace(DECIMAL_COMMA, r"\1.\2", regex=True))
     except pd.errors.EmptyDataError:
         raise TableError("empty file: no header and no rows") from None
     except (pd.errors.ParserError, OSError, ValueError, UnicodeDecodeError) as error:
