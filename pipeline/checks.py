@@ -44,7 +44,9 @@ def only_known(block: str, settings: dict, known: list[str]) -> None:
     """Refuse a params block holding a setting no code reads (a typo must not be silently ignored)."""
     unknown = sorted(set(settings) - set(known))
     if unknown:
-        raise SettingError(f"{block}: unknown setting(s) {shown(', '.join(map(str, unknown)))}; known: {', '.join(known)}")
+        listed = ", ".join(map(str, unknown))
+        raise SettingError(f"{block}: unknown setting(s) {listed[:120]}{'...' * (len(listed) > 120)}; known: "
+                           f"{', '.join(known)}")
 
 
 def from_block(block: str, cls: type[Settings], values: dict) -> Settings:

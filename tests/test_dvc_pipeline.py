@@ -181,7 +181,9 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert [p["model"] for p in results["*.png"]["predictions"]] == learners[3:] + fused[1:2]
     check_settings_come_from_the_models(project, video, results[video.name]["predictions"])
     table = predict(project, str(video))
-    header, line = table.stdout.splitlines()
+    header, line, *notes = table.stdout.splitlines()
+    assert notes == [note for note in notes if note.startswith("    note: ")]
+    assert any("the models trained on it, so its answer is no test of them" in note for note in notes)  # its take is
     assert table.returncode == 0 and header.split()[:3] == ["emotion", "prob", "90%"]
     deployed = results[video.name]["answer"]
     assert deployed["set_coverage"] == 0.9 and deployed["emotion"] == deployed["set"][0]
@@ -549,9 +551,9 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     variants = {"compare@speech_only", "compare@three_classes"}
     wide = {"opensmile_features@compare2016", "train_wide@compare2016-logreg-none", "train_wide@compare2016-logreg-speaker",
             "learning_curve"}
-    assert stages_run(first) == ({"fetch", "ingest", "audio_features", "face_features", "external_features@au", "fuse",
-                                  "calibrate", "adaptation", "cross_corpus@emodb", "cross_corpus@ravdess_video",
-                                  "importance", "report"} | trained | wide | variants)
+    assert stages_run(first) == ({"fetch", "ingest", "fingerprints", "audio_features", "face_features",
+                                  "external_features@au", "fuse", "calibrate", "adaptation", "cross_corpus@emodb",
+                                  "cross_corpus@ravdess_video", "importance", "report"} | trained | wide | variants)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")

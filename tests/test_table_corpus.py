@@ -205,3 +205,17 @@ def test_the_fetch_and_ingest_stages_read_a_table_corpus(clips, tmp_path):
     assert list(takes["take"]) == ["mine-a/one", "mine-a/two"] and list(takes["speaker"]) == ["mine-x", "mine-y"]
     rejects = pd.read_parquet(project / "data/rejects.parquet")
     assert list(rejects["reason"]) == ["no such file"] and "labels.csv line 4: a/none.wav" in done.stderr
+
+
+def test_a_queued_experiments_copy_refuses_roots_relative_to_the_project(tmp_path, monkeypatch):
+    """`dvc exp run --queue` runs in .dvc/tmp/exps/<copy>/, where `../shared/data/...` leads nowhere:
+    fetch says so, with the absolute path to give, instead of an empty corpus."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())["fetch"]
+    copy = tmp_path / "project" / ".dvc" / "tmp" / "exps" / "tmpq1"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    with pytest.raises(ValueError, match=r"relative to the project, so not found from a queued experiment's copy "
+                                         rf".*here: {tmp_path}/shared/data/ravdess"):
+        fetch.check(params)
+    monkeypatch.chdir(tmp_path)
+    fetch.check(params)  # the project itself: its roots are checked where they are read

@@ -270,6 +270,13 @@ def test_a_column_holding_one_value_per_emotion_is_left_out_by_the_stage(tmp_pat
                                               "a measurement: left out"]
 
 
+def test_a_table_with_no_column_of_numbers_is_one_reject_not_a_crash(tmp_path):
+    real = pd.read_csv(AU_TABLE).head(5)
+    (tmp_path / "au.csv").write_text(real.to_csv(index=False, decimal=",", quoting=1))  # commas inside quotes: text
+    rows = tables.read_rows(source(tmp_path / "au.csv"))
+    assert rows.X.shape[0] == 0 and "no column of numbers to use as features" in reasons(rows.rejects)
+
+
 @pytest.mark.parametrize("decimal", [".", ","])
 def test_semicolon_separated_tables_with_a_byte_order_mark_are_read(tmp_path, decimal):
     """As a spreadsheet in a German or French locale writes them: `;` between fields, `0,25` for 0.25."""

@@ -266,6 +266,10 @@ def table_rows(source: ExternalSource) -> Rows:
             rejects.append(manifest.reject(str(path), f"columns {_listed(listed)} of external_features columns name "
                                                       "or number the rows, not measure them: the table is refused"))
             continue
+        if not names:  # e.g. every value text: decimal commas in a comma-separated file
+            rejects.append(manifest.reject(str(path), "no column of numbers to use as features"))
+            names = None  # the next table may have them
+            continue
         missing = [c for c in names if c not in features.columns]
         if missing:
             rejects.append(manifest.reject(str(path), f"missing feature columns {_listed(missing)} "

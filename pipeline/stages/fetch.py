@@ -9,6 +9,7 @@ content fingerprint changed, never because files were copied or touched.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from pipeline import checks, entry, io, paths
@@ -30,12 +31,33 @@ def check(params: dict) -> dict[str, table.TableSpec]:
     if not isinstance(params["download"]["enabled"], bool):
         raise SettingError(f"fetch.download.enabled: {params['download']['enabled']!r} is not allowed; it must be "
                          "true or false")
+    queued_copy(params)
     tables = {name: table.TableSpec.from_params(name, block) for name, block in (params.get("tables") or {}).items()}
     twice = sorted(name for name in tables if params["corpora"].get(name))
     if twice:
         raise SettingError(f"fetch.tables: {', '.join(twice)} also read from folders under fetch.corpora: name the "
                          "table otherwise, or empty the folder list")
     return tables
+
+
+QUEUED = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"  # where `dvc exp run --queue` copies the project
+
+
+def queued_copy(params: dict) -> None:
+    """Refuse relative roots that lead nowhere in a queued experiment's copy of the project (under
+    .dvc/tmp/exps/): `../shared/data` is beside the project, not beside its copy, and DVC itself
+    resolves the `external_features` paths there. Absolute roots work in both."""
+    if QUEUED not in os.getcwd() + os.sep:
+        return
+    roots = [r for roots in params["corpora"].values() for r in roots or []]
+    roots += [block.get("path", "") for block in (params.get("tables") or {}).values() if isinstance(block, dict)]
+    lost = [r for r in roots if isinstance(r, str) and not os.path.isabs(r) and not os.path.exists(r)]
+    if lost:
+        project = (os.getcwd() + os.sep).split(QUEUED)[0]
+        raise SettingError(f"fetch: {', '.join(lost[:3])}: relative to the project, so not found from a queued "
+                           f"experiment's copy of it (.dvc/tmp/exps/); give absolute paths (here: "
+                           f"{os.path.normpath(os.path.join(project, lost[0]))}, and the same for external_features "
+                           "paths), or run the experiment without --queue")
 
 
 def table_source(spec: table.TableSpec, known: dict[str, str]) -> dict[str, object]:
