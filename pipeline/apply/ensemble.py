@@ -120,14 +120,15 @@ def damage(path: Path) -> str | None:
 
 def unpickled(path: Path) -> dict:
     """A model file's contents; ModelError naming the file when it is empty, cut short or not a model."""
-    if problem := damage(path):
-        raise ModelError(f"{path}: {problem}; restore it with `dvc checkout {path}` or retrain with `dvc repro`")
+    fix = f"restore it with `dvc checkout {path}` or retrain with `dvc repro`"
+    if path.stat().st_size == 0:
+        raise ModelError(f"{path}: empty (0 bytes); {fix}")
     try:
         saved = joblib.load(path)
     except (EOFError, ValueError, OSError, KeyError, IndexError, TypeError, AttributeError, ImportError,
             pickle.UnpicklingError, zlib.error) as error:
-        raise ModelError(f"{path}: cannot be read ({type(error).__name__}: {str(error)[:120]}); restore it with "
-                         f"`dvc checkout {path}` or retrain with `dvc repro`") from None
+        problem = damage(path) or f"cannot be read ({type(error).__name__}: {str(error)[:120]})"
+        raise ModelError(f"{path}: {problem}; {fix}") from None
     if not isinstance(saved, dict):
         raise ModelError(f"{path}: not a model file of this project; restore it with `dvc checkout {path}`")
     return saved
