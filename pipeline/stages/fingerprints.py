@@ -30,10 +30,10 @@ def main() -> None:
     with compute.engine(compute.from_params(params.get("compute"))):
         found = list(progress.bar(Parallel(return_as="generator")(delayed(_print_of)(a) for a in takes["audio_path"]),
                                   total=len(takes), desc="fingerprints", unit="take", disable=takes.empty))
-    failed = [i for i, f in enumerate(found) if isinstance(f, str)]
-    for i in failed:
-        print(f"fingerprints: {takes['audio_path'].iat[i]}: {found[i]}: left out")
-    kept = [i for i in range(len(found)) if i not in set(failed)]
+    for address, failure in zip(takes["audio_path"], found):
+        if isinstance(failure, str):
+            print(f"fingerprints: {address}: {failure}: left out")
+    kept = [i for i, f in enumerate(found) if not isinstance(f, str)]
     table = fingerprint.to_frame(takes.iloc[kept][["corpus", "take"]].reset_index(drop=True), [found[i] for i in kept])
     io.write_parquet(table, paths.FINGERPRINTS)
     print(f"fingerprints: {len(table)} takes")
