@@ -16,7 +16,8 @@ from pipeline.errors import InputError
 def report(out: Path, scored: Path, project: Path) -> None:
     """What a run does with its folder: write into a fresh one, then swap it in."""
     keep = evaluate.kept_from(str(scored))
-    fresh = evaluate.writable_out(out, keep)
+    evaluate.replaceable(out, keep)  # as `run` does before any work
+    fresh = evaluate.writable_out(out)
     (fresh / "evaluation.md").write_text("# Evaluation\n")
     evaluate.swap_in(fresh, out, keep)
 

@@ -295,16 +295,16 @@ def without_copied_rows(takes: pd.DataFrame, measured: dict[str, dict[str, np.nd
         table = paths.features(modality)
         if table.exists():
             copied |= seen.copied_rows(rows, pd.read_parquet(table, columns=predictor.columns(modality)).to_numpy())
-    if copied and takes["take"].isin(copied).all():
+    left_out = takes["take"].isin(copied).to_numpy()
+    if copied and left_out.all():
         raise InputError(f"every take's --features row is a training take's row ({len(copied)} takes)")
     kept = {m: {t: row for t, row in rows.items() if t not in copied} for m, rows in measured.items()}
-    return takes[~takes["take"].isin(copied)].reset_index(drop=True), kept, int(takes["take"].isin(copied).sum())
+    return takes[~left_out].reset_index(drop=True), kept, int(left_out.sum())
 
 
-def writable_out(out: Path, keep: list[Path]) -> Path:
-    """A fresh folder beside `out` to write into, checked before any scoring: `out` must be
-    `replaceable`, and its parent must take a new folder (not read-only, not missing)."""
-    replaceable(out, keep)
+def writable_out(out: Path) -> Path:
+    """A fresh folder beside `out` to write into, checked before any scoring (after `replaceable`):
+    its parent must take a new folder (not read-only, not missing)."""
     fresh = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:12]}"
     try:
         fresh.mkdir(parents=True)  # the permissions any folder gets (mkdtemp's would be its owner's only)
@@ -330,7 +330,7 @@ def swap_in(fresh: Path, out: Path, keep: list[Path]) -> None:
 
 def kept_from(root: str) -> list[Path]:
     """What an --out folder may never hold: the takes scored and the project (its data and models)."""
-    return [Path(root), Path.cwd(), *(Path(p) for p in (paths.MANIFEST.parent, ensemble.MODELS, Path("features")))]
+    return [Path(root), Path.cwd(), paths.MANIFEST.parent, ensemble.MODELS, paths.features("").parent]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -356,13 +356,13 @@ def run(args: argparse.Namespace) -> int:
                 print(f"evaluate: note: {note}", file=sys.stderr)
             measured = measured_features(args.features, settings, predictor)
             training = seen.Training.of(predictor)
-            if not training.content or training.prints.empty:  # models trained before the stages recorded them
+            if not training.content or not training.prints:  # models trained before the stages recorded them
                 print("evaluate: the models record no content hashes or fingerprints of their training takes (run "
                       "`dvc repro`): copies of training takes under other names may not be recognised", file=sys.stderr)
             takes, n_trained, n_copied = seen.unseen(takes, training, args.root)
             takes, measured, n_rows = without_copied_rows(takes, measured, predictor)
             n_copied += n_rows
-            fresh = writable_out(out, keep)
+            fresh = writable_out(out)
         except (ModelError, InputError, ValueError) as error:  # ValueError: a setting of params.yaml refused
             print(f"evaluate: {error}", file=sys.stderr)
             return 2

@@ -244,7 +244,7 @@ def measure(
 
 def trained_recording(voice: Voice, training: seen.Training) -> str | None:
     """Which training recording the clip is (its decoded audio, else its video file), or None."""
-    if voice.decoded_already() is not None and (found := training.recording(voice.decoded_already())):
+    if (decoded := voice.decoded_already()) is not None and (found := training.recording(decoded)):
         return found
     if sources.suffix(voice.address) in sources.VIDEO_SUFFIXES and sources.file_hash(voice.address) in training.content:
         return "a training take's video"

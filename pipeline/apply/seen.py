@@ -32,39 +32,41 @@ class Training:
 
     takes: set[tuple[str, str]]  # (corpus, take)
     content: set[str]  # content hashes of their audio and video (`manifest`: audio_hash, video_hash)
-    prints: pd.DataFrame = field(default_factory=pd.DataFrame)  # their audio fingerprints (`fingerprint.to_frame`)
+    prints: list[fingerprint.Fingerprint] = field(default_factory=list)  # their audio fingerprints
+    printed: list[tuple[str, str]] = field(default_factory=list)  # (corpus, take) of each of `prints`
 
     @classmethod
     def of(cls, predictor: Predictor) -> Training:
         takes = trained_on(list(predictor.learners))
         content = set().union(*(learner.content for learner in predictor.learners.values()))
-        prints = pd.read_parquet(paths.FINGERPRINTS) if paths.FINGERPRINTS.exists() else pd.DataFrame()
-        if len(prints):
-            trained = [key in takes for key in zip(prints["corpus"], prints["take"])]
-            prints = prints[trained].reset_index(drop=True)
-        return cls(takes, content, prints)
+        if not paths.FINGERPRINTS.exists():
+            return cls(takes, content)
+        table = pd.read_parquet(paths.FINGERPRINTS)
+        table = table[[key in takes for key in zip(table["corpus"], table["take"])]]
+        return cls(takes, content, fingerprint.from_frame(table), list(zip(table["corpus"], table["take"])))
+
+    def re_encoding(self, decoded: audio.Decoded) -> str | None:
+        """The training take this audio is a re-encoding of (resampled, compressed, dithered), by
+        its fingerprint, or None."""
+        found = fingerprint.same_recording(fingerprint.of_samples(decoded.samples, decoded.sample_rate), self.prints)
+        return None if found is None else "training take {} {}, re-encoded".format(*self.printed[found])
 
     def recording(self, decoded: audio.Decoded) -> str | None:
         """Which training recording this audio is, or None: the same samples (its content hash), or
         a named training take re-encoded (its fingerprint)."""
         if audio.content_hash(decoded) in self.content:
             return "a training take's samples"
-        if self.prints.empty:
-            return None
-        found = fingerprint.same_recording(fingerprint.of_samples(decoded.samples, decoded.sample_rate), self.prints)
-        return None if found is None else (f"training take {self.prints['corpus'].iat[found]} "
-                                           f"{self.prints['take'].iat[found]}, re-encoded")
+        return self.re_encoding(decoded)
 
 
 def re_encoded(takes: pd.DataFrame, training: Training) -> np.ndarray:
-    """Per take: whether its audio is a training take's recording, resampled, compressed or dithered."""
-    if training.prints.empty:
-        return np.zeros(len(takes), dtype=bool)
+    """Per take: whether its audio is a training take's recording, resampled, compressed or dithered
+    (the same samples are known by the takes' `audio_hash` already)."""
     out = np.zeros(len(takes), dtype=bool)
-    for i, address in enumerate(takes["audio_path"]):
+    for i, address in enumerate(takes["audio_path"] if training.prints else []):
         if isinstance(address, str):
             try:
-                out[i] = training.recording(audio.decode(address)) is not None
+                out[i] = training.re_encoding(audio.decode(address)) is not None
             except ClipError:
                 continue  # scoring names what is wrong with it
     return out

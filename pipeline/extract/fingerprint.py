@@ -30,6 +30,7 @@ AUDIBLE_DB = 40.0  # frames within this of the clip's loudest are compared; quie
 SAME_RECORDING = 0.15
 MAX_SHIFT = 4  # frames either way: codecs pad and trim the start
 MIN_FRAMES = 16  # fewer audible frames than this say nothing
+DURATION_SLACK = 0.2  # s: a codec's padding and trimming; a copy cut much shorter is not looked for
 
 
 @dataclass(frozen=True)
@@ -86,25 +87,25 @@ def bit_error_rate(query: Fingerprint, reference: Fingerprint) -> float:
     return best
 
 
-DURATION_SLACK = 0.2  # s: a codec's padding and trimming; a copy cut much shorter is not looked for
-
-
 def to_frame(keys: pd.DataFrame, prints: list[Fingerprint]) -> pd.DataFrame:
     """A table of fingerprints: `keys`' columns with `bits` and `audible` as bytes (Parquet-ready)."""
-    return keys.assign(bits=[p.bits.tobytes() for p in prints], audible=[np.packbits(p.audible).tobytes() for p in prints],
-                       n_frames=[len(p.bits) for p in prints])
+    return keys.assign(bits=[p.bits.tobytes() for p in prints], audible=[np.packbits(p.audible).tobytes() for p in prints])
 
 
-def from_row(row: pd.Series) -> Fingerprint:
-    bits = np.frombuffer(row["bits"], dtype=np.uint32)
-    return Fingerprint(bits, np.unpackbits(np.frombuffer(row["audible"], dtype=np.uint8))[:len(bits)].astype(bool))
+def from_frame(table: pd.DataFrame) -> list[Fingerprint]:
+    """The fingerprints of a `to_frame` table, in its row order."""
+    out = []
+    for bits, audible in zip(table["bits"], table["audible"]):
+        bits = np.frombuffer(bits, dtype=np.uint32)
+        out.append(Fingerprint(bits, np.unpackbits(np.frombuffer(audible, dtype=np.uint8))[:len(bits)].astype(bool)))
+    return out
 
 
-def same_recording(query: Fingerprint, references: pd.DataFrame) -> int | None:
-    """The row number in `references` (a `to_frame` table) of a recording `query` is a copy of,
-    or None: only references of about the same length are compared."""
-    near = np.flatnonzero(np.abs(references["n_frames"].to_numpy() - len(query.bits)) <= DURATION_SLACK * RATE / HOP)
-    for i in near:
-        if bit_error_rate(query, from_row(references.iloc[i])) < SAME_RECORDING:
-            return int(i)
+def same_recording(query: Fingerprint, references: list[Fingerprint]) -> int | None:
+    """The index in `references` of a recording `query` is a copy of, or None: only references of
+    about the same length are compared."""
+    for i, reference in enumerate(references):
+        if (abs(len(reference.bits) - len(query.bits)) <= DURATION_SLACK * RATE / HOP
+                and bit_error_rate(query, reference) < SAME_RECORDING):
+            return i
     return None
