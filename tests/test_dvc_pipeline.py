@@ -413,6 +413,7 @@ def check_evaluate(project: Path, scratch: Path) -> None:
     deployed = summary["audio+compare2016/fused (selected)"]
     assert deployed["channels_matched"] == "speech" and deployed["accuracy_ci"][0] <= deployed["accuracy"]
     assert "- **audio+compare2016/fused (selected)**: " in markdown and "cross-validated (speech takes)" in markdown
+    assert "against chance " in markdown and "left out, labels it does not know: " in markdown
     models = (project / "evaluation/models.md").read_text()
     assert "Left out (labels this model was not trained on): " in models and "boredom 1" in models
     assert "## Summary: these takes against cross-validation" in markdown and "| accuracy gap |" in markdown

@@ -101,25 +101,30 @@ SPLITS = {"channel": "vocal channel", "intensity": "intensity"}  # as the main r
 MODELS_MD = "models.md"  # beside evaluation.md: each model's section, so the verdict file stays short
 
 
-def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> dict:
     """Figures on the takes a model gave probabilities for and whose label it knows (with accuracy
-    per vocal channel and intensity, where the takes have them), and the counts of labels it does
-    not know."""
+    per vocal channel and intensity, where the takes have them, and the counts of labels it does
+    not know)."""
     rows = ~np.isnan(probabilities).any(axis=1)
     given, proba = takes[rows], probabilities[rows]
     known = given["label"].isin(classes).to_numpy()
-    left_out = given.loc[~known, "label"].value_counts().rename("takes").rename_axis("label").reset_index()
+    left_out = given.loc[~known, "label"].value_counts()
     y = given.loc[known, "label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     groups = given.loc[known, "speaker"].to_numpy()
     figures = metrics.figures(y, proba[known], classes, groups, np.zeros(len(y), dtype=int))
     bounds = intervals.interval(y, proba[known].argmax(axis=1), groups)
     figures |= {f"{k}_ci": [bounds[k].low, bounds[k].high] for k in ("accuracy", "uar")}
+    answers = pd.Series(proba[known].argmax(axis=1)).map(dict(enumerate(classes))).value_counts()
+    figures |= {"chance_uar": 1 / len(figures["classes_present"]) if len(y) else np.nan,
+                "top_answer": str(answers.index[0]) if len(y) else "",
+                "top_answer_share": float(answers.iloc[0] / len(y)) if len(y) else np.nan,
+                "left_out": {str(label): int(n) for label, n in left_out.items()}}
     correct = pd.Series(proba[known].argmax(axis=1) == y)
     figures["accuracy_by"] = {}
     for column in SPLITS:
         by = correct.groupby(given.loc[known, column].to_numpy()).agg(["mean", "size"])
         figures["accuracy_by"][column] = {value: (float(r["mean"]), int(r["size"])) for value, r in by.iterrows()}
-    return figures, left_out
+    return figures
 
 
 def same_channels(figures: dict, cross_validated: dict) -> tuple[float, str]:
@@ -142,10 +147,19 @@ def _interval(bounds: list[float], n_speakers: int) -> str:
     return f"[{formatting.pct(bounds[0])}, {formatting.pct(bounds[1])}]"
 
 
+def baseline(s: dict) -> str:
+    """What a decision's figures stand against: the UAR a constant answer gets, how much of its
+    answers the commonest one takes (a near-one-class answerer reads as one), the labels it left out."""
+    left_out = ", ".join(f"{label} ({n} takes)" for label, n in s["left_out"].items())
+    return (f"UAR {formatting.pct(s['uar'])} against chance {formatting.pct(s['chance_uar'])}; its commonest answer, "
+            f"{s['top_answer']}, is {formatting.pct(s['top_answer_share'])} of its answers"
+            + (f"; left out, labels it does not know: {left_out}" if left_out else ""))
+
+
 def verdict(summary: dict[str, dict], corpus: str) -> str:
     """The evaluation's conclusion, first: each deployed decision on these takes with its 95%
     interval (a bootstrap over these speakers), beside its cross-validated accuracy on the same
-    kind of takes."""
+    kind of takes, chance and its commonest answer's share."""
     rows, sentences = [], []
     for name, s in summary.items():
         if not s["deployed"]:
@@ -156,13 +170,16 @@ def verdict(summary: dict[str, dict], corpus: str) -> str:
         rows.append({"deployed decision": name, "takes": s["n_takes"], "speakers": s["n_speakers"],
                      "accuracy": formatting.pct(s["accuracy"]), "95% CI": interval,
                      "UAR": formatting.pct(s["uar"]), "UAR 95% CI": uar_interval,
+                     "chance UAR": formatting.pct(s["chance_uar"]),
+                     "commonest answer": f"{s['top_answer']} {formatting.pct(s['top_answer_share'])}",
                      f"cross-validated ({kind} takes)": formatting.pct(cv), "gap": f"{gap:+.1f}"})
         sentences.append(f"- **{name}**: {formatting.pct(s['accuracy'])} {interval} on {s['n_takes']} {corpus} takes "
                          f"of {s['n_speakers']} speakers it never heard, against {formatting.pct(cv)} cross-validated "
                          f"on the training corpora's {kind} takes: {abs(gap):.1f} points "
                          f"{'lower' if gap < 0 else 'higher'}"
                          + (" (the interval holds the cross-validated figure)."
-                            if s["n_speakers"] > 1 and s["accuracy_ci"][0] <= cv <= s["accuracy_ci"][1] else "."))
+                            if s["n_speakers"] > 1 and s["accuracy_ci"][0] <= cv <= s["accuracy_ci"][1] else ".")
+                         + f" {baseline(s)}.")
     return "\n".join(["## Verdict", "", *sentences, "", formatting.table(pd.DataFrame(rows)) if rows else
                       "No deployed decision scored these takes.", ""])
 
@@ -202,7 +219,7 @@ def fusion_note(predictor: ensemble.Predictor, deploy: str) -> str:
     return "\n".join(lines)
 
 
-def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
+def section(name: str, figures: dict, out: Path) -> str:
     png = out / f"confusion_{re.sub(r'[^A-Za-z0-9+]+', '_', name).strip('_')}.png"
     modality, _, learner = name.partition("/")
     charts.confusion_figure(trained.LearnerResult(modality, learner, "none", figures, pd.DataFrame()), png)
@@ -224,7 +241,7 @@ def section(name: str, figures: dict, left_out: pd.DataFrame, out: Path) -> str:
         f"these takes. {splits}",
         "",
         ("Left out (labels this model was not trained on): "
-         + ", ".join(f"{r.label} {r.takes}" for r in left_out.itertuples()) + ".") if len(left_out) else
+         + ", ".join(f"{label} {n}" for label, n in figures["left_out"].items()) + ".") if figures["left_out"] else
         "No take left out: the model knows every label present.",
         "",
         f"![confusion]({png.name})",
@@ -419,16 +436,17 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
     deployed = {f.name for f in predictor.fused if f.rule_name == deploy
                 and not any(predictor.learners[s].normalisation != "none" for s in f.stems)}
     for name, (classes, probabilities) in predictor.predict(features, takes["speaker"].to_numpy()).items():
-        figures, left_out = score(classes, probabilities, takes)
+        figures = score(classes, probabilities, takes)
         if figures["n_takes"] == 0:
             continue
         matched, kind = same_channels(figures, cross_validated[name])
         summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy",
-                                                   "accuracy_ci", "uar_ci")}
+                                                   "accuracy_ci", "uar_ci", "chance_uar", "top_answer",
+                                                   "top_answer_share", "left_out")}
         summary[name] |= {"n_speakers": len(figures["per_speaker_accuracy"]), "deployed": name in deployed,
                           "cross_validated": cross_validated[name], "cross_validated_same_channels": matched,
                           "channels_matched": kind}
-        sections.append(section(name, figures, left_out, out))
+        sections.append(section(name, figures, out))
     lines[2:2] = [verdict(summary, args.corpus), ""]
     lines += [gap_table(summary), "", fusion_note(predictor, deploy), "",
               f"Every model in detail (confusion matrix, per speaker, per channel and intensity): "

@@ -92,15 +92,13 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
         known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
         if not known.any():  # no take of an emotion it knows
             continue
-        figures, left_out = evaluate.score(classes, probabilities, fresh)
-        guesses = pd.Series(np.asarray(classes)[probabilities[known].argmax(axis=1)])
-        shares = guesses.value_counts(normalize=True)
+        figures = evaluate.score(classes, probabilities, fresh)
         out[way] = {
             "decision": name, "n_takes": int(known.sum()), "n_speakers": int(fresh.loc[known, "speaker"].nunique()),
             **{k: figures[k] for k in ("accuracy", "uar", "accuracy_ci", "uar_ci")},
-            "most_predicted": str(shares.index[0]), "most_predicted_share": float(shares.iloc[0]),
+            "most_predicted": figures["top_answer"], "most_predicted_share": figures["top_answer_share"],
             "emotions": sorted(set(fresh.loc[known, "label"])),
-            "labels_left_out": dict(zip(left_out["label"], map(int, left_out["takes"]))),
+            "labels_left_out": figures["left_out"],
             "within": {k: cross_validated[name][k] for k in ("accuracy", "uar")},
         }
     return out | {"left_out_trained": n_trained + n_copied} if out else None
