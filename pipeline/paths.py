@@ -44,6 +44,13 @@ def run_log(output: str | Path) -> Path:
 FUSION = Path("models/fusion")
 FINGERPRINTS = Path("models/fingerprints.parquet")  # each voiced take's audio fingerprint (`extract.fingerprint`)
 LEARNING_CURVE = Path("models/learning_curve.csv")
+RUN = Path("models/run.json")  # what the run trained, fused and deploys: all the commands read of params (`learn.run`)
+
+
+def novelty_stem(modality: str) -> Path:
+    """`models/novelty/<modality>`: .joblib (`learn.novelty.Model`), .oof.parquet (held-out scores), .json
+    (its threshold and the share flagged)."""
+    return Path("models/novelty") / modality
 
 
 def fusion_stem(group: str) -> Path:

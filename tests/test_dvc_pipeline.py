@@ -186,7 +186,8 @@ def check_predict(project: Path, scratch: Path) -> None:
     assert any("the models trained on it, so its answer is no test of them" in note for note in notes)  # its take is
     assert table.returncode == 0 and header.split()[:3] == ["emotion", "prob", "90%"]
     deployed = results[video.name]["answer"]
-    assert deployed["set_coverage"] == 0.9 and deployed["emotion"] == deployed["set"][0]
+    assert deployed["set_coverage"] == (0.97 if deployed["flagged"] else 0.9)  # a flagged clip's set is wider
+    assert deployed["emotion"] in (deployed["set"][0], "uncertain")
     assert set(deployed["set"]) <= set(results[video.name]["predictions"][-1]["probabilities"])
     assert re.search(rf"audio\+compare2016\+face/fused \(selected\) +{re.escape(str(video))}$", line)  # the clip whole
     assert line.index("audio+compare2016") == header.index("decided by")  # aligned under its heading
@@ -219,8 +220,9 @@ def check_predict(project: Path, scratch: Path) -> None:
     far = predict(project, str(minute), "--json")
     assert far.returncode == 0, far.stderr
     warnings = lines_of(far)[0]["warnings"]
-    assert any(w.startswith("audio: unlike every training take: ") for w in warnings), warnings
-    assert lines_of(far)[0]["answer"]["emotion"] == "uncertain"  # not a confident label for what it never saw
+    assert any(w.startswith("audio: unlike the training takes: novelty ") for w in warnings), warnings
+    flagged = lines_of(far)[0]["answer"]  # answered, with the wider set of a clip unlike the training takes
+    assert flagged["flagged"] and flagged["set_coverage"] == 0.97 and flagged["emotion"] in (flagged["set"][0], "uncertain")
     assert not lines_of(predict(project, str(video), "--json"))[0]["warnings"]
     too_long = predict(project, str(minute), "--max-seconds", "30")  # refused from its header, unread
     assert too_long.returncode == 1 and "lasts 60 s, beyond predict.max_seconds (30 s): not read" in too_long.stdout
@@ -267,7 +269,14 @@ def check_uncertainty_and_adaptation(project: Path, report: str, metrics: dict) 
     assert all(f["n_takes"] == 6 and 0 <= f["most_predicted_share"] <= 1 for f in emodb.values())
     # the real RAVDESS take: its voice was trained on, and its face is surprised, no emotion of the CK+ faces here
     assert "ravdess_video.face_face" not in metrics["across_corpora"]
-    assert set(metrics["uncertainty"]) >= {"coverage_target", "audio+compare2016/fused (selected)"}
+    assert set(metrics["uncertainty"]) >= {"coverage_target", "audio+compare2016/fused (selected)", "novelty_flagged"}
+    for modality in ("audio", "compare2016", "face"):  # each flag calibrated on held-out speakers' takes
+        record = json.loads((project / f"models/novelty/{modality}.json").read_text())
+        assert 0 <= record["held_out_flagged"] <= 0.5 and record["threshold"] > 0
+        assert metrics["uncertainty"]["novelty_flagged"][modality] == record["held_out_flagged"]
+    assert "Held-out takes flagged (target 5.0%): audio " in " ".join(report.split())
+    assert 0 <= json.loads((project / "models/cross_corpus/emodb.json").read_text())[
+        "sides"]["voice"]["none"]["flagged_share"] <= 1
     curve = pd.read_csv(project / "models/adaptation.csv")
     assert set(curve["clips"]) == {0, 1, 2, 4} and set(curve["prior_clips"]) == {0.0, 8.0}
     assert set(pd.read_parquet(project / "models/priors/audio.parquet")["statistic"]) == {"mean", "variance"}
@@ -551,10 +560,12 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     }
     variants = {"compare@speech_only", "compare@three_classes"}
     wide = {"opensmile_features@compare2016", "train_wide@compare2016-logreg-none", "train_wide@compare2016-logreg-speaker",
-            "learning_curve"}
+            "learning_curve", "novelty_wide@compare2016"}
+    novelty = {f"novelty@{modality}" for modality in ("audio", "face", "au")}
     assert stages_run(first) == ({"fetch", "ingest", "fingerprints", "audio_features", "face_features",
                                   "external_features@au", "fuse", "calibrate", "adaptation", "cross_corpus@emodb",
-                                  "cross_corpus@ravdess_video", "importance", "report"} | trained | wide | variants)
+                                  "cross_corpus@ravdess_video", "importance", "report"}
+                                 | trained | wide | variants | novelty)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
@@ -666,12 +677,15 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     shown = run(project, "exp", "show", "--json")
     assert "rf-variants" in shown and "speech_only" in shown
     dvc = str(Path(sys.executable).parent / "dvc")
+    table = subprocess.run([dvc, "exp", "show", "--only-changed", "--drop", ".*/.*|models"], cwd=project,
+                           env=ENV | {"COLUMNS": "160"}, capture_output=True, text=True, timeout=300).stdout
+    assert "compare.learner" in table and max(map(len, table.splitlines())) <= 160  # as the README gives it
     diff = subprocess.run([dvc, "plots", "diff", "HEAD", "rf-variants", "--json", "--targets",
-                           "reports/plots/answer/ravdess-voice.csv"], cwd=project, env=ENV,
-                          capture_output=True, text=True, timeout=300)
+                           "reports/plots/answer/ravdess-voice.csv", "-t", "confusion", "-x", "predicted", "-y", "actual"],
+                          cwd=project, env=ENV, capture_output=True, text=True, timeout=300)
     (plot,) = json.loads(diff.stdout)["data"]["reports/plots/answer/ravdess-voice.csv"]  # a confusion matrix from data
     assert set(plot["revisions"]) == {"HEAD", "rf-variants"} and plot["content"]["data"]["values"][0].keys() >= {
-        "take", "actual", "predicted"}
+        "take", "actual", "predicted"} and "xy_count" in json.dumps(plot["content"])  # counted per cell, not a line
     opened = subprocess.run([dvc, "plots", "show", "--json"], cwd=project, env=ENV, capture_output=True, text=True,
                             timeout=300)  # what `dvc plots show` opens with: the answer and the learning curve
     assert {Path(p).name for p in json.loads(opened.stdout)["data"]} == {
@@ -686,7 +700,15 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert stale.returncode == 0 and "evaluate: note: audio: features extracted with the settings the models were " \
         "trained with, not params.yaml's (n_mfcc 20 -> 13)" in stale.stderr
     params["audio_features"]["n_mfcc"] = n_mfcc
-    params["run"]["learners"] = ["svm", "rf"]  # edited since the fuse stage fitted each group's rules
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    unfitted = predict(project, str(next((tmp_path / "videos").rglob("01-*.mp4"))))
-    assert unfitted.returncode == 2 and "fused from other models or rules" in unfitted.stderr, unfitted.stderr
+    video = str(next((tmp_path / "videos").rglob("01-*.mp4")))
+    trained = lines_of(predict(project, video, "--json"))
+    params["run"]["learners"] = ["svm", "rf"]  # edits `dvc repro` has not trained: the trained run answers
+    params["run"]["modalities"] = ["audio", "face"]
+    params["fuse"]["deploy"] = "mean"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    edited = predict(project, video, "--json")
+    assert edited.returncode == 0 and lines_of(edited) == trained, edited.stderr  # the same probabilities
+    assert "predict: note: params.yaml: fuse.deploy is mean, the models deploy selected;" in edited.stderr
+    assert "run trains audio: svm+rf, face: svm+rf, compare2016: logreg; the models are audio: svm+rf+xgb" \
+        in edited.stderr

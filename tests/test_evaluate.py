@@ -2,8 +2,6 @@
 user's notes, the clips being scored, the trained models, the project."""
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +75,8 @@ def test_an_empty_folder_or_a_new_one_is_written(project, tmp_path):
 def test_one_speakers_verdict_gives_no_interval_rather_than_a_zero_wide_one():
     figures = {"n_takes": 8, "accuracy": 0.5, "uar": 0.5, "accuracy_ci": [0.5, 0.5], "uar_ci": [0.5, 0.5],
                "deployed": True, "cross_validated_same_channels": 0.636, "channels_matched": "speech",
-               "chance_uar": 0.25, "top_answer": "sad", "top_answer_share": 0.5, "left_out": {}}
+               "chance_uar": 0.25, "top_answer": "sad", "top_answer_share": 0.5, "left_out": {},
+               "flagged_share": 0.0}
     one = evaluate.verdict({"voice": {**figures, "n_speakers": 1}}, "table")
     assert "(no interval: one speaker)" in one and "[50.0%, 50.0%]" not in one and "interval holds" not in one
     two = evaluate.verdict({"voice": {**figures, "n_speakers": 2, "accuracy_ci": [0.3, 0.7]}}, "table")
@@ -95,8 +94,9 @@ def test_a_one_answer_model_reads_as_one_in_the_verdict():
     figures = evaluate.score(classes, probabilities, takes)
     assert figures["accuracy"] == 0.5 and figures["uar"] == 0.25 and figures["chance_uar"] == 0.25
     assert (figures["top_answer"], figures["top_answer_share"], figures["left_out"]) == ("angry", 1.0, {"boredom": 3})
-    figures |= {"n_speakers": 2, "deployed": True, "cross_validated_same_channels": 0.636, "channels_matched": "speech"}
+    figures |= {"n_speakers": 2, "deployed": True, "cross_validated_same_channels": 0.636, "channels_matched": "speech",
+                "flagged_share": 0.25}
     said = evaluate.verdict({"voice": figures}, "table")
-    assert ("UAR 25.0% against chance 25.0%; its commonest answer, angry, is 100.0% of its answers; "
-            "left out, labels it does not know: boredom (3 takes).") in said
+    assert ("UAR 25.0% against chance 25.0%; its commonest answer, angry, is 100.0% of its answers; 25.0% of the "
+            "takes are flagged as unlike the training takes; left out, labels it does not know: boredom (3 takes).") in said
     assert "| chance UAR | commonest answer |" in said and "| angry 100.0% |" in said

@@ -33,12 +33,12 @@ def test_predict_and_evaluate_without_models_exit_2_naming_the_model(tmp_path):
 
     predicted = run("pipeline.apply.predict", project, str(clip))
     assert predicted.returncode == 2, predicted.stderr
-    assert "predict: models/learners/audio/svm-none.joblib is missing (run `dvc repro`)" in predicted.stderr
+    assert "predict: models/run.json is missing (run `dvc repro`)" in predicted.stderr
     assert predicted.stdout == ""
 
     evaluated = run("pipeline.apply.evaluate", project, str(tmp_path / "clips"), "--out", str(tmp_path / "out"))
     assert evaluated.returncode == 2, evaluated.stderr
-    assert "evaluate: models/learners/audio/svm-none.joblib is missing (run `dvc repro`)" in evaluated.stderr
+    assert "evaluate: models/run.json is missing (run `dvc repro`)" in evaluated.stderr
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in project.iterdir()) == ["params.yaml"]
 
@@ -59,10 +59,36 @@ def test_the_commands_help_names_them_as_users_call_them_with_defaults_and_exit_
     assert "Exit codes:" in predict.stdout
 
 
-def test_a_value_is_measured_in_widths_of_its_training_range():
-    feature_range = np.array([[0.0, 5.0, 1.0], [10.0, 5.0, 3.0]])  # the middle column was constant in training
-    X = np.array([[5.0, 100.0, 2.0], [-10.0, 5.0, 7.0], [25.0, 5.0, np.nan]])
-    np.testing.assert_array_equal(ensemble.beyond_range(X, feature_range), [[0, 0, 0], [1, 0, 2], [1.5, 0, 0]])
+CALIBRATED = predict.Calibrated(0.9, {"audio/fused (selected)": 0.5, "face/fused (selected)": 0.3},
+                                        0.97, {"audio/fused (selected)": 0.8, "face/fused (selected)": 0.75})
+
+
+def decision(model: str, fused: bool = True, **probabilities: float) -> dict:
+    return {"model": model, "fused": fused, "emotion": max(probabilities, key=probabilities.get),
+            "probabilities": probabilities}
+
+
+def test_a_flagged_clip_keeps_its_answer_with_the_wider_set_and_is_uncertain_only_when_that_holds_all():
+    voice = decision("audio/fused (selected)", angry=0.6, sad=0.3, happy=0.1)
+    plain = predict.answer([voice], CALIBRATED)  # p >= 1 - 0.5
+    assert (plain["emotion"], plain["set"], plain["set_coverage"], plain["flagged"]) == ("angry", ["angry"], 0.9, False)
+    flagged = predict.answer([voice], CALIBRATED, flagged=True)  # p >= 1 - 0.8
+    assert (flagged["emotion"], flagged["set"], flagged["set_coverage"]) == ("angry", ["angry", "sad"], 0.97)
+    flat = decision("audio/fused (selected)", angry=0.4, sad=0.35, happy=0.25)
+    nothing = predict.answer([flat], CALIBRATED, flagged=True)
+    assert (nothing["emotion"], nothing["probability"], nothing["set"]) == ("uncertain", None, ["angry", "sad", "happy"])
+    assert predict.answer([flat], CALIBRATED)["emotion"] == "angry"  # unflagged, the same clip is answered
+
+
+def test_a_voice_and_face_decision_no_take_calibrated_gets_the_union_of_its_parts_sets():
+    voice = decision("audio/fused (selected)", angry=0.6, sad=0.3, happy=0.1)
+    face = decision("face/fused (selected)", angry=0.1, sad=0.1, happy=0.8)
+    learner = decision("audio/svm", fused=False, angry=0.9, sad=0.05, happy=0.05)
+    both = decision("audio+face/mean", angry=0.35, sad=0.2, happy=0.45)
+    said = predict.answer([learner, voice, face, both], CALIBRATED)
+    assert said["model"] == "audio+face/mean" and said["emotion"] == "happy" and said["set"] == ["happy", "angry"]
+    alone = decision("compare2016+face/mean", angry=0.35, sad=0.2, happy=0.45)
+    assert "set" not in predict.answer([alone], CALIBRATED)  # nothing among its parts is calibrated
 
 
 def test_features_without_a_source_is_a_usage_error_naming_the_form(tmp_path):

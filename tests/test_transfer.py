@@ -7,12 +7,12 @@ import yaml
 
 from conftest import REPO
 from pipeline.apply import transfer
-from pipeline.learn import runplan
+from pipeline.learn.run import Run
 
 
 def test_the_sides_are_the_voices_together_and_each_face_read_from_video():
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    sides = transfer.sides(runplan.plan(params), params)
+    sides = transfer.sides(Run.of_params(params))
     assert sides == {"voice": ("audio", "compare2016", "is10"), "face_face": ("face",)}  # au needs its table
 
 

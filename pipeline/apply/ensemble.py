@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline import io, paths
 from pipeline.extract import extractors
-from pipeline.learn import adaptation, fusion, runplan
+from pipeline.learn import adaptation, fusion, novelty, run, runplan
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.normalisation import normalise
 
@@ -34,27 +34,9 @@ class Learner:
     estimator: object
     classes: list[str]
     features: list[str]  # its input columns, in order
-    feature_range: np.ndarray | None = None  # (2, features): min and max over its training takes
     normalisation: str = "none"
     content: frozenset[str] = frozenset()  # content hashes of its training takes (`manifest`: audio_hash, video_hash)
     settings: object = None  # what its features were made with (its feature table's record, `extractors`)
-
-
-FAR = 1.0  # a clip this many range widths beyond a feature's training [min, max] is unlike every training take
-
-
-def beyond_range(X: np.ndarray, feature_range: np.ndarray) -> np.ndarray:
-    """How many widths of its training range each value lies outside that range (0 inside it,
-    for a missing value and for a column constant in training).
-
-    Why: far from every training take, an RBF kernel is zero for all support vectors and trees
-    put the clip in their edge leaves, so the answer is the same for any such clip (a 10-minute
-    file gets the prior); the user must be told."""
-    low, high = feature_range
-    width = high - low
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.maximum(np.maximum(low - X, X - high), 0) / width
-    return np.where(width > 0, np.nan_to_num(out, nan=0.0), 0.0)
 
 
 @dataclass(frozen=True)
@@ -148,7 +130,7 @@ def load_learner(modality: str, learner: str, normalisation: str = "none") -> Le
         raise ModelError(f"{stem}.joblib: the extractor no longer gives the columns it was trained on "
                          "(run `dvc repro` to retrain)")
     return Learner(modality, runplan.model_name(modality, learner, normalisation), saved["model"], saved["classes"],
-                   saved["features"], saved.get("feature_range"), normalisation, frozenset(saved["content"]), settings)
+                   saved["features"], normalisation, frozenset(saved["content"]), settings)
 
 
 def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[str]) -> list[Fused]:
@@ -174,6 +156,7 @@ class Predictor:
     # With priors (`adapted`), a speaker-normalised learner draws a speaker's statistics towards them
     priors: dict[str, adaptation.Prior] = field(default_factory=dict)
     prior_clips: float = 0.0
+    novelty: dict[str, novelty.Model] = field(default_factory=dict)  # by modality: when a clip is unlike training
 
     def adapted(self, prior_clips: float) -> Predictor:
         """This predictor, its speaker normalisation drawing a speaker's statistics towards the
@@ -219,21 +202,26 @@ class Predictor:
         """The input columns of `modality`'s learners (they share one feature table)."""
         return next(learner.features for learner in self.learners.values() if learner.modality == modality)
 
-    def unlike_training(self, modality: str, row: np.ndarray) -> str | None:
-        """What makes one clip's `modality` features unlike every training take (`beyond_range` > FAR), or None."""
-        learner = next(learner for learner in self.learners.values()
-                       if learner.modality == modality and learner.normalisation == "none")
-        if learner.feature_range is None:
+    def unlike_training(self, modality: str, row: np.ndarray, modalities: int = 1) -> str | None:
+        """Why one clip's `modality` features are unlike the training takes (its novelty score above the
+        threshold calibrated on held-out speakers, for a clip with `modalities` tested), or None."""
+        model = self.novelty.get(modality)
+        if model is None:
             return None
-        beyond = beyond_range(row, learner.feature_range)
-        far = np.flatnonzero(beyond > FAR)
-        if not len(far):
+        score, threshold = float(model.score(row[None])[0]), model.threshold(modalities)
+        if not score > threshold:
             return None
-        worst = far[np.argmax(beyond[far])]
-        low, high = learner.feature_range[:, worst]
-        more = f" and {len(far) - 1} more feature(s)" if len(far) > 1 else ""
-        return (f"unlike every training take: {learner.features[worst]} {row[worst]:.4g} (trained on {low:.4g} to "
-                f"{high:.4g}){more}; the prediction is not to be trusted")
+        return (f"unlike the training takes: novelty {score:.3g}, above {threshold:.3g} (the flag marks "
+                f"{model.flag_rate:.0%} of held-out speakers' clips); the answer stands with a wider set")
+
+    def flagged(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Per take: whether any of its modalities in `features` is unlike the training takes."""
+        tested = {m: self.novelty[m] for m in features if m in self.novelty}
+        if not tested:
+            return np.zeros(len(next(iter(features.values()))), dtype=bool)
+        return novelty.flagged_together({m: model.score(features[m]) for m, model in tested.items()},
+                                        {m: model.held_out for m, model in tested.items()},
+                                        next(iter(tested.values())).flag_rate)
 
     def predict(self, features: dict[str, np.ndarray], speakers: np.ndarray | None = None,
                 ) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -275,17 +263,37 @@ class Predictor:
         return out
 
 
-def load(params: dict, modalities: set[str] | None = None, normalisations: tuple[str, ...] = ("none",),
+def load_run() -> run.Run:
+    """The run record `dvc repro` left (models/run.json): what predict and evaluate answer with."""
+    try:
+        return run.Run.read()
+    except FileNotFoundError:
+        raise ModelError(f"{paths.RUN} is missing (run `dvc repro`)") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{paths.RUN} is not a run record of this version ({error}); run `dvc repro`") from None
+
+
+def load(trained: run.Run, modalities: set[str] | None = None, normalisations: tuple[str, ...] = ("none",),
          all_rules: bool = False) -> Predictor:
-    """The learners of `run` and their groups' fusion, as `dvc repro` left them: the plain ones
-    and the deployed rule, unless `normalisations` names more and `all_rules` asks for every rule;
-    with `modalities`, only those modalities' learners and the groups made of them (another's
-    models need not exist)."""
-    plan = runplan.plan(params)
-    fuse = fusion.FuseSettings.from_params(params)
+    """The learners of the `trained` run and their groups' fusion, as `dvc repro` left them: the
+    plain ones and the deployed rule, unless `normalisations` names more and `all_rules` asks for
+    every rule; with `modalities`, only those modalities' learners and the groups made of them
+    (another's models need not exist)."""
+    plan = trained.plan
     wanted = set(plan.modalities) if modalities is None else modalities
     learners = {str(paths.model_stem(m, learner, n)): load_learner(m, learner, n)
                 for n in normalisations for m, names in plan.learners.items() if m in wanted for learner in names}
-    groups = [g for g in fusion.groups(plan) if g.normalisation in normalisations and set(g.modalities) <= wanted]
-    rules = list(fuse.rules) if all_rules else [fuse.deploy]
-    return Predictor(learners, [fused for g in groups for fused in load_fused(g, learners, rules)])
+    groups = [g for g in trained.groups if g.normalisation in normalisations and set(g.modalities) <= wanted]
+    rules = list(trained.rules) if all_rules else [trained.deploy]
+    fused = [fused for g in groups for fused in load_fused(g, learners, rules)]
+    plain = {learner.modality: learner.features for learner in learners.values() if learner.normalisation == "none"}
+    return Predictor(learners, fused, novelty={m: load_novelty(m, columns) for m, columns in plain.items()})
+
+
+def load_novelty(modality: str, columns: list[str]) -> novelty.Model:
+    """The novelty stage's model of `modality`, refused unless it saw the learners' columns."""
+    stem = paths.novelty_stem(modality)
+    saved = unpickled(model_file(stem))
+    if not isinstance(saved.get("novelty"), novelty.Model) or saved.get("features") != columns:
+        raise ModelError(f"{stem}.joblib is not a novelty model of the {modality} models' features (run `dvc repro`)")
+    return saved["novelty"]

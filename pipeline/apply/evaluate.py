@@ -46,13 +46,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cli, compute, io, paths
-from pipeline.apply import ensemble, seen
-from pipeline.ingest import manifest, sources
-from pipeline.learn import fusion, metrics, runplan
-from pipeline.report import charts, formatting, intervals, trained
-from pipeline.extract import extractors
-from pipeline.extract.batch import extract
-from pipeline.ingest.corpora import KNOWN_LABELS, ravdess, table
+from pipeline.apply import ensemble, scoring, seen
+from pipeline.ingest import manifest
+from pipeline.learn import fusion
+from pipeline.report import charts, formatting, trained
+from pipeline.ingest.corpora import ravdess, table
 from pipeline.apply.ensemble import ModelError
 from pipeline.apply.predict import measured_features, settings_notes
 from pipeline.errors import InputError
@@ -71,73 +69,7 @@ def described_by(root: str, corpus: str, params: dict) -> tuple[str, table.Table
     return "table", table.TableSpec(path=root)
 
 
-def labelled_takes(
-    root: str, corpus: str, silence_dbfs: float, max_take_mb: float, spec: table.TableSpec | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every labelled take of `corpus` under `root`, or in the table `spec` (no selection, no
-    hold-out), and the rejects."""
-    found = sources.scan_roots([] if spec else [root])
-    if not (found.clips or spec):
-        raise InputError(f"{root}: {'; '.join(reason for _, reason in found.problems) or 'no files'}")
-    everything = manifest.Selection(
-        tuple(ravdess.CHANNELS.values()), KNOWN_LABELS, tuple(ravdess.INTENSITIES.values()), ()
-    )
-    takes, rejects = manifest.build({} if spec else {corpus: found.clips}, everything, silence_dbfs, max_take_mb,
-                                    {corpus: spec} if spec else None)
-    left_out = manifest.reject_table([manifest.reject(path, reason) for path, reason in found.problems])
-    rejects = pd.concat([left_out, rejects], ignore_index=True)
-    if takes.empty:
-        examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
-        if spec:
-            raise InputError(f"{root}: no usable row ({len(rejects)} refused{', e.g. ' + examples if examples else ''})")
-        raise InputError(f"no {corpus} takes under {root} ({len(rejects)} files refused, e.g. {examples}): "
-                           "is --corpus right?")
-    spoken = takes["channel"].isna() & takes["audio_path"].notna()  # corpora without RAVDESS's channel code speak
-    takes["channel"] = takes["channel"].astype(object).where(~spoken, "speech")
-    return takes, rejects
-
-
-SPLITS = {"channel": "vocal channel", "intensity": "intensity"}  # as the main report splits the test takes
 MODELS_MD = "models.md"  # beside evaluation.md: each model's section, so the verdict file stays short
-
-
-def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> dict:
-    """Figures on the takes a model gave probabilities for and whose label it knows (with accuracy
-    per vocal channel and intensity, where the takes have them, and the counts of labels it does
-    not know)."""
-    rows = ~np.isnan(probabilities).any(axis=1)
-    given, proba = takes[rows], probabilities[rows]
-    known = given["label"].isin(classes).to_numpy()
-    left_out = given.loc[~known, "label"].value_counts()
-    y = given.loc[known, "label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    groups = given.loc[known, "speaker"].to_numpy()
-    figures = metrics.figures(y, proba[known], classes, groups, np.zeros(len(y), dtype=int))
-    bounds = intervals.interval(y, proba[known].argmax(axis=1), groups)
-    figures |= {f"{k}_ci": [bounds[k].low, bounds[k].high] for k in ("accuracy", "uar")}
-    answers = pd.Series(proba[known].argmax(axis=1)).map(dict(enumerate(classes))).value_counts()
-    figures |= {"chance_uar": 1 / len(figures["classes_present"]) if len(y) else np.nan,
-                "top_answer": str(answers.index[0]) if len(y) else "",
-                "top_answer_share": float(answers.iloc[0] / len(y)) if len(y) else np.nan,
-                "left_out": {str(label): int(n) for label, n in left_out.items()}}
-    correct = pd.Series(proba[known].argmax(axis=1) == y)
-    figures["accuracy_by"] = {}
-    for column in SPLITS:
-        by = correct.groupby(given.loc[known, column].to_numpy()).agg(["mean", "size"])
-        figures["accuracy_by"][column] = {value: (float(r["mean"]), int(r["size"])) for value, r in by.iterrows()}
-    return figures
-
-
-def same_channels(figures: dict, cross_validated: dict) -> tuple[float, str]:
-    """The cross-validated accuracy on the same kind of takes as these (each vocal channel weighted
-    by its takes here: speech against speech, song against song), and which kind that is; the
-    whole outer-fold figure where the model's record has no split by channel."""
-    here = figures["accuracy_by"].get("channel", {})
-    there = cross_validated.get("accuracy_by_channel", {})
-    shared = {channel: n for channel, (_, n) in here.items() if channel in there}
-    if not shared:
-        return cross_validated["accuracy"], "all"
-    value = sum(n * there[channel] for channel, n in shared.items()) / sum(shared.values())
-    return value, " and ".join(sorted(shared))
 
 
 def _interval(bounds: list[float], n_speakers: int) -> str:
@@ -149,10 +81,12 @@ def _interval(bounds: list[float], n_speakers: int) -> str:
 
 def baseline(s: dict) -> str:
     """What a decision's figures stand against: the UAR a constant answer gets, how much of its
-    answers the commonest one takes (a near-one-class answerer reads as one), the labels it left out."""
+    answers the commonest one takes (a near-one-class answerer reads as one), the share of takes
+    `predict` would flag as unlike the training takes, the labels it left out."""
     left_out = ", ".join(f"{label} ({n} takes)" for label, n in s["left_out"].items())
     return (f"UAR {formatting.pct(s['uar'])} against chance {formatting.pct(s['chance_uar'])}; its commonest answer, "
-            f"{s['top_answer']}, is {formatting.pct(s['top_answer_share'])} of its answers"
+            f"{s['top_answer']}, is {formatting.pct(s['top_answer_share'])} of its answers; "
+            f"{formatting.pct(s['flagged_share'])} of the takes are flagged as unlike the training takes"
             + (f"; left out, labels it does not know: {left_out}" if left_out else ""))
 
 
@@ -230,7 +164,7 @@ def section(name: str, figures: dict, out: Path) -> str:
     speakers = pd.Series(figures["per_speaker_accuracy"]).map(formatting.pct).rename("accuracy").rename_axis("speaker")
     splits = " ".join(f"Accuracy by {label}: " + ", ".join(f"{value} {formatting.pct(accuracy)} ({n} takes)"
                                                            for value, (accuracy, n) in by.items()) + "."
-                      for label, by in zip(SPLITS.values(), figures["accuracy_by"].values()) if by)
+                      for label, by in zip(scoring.SPLITS.values(), figures["accuracy_by"].values()) if by)
     return "\n".join([
         f"### {name}",
         "",
@@ -251,25 +185,6 @@ def section(name: str, figures: dict, out: Path) -> str:
         formatting.table(speakers.to_frame()),
         "",
     ])
-
-
-def features_of_takes(
-    takes: pd.DataFrame, modality: str, settings: object
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """(takes, features) for one modality, all-NaN rows where a take lacks it or extraction failed,
-    and the failures as rejects."""
-    extractor = extractors.of(settings)
-    column = extractor.reads
-    carrying = np.flatnonzero(takes[column].notna().to_numpy())
-    n_features = len(extractor.names(settings))
-    X = np.full((len(takes), n_features), np.nan)
-    found, failures = extract(extractor.per_file, takes[column].iloc[carrying].tolist(), settings, n_features,
-                              f"{modality} features")
-    X[carrying] = found
-    X[carrying[list(failures)]] = np.nan
-    rejects = manifest.reject_table(
-        [manifest.reject(takes[column].iloc[carrying[i]], reason) for i, reason in failures.items()])
-    return X, rejects
 
 
 MARKER = ".avemotion-evaluation.json"  # in every folder evaluate writes: the files it wrote there
@@ -355,21 +270,20 @@ def run(args: argparse.Namespace) -> int:
     with compute.engine(compute.Compute(n_jobs=args.jobs)):
         try:
             params = io.load_params()
-            plan = runplan.plan(params)
+            trained = ensemble.load_run()
             if not Path(args.root).exists():
                 raise InputError(f"{args.root}: no such file or folder")
             keep = kept_from(args.root)
             replaceable(out, keep)  # before any work: a folder that must not be replaced is refused at once
             args.corpus, spec = described_by(args.root, args.corpus, params)
-            takes, rejects = labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
+            takes, rejects = scoring.labelled_takes(args.root, args.corpus, params["ingest"]["silence_dbfs"],
                                             params["ingest"]["max_take_mb"], spec)
             columns = {c for c in ("audio_path", "video_path") if takes[c].notna().any()}
-            carried = {m for m in plan.modalities
-                       if extractors.EXTRACTORS[extractors.way_of(m, params)].reads in columns}
-            predictor = ensemble.load(params, carried | {name for name, _ in args.features}, plan.normalisations,
-                                      all_rules=True)
+            carried = {m for m in trained.plan.modalities if trained.reads(m) in columns}
+            predictor = ensemble.load(trained, carried | {name for name, _ in args.features},
+                                      trained.plan.normalisations, all_rules=True)
             settings = predictor.settings
-            for note in settings_notes(settings, params):
+            for note in settings_notes(settings, params, trained):
                 print(f"evaluate: note: {note}", file=sys.stderr)
             measured = measured_features(args.features, settings, predictor)
             training = seen.Training.of(predictor)
@@ -385,8 +299,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         summary: dict[str, dict] = {}
         try:
-            summary, lines, details = scored(args, params, settings, predictor, takes, rejects, carried, measured,
-                                             n_trained, n_copied, fresh)
+            summary, lines, details = scored(args, trained.deploy, settings, predictor, takes, rejects, carried,
+                                             measured, n_trained, n_copied, fresh)
             for name, figures in summary.items():
                 print(f"{name}: accuracy {formatting.pct(figures['accuracy'])}, UAR {formatting.pct(figures['uar'])} "
                       f"on {figures['n_takes']} takes")
@@ -408,14 +322,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], predictor: ensemble.Predictor,
+def scored(args: argparse.Namespace, deploy: str, settings: dict[str, object], predictor: ensemble.Predictor,
            takes: pd.DataFrame, rejects: pd.DataFrame, carried: set[str], measured: dict, n_trained: int,
            n_copied: int, out: Path) -> tuple[dict[str, dict], list[str], list[str]]:
     """Every model's figures on the takes (its figures written into `out`), the report's lines and
     those of its per-model detail (MODELS_MD); `carried`: the modalities extracted from the takes' files."""
     features = {}
     for modality in (m for m in predictor.modalities if m in carried):
-        features[modality], failed = features_of_takes(takes, modality, settings[modality])
+        features[modality], failed = scoring.features_of_takes(takes, modality, settings[modality])
         rejects = pd.concat([rejects, failed], ignore_index=True)
     for modality, rows in measured.items():
         blank = np.full(len(predictor.columns(modality)), np.nan)  # rows are keyed by take: a take without one
@@ -432,18 +346,20 @@ def scored(args: argparse.Namespace, params: dict, settings: dict[str, object], 
     summary: dict[str, dict] = {}
     sections = []
     cross_validated = predictor.cross_validated()
-    deploy = fusion.FuseSettings.from_params(params).deploy
     deployed = {f.name for f in predictor.fused if f.rule_name == deploy
                 and not any(predictor.learners[s].normalisation != "none" for s in f.stems)}
+    flagged = predictor.flagged(features)
     for name, (classes, probabilities) in predictor.predict(features, takes["speaker"].to_numpy()).items():
-        figures = score(classes, probabilities, takes)
+        figures = scoring.score(classes, probabilities, takes)
         if figures["n_takes"] == 0:
             continue
-        matched, kind = same_channels(figures, cross_validated[name])
+        scored_rows = ~np.isnan(probabilities).any(axis=1) & takes["label"].isin(classes).to_numpy()
+        matched, kind = scoring.same_channels(figures, cross_validated[name])
         summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy",
                                                    "accuracy_ci", "uar_ci", "chance_uar", "top_answer",
                                                    "top_answer_share", "left_out")}
         summary[name] |= {"n_speakers": len(figures["per_speaker_accuracy"]), "deployed": name in deployed,
+                          "flagged_share": float(flagged[scored_rows].mean()),
                           "cross_validated": cross_validated[name], "cross_validated_same_channels": matched,
                           "channels_matched": kind}
         sections.append(section(name, figures, out))

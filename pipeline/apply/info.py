@@ -11,14 +11,15 @@ import pandas as pd
 
 from pipeline import io, paths
 from pipeline.apply import ensemble
-from pipeline.learn import fusion, runplan
+from pipeline.learn import runplan
+from pipeline.learn.run import Run
 from pipeline.report import formatting
 
 
-def models_overview(params: dict) -> list[dict]:
-    """One record per trained learner and fusion group of `run`: figures on the outer folds,
+def models_overview(trained: Run) -> list[dict]:
+    """One record per learner and fusion group of the `trained` run: figures on the outer folds,
     the takes, speakers and corpora it was trained on, and what its search or rule chose."""
-    plan = runplan.plan(params)
+    plan = trained.plan
     records = []
     for normalisation in plan.normalisations:
         for modality, learners in plan.learners.items():
@@ -39,8 +40,8 @@ def models_overview(params: dict) -> list[dict]:
                     "accuracy": figures["accuracy"], "uar": figures["uar"], "chosen": figures["final_params"],
                     "seconds": _seconds(stem),
                 })
-    deploy = fusion.FuseSettings.from_params(params).deploy
-    for group in fusion.groups(plan):
+    deploy = trained.deploy
+    for group in trained.groups:
         stem = paths.fusion_stem(group.slug)
         if not Path(f"{stem}.json").exists():
             records.append({"model": str(stem), "missing": True})
@@ -87,10 +88,16 @@ def render_overview(records: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The trained run's models (models/run.json), or before any training, what params.yaml would train."""
     try:
-        records = models_overview(io.load_params())
-    except ValueError as error:  # no params.yaml here, or one refused
+        params = io.load_params()
+        trained = ensemble.load_run() if paths.RUN.exists() else Run.of_params(params)
+        untrained = trained.untrained(params) if paths.RUN.exists() else []
+        records = models_overview(trained)
+    except (ValueError, ensemble.ModelError) as error:  # no params.yaml here, or one refused; a broken run record
         print(f"info: {error}", file=sys.stderr)
         return 2
     print(json.dumps(records, indent=2) if args.json else render_overview(records))
+    for edit in untrained:
+        print(f"info: note: params.yaml: {edit}; not trained yet (`dvc repro`)", file=sys.stderr)
     return 1 if any(r.get("missing") for r in records) else 0

@@ -10,8 +10,10 @@ per modality, and across modalities for a video with a voice and a face. The tab
 one line per clip as it finishes: the deployed answer (the fused decision over every modality
 the clip carries), its probability, its prediction set (the emotions holding the true one for
 `calibrate.coverage` of held-out speakers' takes: the calibrate stage's conformal threshold),
-which decision it is, the clip; notes, warnings and errors below it. A clip unlike every
-training take is answered "uncertain" (its set: every emotion). --json prints one object per
+which decision it is, the clip; notes, warnings and errors below it. A clip unlike the training
+takes (its novelty score above what 5% of held-out speakers' takes reach: the novelty stage) is
+flagged: a warning, and the wider set of `calibrate.flagged_coverage`; "uncertain" when that set
+holds every emotion. --json prints one object per
 clip and line, with every learner. With --speaker NAME every clip is that one speaker's: the
 speaker-normalised models decide, from the statistics of all of them (drawn towards the
 training speakers'), once every clip is measured; fewer clips than the adaptation stage found
@@ -43,6 +45,7 @@ from pipeline.apply import ensemble, seen
 from pipeline.extract import audio, extractors, frames, tables
 from pipeline.ingest import manifest, sources
 from pipeline.learn import adaptation, conformal
+from pipeline.learn.run import Run
 from pipeline.apply.ensemble import ModelError
 from pipeline.errors import ClipError, InputError
 from pipeline.checks import SettingError
@@ -53,10 +56,15 @@ def reading(settings: dict[str, object], columns: set[str]) -> list[str]:
     return [m for m, s in settings.items() if extractors.of(s).reads in columns]
 
 
-def settings_notes(settings: dict[str, object], params: dict) -> list[str]:
-    """A line for each modality whose settings in params.yaml now differ from those its models
-    were trained with: the models' own are used, and the user should know why."""
-    notes = []
+def settings_notes(settings: dict[str, object], params: dict, trained: Run) -> list[str]:
+    """A line for each edit of params.yaml not yet trained: what `run` trains and `fuse` deploys
+    (the trained run answers), and each modality whose feature settings now differ from those its
+    models were trained with (the models' own are used): the user should know why."""
+    try:
+        notes = [f"params.yaml: {edit}; answering with the trained models (`dvc repro` trains what params.yaml says)"
+                 for edit in trained.untrained(params)]
+    except ValueError as error:
+        notes = [f"params.yaml's run or fuse block cannot be read ({error}); answering with the trained models"]
     for modality, saved in settings.items():
         try:
             changed = extractors.changes(saved, extractors.from_params(modality, params))
@@ -234,8 +242,9 @@ def measure(
             result["notes"].append(f"{NO_TRACK}: the face alone answers ({', '.join(modalities)} not used)")
         else:
             result["errors"].append(f"{', '.join(modalities)}: {message}")
+    tested = sum(m in predictor.novelty for m in features)
     for modality, row in features.items():
-        if unlike := predictor.unlike_training(modality, row):
+        if unlike := predictor.unlike_training(modality, row, tested):
             result["warnings"].append(f"{modality}: {unlike}")
     if not features and not result["errors"]:
         result["errors"].append("no trained model for what this clip carries")
@@ -281,47 +290,78 @@ def predict(
     measured: Measured | None = None, silence_dbfs: float = -60.0, max_seconds: float = MAX_SECONDS,
     training: seen.Training | None = None,
 ) -> dict:
-    """{'clip', 'answer': the deployed decision {'model', 'emotion', 'probability', 'set',
+    """{'clip', 'answer': the deployed decision {'model', 'emotion', 'probability', 'flagged', 'set',
     'set_coverage'} or None, 'predictions': [{'model', 'fused', 'emotion', 'probabilities'}],
-    'errors', 'warnings', 'notes'} (a warning: a modality's features unlike every training take,
-    which makes the answer "uncertain"; a note: what the answer rests on)."""
+    'errors', 'warnings', 'notes'} (a warning: a modality's features unlike the training takes,
+    which widens the answer's set; a note: what the answer rests on)."""
     result, features = measure(address, predictor, settings, measured, silence_dbfs, max_seconds, training)
     decide([result], [features], predictor, calibrated)
     return result
 
 
-def answer(predictions: list[dict], calibrated: Calibrated, unlike: bool = False) -> dict:
+def answer(predictions: list[dict], calibrated: Calibrated, flagged: bool = False) -> dict:
     """The deployed decision: the last fused one (the fusion groups come in order of growing reach,
     voice + face last), or the one learner when nothing was fused; with its prediction set (the
-    emotions holding the true one for `calibrated`'s coverage of new speakers' clips), and
-    "uncertain" instead of an emotion when the clip is `unlike` every training take (no set then
-    excludes any emotion)."""
+    emotions holding the true one for `calibrated`'s coverage of new speakers' clips). A clip
+    `flagged` as unlike the training takes gets the wider set of the flagged coverage, and
+    "uncertain" instead of an emotion when even that set cannot leave any emotion out."""
     chosen = ([p for p in predictions if p["fused"]] or predictions)[-1]
     ranked = sorted(chosen["probabilities"], key=chosen["probabilities"].get, reverse=True)
     out = {"model": chosen["model"], "emotion": chosen["emotion"],
-           "probability": chosen["probabilities"][chosen["emotion"]]}
-    if chosen["model"] in calibrated.thresholds:
-        members = conformal.sets(np.array([[chosen["probabilities"][c] for c in ranked]]),
-                                 calibrated.thresholds[chosen["model"]])[0]
-        out |= {"set": [c for c, member in zip(ranked, members) if member], "set_coverage": calibrated.coverage}
-    if unlike:
-        out |= {"emotion": "uncertain", "probability": None, "set": ranked}
+           "probability": chosen["probabilities"][chosen["emotion"]], "flagged": flagged}
+    thresholds, coverage = ((calibrated.flagged_thresholds, calibrated.flagged_coverage) if flagged else
+                            (calibrated.thresholds, calibrated.coverage))
+    if (members := conformal_set(chosen, predictions, thresholds)) is not None:
+        out |= {"set": [c for c in ranked if c in members], "set_coverage": coverage}
+        if flagged and len(out["set"]) == len(ranked):
+            out |= {"emotion": "uncertain", "probability": None}
     return out
+
+
+def conformal_set(chosen: dict, predictions: list[dict], thresholds: dict[str, float]) -> set[str] | None:
+    """The emotions of the chosen decision's conformal set. A cross-modal decision no take could
+    calibrate (voice and face trained on different corpora, none carrying both) gets the union of
+    the sets of the widest calibrated decisions among its parts: the union holds the truth whenever
+    one of them does, so its coverage is at least theirs. None when nothing is calibrated."""
+    def members(p: dict) -> set[str]:
+        classes = list(p["probabilities"])
+        inside = conformal.sets(np.array([list(p["probabilities"].values())]), thresholds[p["model"]])[0]
+        return {c for c, member in zip(classes, inside) if member}
+
+    if chosen["model"] in thresholds:
+        return members(chosen)
+    parts = [p for p in predictions if p["model"] in thresholds and modalities_of_decision(p["model"])
+             < modalities_of_decision(chosen["model"])]
+    widest = [p for p in parts if not any(modalities_of_decision(p["model"]) < modalities_of_decision(q["model"])
+                                          for q in parts)]
+    return set().union(*map(members, widest)) if widest else None
+
+
+def modalities_of_decision(name: str) -> frozenset[str]:
+    """The modalities a decision named as `runplan.model_name` names them (`audio+face/fused (mean)`)."""
+    return frozenset(name.split("/")[0].split("+"))
 
 
 @dataclass(frozen=True)
 class Calibrated:
-    """The calibrate stage's conformal thresholds by deployed decision, and the coverage they promise."""
+    """The calibrate stage's conformal thresholds by deployed decision, the coverage they promise, and
+    the wider ones of clips flagged as unlike the training takes."""
 
     coverage: float
     thresholds: dict[str, float]
+    flagged_coverage: float
+    flagged_thresholds: dict[str, float]
 
     @classmethod
     def load(cls) -> Calibrated:
         if not Path(conformal.PATH).exists():
             raise ModelError(f"{conformal.PATH} is missing (run `dvc repro`)")
         record = io.read_json(conformal.PATH)
-        return cls(record["coverage"], {name: d["threshold"] for name, d in record["decisions"].items()})
+        if "flagged_coverage" not in record:
+            raise ModelError(f"{conformal.PATH} holds no sets for flagged clips (made before them: run `dvc repro`)")
+        decisions = record["decisions"].items()
+        return cls(record["coverage"], {name: d["threshold"] for name, d in decisions},
+                   record["flagged_coverage"], {name: d["flagged_threshold"] for name, d in decisions})
 
 
 def shown_set(emotions: list[str], total: int) -> str:
@@ -331,7 +371,7 @@ def shown_set(emotions: list[str], total: int) -> str:
     return ", ".join(emotions[:3]) + (f" +{len(emotions) - 3}" if len(emotions) > 3 else "")
 
 
-HEADER = f"{'emotion':10s} {'prob':>5s}  {'90% set':26s} {'decided by':40s} clip"
+HEADER = f"{'emotion':10s} {'prob':>5s}  {'90% set':32s} {'decided by':40s} clip"
 
 
 def shown(name: str) -> str:
@@ -347,9 +387,11 @@ def render(result: dict) -> str:
         chosen = next(p for p in result["predictions"] if p["model"] == best["model"])
         probability = "-" if best["probability"] is None else f"{best['probability']:.0%}"
         members = shown_set(best["set"], len(chosen["probabilities"])) if "set" in best else "-"
-        line = f"{best['emotion']:10s} {probability:>5s}  {members:26s} {best['model']:40s} {shown(result['clip'])}"
+        if best["flagged"] and "set" in best:  # its set is the wider one of the flagged clips
+            members += f" ({best['set_coverage']:.0%})"
+        line = f"{best['emotion']:10s} {probability:>5s}  {members:32s} {best['model']:40s} {shown(result['clip'])}"
     else:
-        line = f"{'-':10s} {'':>5s}  {'no answer':26s} {'':40s} {shown(result['clip'])}"
+        line = f"{'-':10s} {'':>5s}  {'no answer':32s} {'':40s} {shown(result['clip'])}"
     return "\n".join([line] + [f"    {kind}: {text}" for kind in ("note", "warning", "error")
                                 for text in result[f"{kind}s"]])
 
@@ -358,10 +400,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         params = io.load_params()
         max_seconds = args.max_seconds or max_seconds_from(params.get("predict") or {})
-        predictor = ensemble.load(params, normalisations=("none", "speaker") if args.speaker else ("none",))
+        trained = ensemble.load_run()
+        predictor = ensemble.load(trained, normalisations=("none", "speaker") if args.speaker else ("none",))
         calibrated = Calibrated.load()
         settings = predictor.settings
-        for note in settings_notes(settings, params):
+        for note in settings_notes(settings, params, trained):
             print(f"predict: note: {note}", file=sys.stderr)
         measured = measured_features(args.features, settings, predictor)
         training = seen.Training.of(predictor)

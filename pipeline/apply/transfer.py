@@ -18,11 +18,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline import checks
-from pipeline.apply import ensemble, evaluate, seen
+from pipeline.apply import ensemble, scoring, seen
 from pipeline.errors import InputError
-from pipeline.extract import extractors
 from pipeline.ingest.corpora import registry
-from pipeline.learn import fusion, runplan
+from pipeline.learn.run import Run
 
 
 @dataclass(frozen=True)
@@ -43,12 +42,13 @@ class Source:
         return checks.from_block(f"cross_corpus.{key}", cls, (params.get("cross_corpus") or {}).get(key))
 
 
-def sides(plan: runplan.RunPlan, params: dict) -> dict[str, tuple[str, ...]]:
+def sides(trained: Run) -> dict[str, tuple[str, ...]]:
     """The answer's sides a clip's own files give: the voices together, each face read from video
     or images (a face measured elsewhere needs its table, and is left out)."""
+    plan = trained.plan
     out = {"voice": tuple(plan.of_kind("voice"))} if plan.of_kind("voice") else {}
     for face in plan.of_kind("face"):
-        if extractors.EXTRACTORS[extractors.way_of(face, params)].reads == "video_path":
+        if trained.reads(face) == "video_path":
             out[f"face_{face}"] = (face,)
     return out
 
@@ -65,26 +65,27 @@ def deployed(predictor: ensemble.Predictor, deploy: str, normalisation: str) -> 
 CORPUS_BATCH = "corpus"  # the record's key for the speaker-normalised models given the corpus as one batch
 
 
-def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...], root: str) -> dict[str, Any] | None:
+def side_figures(trained: Run, takes: pd.DataFrame, modalities: tuple[str, ...], root: str) -> dict[str, Any] | None:
     """The side's deployed decisions (plain, speaker-normalised and corpus-normalised) on the takes it
     never trained on; None when it trained on every take, none carries it, or none is of an emotion it knows."""
-    plan = runplan.plan(params)
-    carried = [m for m in modalities if takes[extractors.EXTRACTORS[extractors.way_of(m, params)].reads].notna().any()]
+    plan = trained.plan
+    carried = [m for m in modalities if takes[trained.reads(m)].notna().any()]
     if not carried:
         return None
-    predictor = ensemble.load(params, set(carried), plan.normalisations)
+    predictor = ensemble.load(trained, set(carried), plan.normalisations)
     try:
         fresh, n_trained, n_copied = seen.unseen(takes, seen.Training.of(predictor), root)
     except InputError:
         return None
     settings = predictor.settings
-    X = {m: evaluate.features_of_takes(fresh, m, settings[m])[0] for m in carried}
+    X = {m: scoring.features_of_takes(fresh, m, settings[m])[0] for m in carried}
     by_speaker = predictor.predict(X, fresh["speaker"].to_numpy())
+    flagged = predictor.flagged(X)
     ways = {normalisation: (normalisation, by_speaker) for normalisation in plan.normalisations}
     if "speaker" in plan.normalisations:
         ways[CORPUS_BATCH] = ("speaker", predictor.predict(X, np.full(len(fresh), CORPUS_BATCH)))
     cross_validated = predictor.cross_validated()
-    deploy = fusion.FuseSettings.from_params(params).deploy
+    deploy = trained.deploy
     out: dict[str, Any] = {}
     for way, (normalisation, outputs) in ways.items():
         name = deployed(predictor, deploy, normalisation)
@@ -92,7 +93,7 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
         known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
         if not known.any():  # no take of an emotion it knows
             continue
-        figures = evaluate.score(classes, probabilities, fresh)
+        figures = scoring.score(classes, probabilities, fresh)
         out[way] = {
             "decision": name, "n_takes": int(known.sum()), "n_speakers": int(fresh.loc[known, "speaker"].nunique()),
             **{k: figures[k] for k in ("accuracy", "uar", "accuracy_ci", "uar_ci")},
@@ -100,16 +101,15 @@ def side_figures(params: dict, takes: pd.DataFrame, modalities: tuple[str, ...],
             "emotions": sorted(set(fresh.loc[known, "label"])),
             "labels_left_out": figures["left_out"],
             "within": {k: cross_validated[name][k] for k in ("accuracy", "uar")},
-        }
+        } | ({"flagged_share": float(flagged[known].mean())} if normalisation == "none" else {})
     return out | {"left_out_trained": n_trained + n_copied} if out else None
 
 
-def scored(params: dict, source: Source) -> dict[str, Any]:
-    """Every side's figures on the corpus at `source` (sides it cannot score left out), and the rejects' count."""
-    ingest = params["ingest"]
-    takes, rejects = evaluate.labelled_takes(source.path, source.corpus, ingest["silence_dbfs"], ingest["max_take_mb"])
-    found = {side: side_figures(params, takes, modalities, source.path)
-             for side, modalities in sides(runplan.plan(params), params).items()}
+def scored(trained: Run, ingest: dict, source: Source) -> dict[str, Any]:
+    """Every side's figures on the corpus at `source` (sides it cannot score left out), and the
+    rejects' count; `ingest`: the ingest block (what a take must be to be scored)."""
+    takes, rejects = scoring.labelled_takes(source.path, source.corpus, ingest["silence_dbfs"], ingest["max_take_mb"])
+    found = {side: side_figures(trained, takes, modalities, source.path) for side, modalities in sides(trained).items()}
     return {"corpus": source.corpus, "path": source.path, "n_takes": len(takes),
             "n_rejected": int((rejects["outcome"] != "kept").sum()),
             "sides": {side: figures for side, figures in found.items() if figures is not None}}

@@ -102,15 +102,18 @@ PATH = "models/conformal.json"  # the calibrate stage's output, read by predict
 
 @dataclass(frozen=True)
 class Settings:
-    """The `calibrate` block: the coverage the sets promise, the reliability bins."""
+    """The `calibrate` block: the coverage the sets promise (and the flagged clips' wider sets), the reliability bins."""
 
     coverage: float = 0.9
     bins: int = 10
+    flagged_coverage: float = 0.97  # the wider sets of clips the novelty flag marks
 
     def __post_init__(self) -> None:
         checks.check("calibrate", self, [
             ("coverage", "a share between 0.5 and 0.99", lambda s: checks.is_number(s.coverage)
              and 0.5 <= s.coverage <= 0.99),
+            ("flagged_coverage", "a share from calibrate.coverage to 0.999", lambda s: checks.is_number(
+                s.flagged_coverage) and checks.is_number(s.coverage) and s.coverage <= s.flagged_coverage <= 0.999),
             ("bins", "a whole number from 2 to 50", lambda s: checks.is_int(s.bins) and 2 <= s.bins <= 50),
         ])
 
@@ -120,8 +123,10 @@ class Settings:
 
 
 def decision(P: np.ndarray, y: np.ndarray, folds: np.ndarray, settings: Settings) -> dict:
-    """What predict and the report need of one deployed decision: its threshold (from every
-    out-of-fold take), the coverage its sets reach on held-out speakers, its reliability."""
-    return {"threshold": threshold(of_truth(P, y), settings.coverage), "n_takes": len(y),
+    """What predict and the report need of one deployed decision: its thresholds (from every
+    out-of-fold take; the wider one for flagged clips), the coverage its sets reach on held-out
+    speakers, its reliability."""
+    return {"threshold": threshold(of_truth(P, y), settings.coverage),
+            "flagged_threshold": threshold(of_truth(P, y), settings.flagged_coverage), "n_takes": len(y),
             "coverage": dataclasses.asdict(cross_fold_coverage(P, y, folds, settings.coverage)),
             "reliability": dataclasses.asdict(reliability(P, y, settings.bins))}

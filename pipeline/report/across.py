@@ -43,6 +43,7 @@ def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
                    f"{formatting.ci(intervals.Estimate(plain[key], *plain[f'{key}_ci']))}"
                    for name, key in (("accuracy", "accuracy"), ("UAR", "uar"))},
                 "most frequent answer": f"{plain['most_predicted']} {formatting.pct(plain['most_predicted_share'])}",
+                "flagged unlike training": formatting.pct(plain["flagged_share"]),
                 **{f"+ {way} norm: accuracy / UAR / most frequent": _brief(by_normalisation.get(way))
                    for way in NORMALISED},
                 "within its own corpora": f"{formatting.pct(plain['within']['accuracy'])} / "
@@ -60,7 +61,9 @@ def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         "of the corpus standardised as one batch by the speaker-normalised models (corpus norm: a folder of "
         "clips from one recording setup, no speaker names; `predict --speaker` with one name for all). The "
         "interval is over speakers. `most frequent answer`: the emotion it gives most and the share of takes it gives it to "
-        "(a model that transfers spreads its answers as the emotions are spread). Within its own corpora: "
+        "(a model that transfers spreads its answers as the emotions are spread). `flagged unlike training`: the "
+        "share of takes `predict` marks as unlike the training takes (the novelty flag, set on held-out "
+        "speakers' takes of the training corpora: see Uncertainty). Within its own corpora: "
         "the same decision's outer-fold accuracy / UAR.",
         "",
         formatting.table(pd.DataFrame(rows)) if rows else "No side could be scored on these corpora.",

@@ -1,6 +1,7 @@
 """The report's section on uncertainty: how often `predict`'s prediction sets hold the true
 emotion on held-out speakers, how large they are, and how well the deployed decisions'
-confidence matches their accuracy (from the calibrate stage's models/conformal.json)."""
+confidence matches their accuracy (from the calibrate stage's models/conformal.json); how often
+the novelty flag marks a held-out speaker's take as unlike the training takes (models/novelty/)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import pandas as pd
 from pipeline.report import charts, formatting
 
 
-def section(calibrated: dict[str, Any], figures: Path) -> tuple[str, dict[str, Any]]:
-    """Markdown and figures of every deployed decision's sets and reliability."""
+def section(calibrated: dict[str, Any], figures: Path, novelty: dict[str, dict[str, Any]],
+            flagged: dict[str, float]) -> tuple[str, dict[str, Any]]:
+    """Markdown and figures of every deployed decision's sets and reliability, and of the novelty
+    flag: each modality's (`novelty`: the novelty stages' records) and each fused decision's
+    (`flagged`: the share of held-out takes carrying its modalities that it marks)."""
     target = calibrated["coverage"]
     rows, shown, measured = [], {}, {}
     plain_first = sorted(calibrated["decisions"].items(), key=lambda kv: ("speaker norm" in kv[0], kv[0]))
@@ -44,5 +48,17 @@ def section(calibrated: dict[str, Any], figures: Path) -> tuple[str, dict[str, A
         "",
         formatting.table(pd.DataFrame(rows)),
         "",
+        "A clip unlike the training takes (its novelty score, `novelty` params) is flagged and gets the wider "
+        f"set holding the truth for {calibrated['flagged_coverage']:.0%} of new speakers' clips; the flag is set on "
+        "held-out speakers' takes (each outer fold against the other folds' threshold), and a clip of several "
+        "modalities is flagged when any is, each tested at the target over their number. Held-out takes flagged "
+        f"(target {formatting.pct(next(iter(novelty.values()))['flag_rate']) if novelty else '–'}): "
+        + ", ".join(f"{m} {formatting.pct(r['held_out_flagged'])} (folds "
+                    f"{formatting.pct(min(r['held_out_flagged_per_fold'].values()))}–"
+                    f"{formatting.pct(max(r['held_out_flagged_per_fold'].values()))})" for m, r in novelty.items())
+        + "; by decision: " + ", ".join(f"{name} {formatting.pct(share)}" for name, share in flagged.items()) + ".",
+        "",
     ])
-    return markdown, {"coverage_target": target, **measured}
+    by_modality = {m: r["held_out_flagged"] for m, r in novelty.items()}
+    return markdown, {"coverage_target": target, **measured, "novelty_flagged": by_modality,
+                      "novelty_flagged_by_decision": flagged}

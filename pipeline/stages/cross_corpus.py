@@ -1,7 +1,8 @@
 """Stage `cross_corpus@<key>`: the trained models on a corpus they never trained on (`transfer`).
 
 Usage: python -m pipeline.stages.cross_corpus [KEY]   (under `dvc repro`, KEY is the stage's item)
-Reads `cross_corpus.<key>` (a corpus adapter and its root); scores each side of the answer
+Reads `cross_corpus.<key>` (a corpus adapter and its root) and the run record (models/run.json:
+what the models are and deploy); scores each side of the answer
 (voice, each face read from video or images) on the takes it never trained on, plain, by speaker
 and the corpus as one batch, and writes models/cross_corpus/<key>.json for the report.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from pipeline import compute, entry, io
-from pipeline.apply import transfer
+from pipeline.apply import ensemble, transfer
 from pipeline.report import across
 
 
@@ -22,7 +23,7 @@ def main(key: str) -> None:
     params = io.load_params()
     source = transfer.Source.from_params(key, params)
     with compute.engine(compute.from_params(params.get("compute"))):
-        found = transfer.scored(params, source)
+        found = transfer.scored(ensemble.load_run(), params["ingest"], source)
     io.write_json(found, across.record_path(key))
     for side, figures in found["sides"].items():
         print(f"cross_corpus@{key}: {side}: " + ", ".join(

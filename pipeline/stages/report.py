@@ -8,11 +8,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline import checks, entry, io, paths
-from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, importance, runplan
+from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, importance, novelty, runplan
 from pipeline.report import across, adapting, cues, formatting, headline, plot_data, sections, trained, uncertainty
+
+
+def flagged_by_decision(plan: runplan.RunPlan) -> dict[str, float]:
+    """Each plain fused decision's share of held-out takes (those carrying all its modalities) that
+    the novelty flag marks: any of its modalities, each at the rate their number leaves."""
+    scores = {m: pd.read_parquet(f"{paths.novelty_stem(m)}.oof.parquet").set_index("take")["score"]
+              for m in plan.modalities}
+    rate = io.read_json(f"{paths.novelty_stem(plan.modalities[0])}.json")["flag_rate"]
+    out = {}
+    for group in (g for g in fusion.groups(plan) if g.normalisation == "none"):
+        carried = pd.concat([scores[m] for m in group.modalities], axis=1, join="inner", keys=group.modalities)
+        if len(carried):
+            out[group.name] = float(novelty.flagged_together(
+                {m: carried[m].to_numpy() for m in group.modalities},
+                {m: np.sort(scores[m].to_numpy()) for m in group.modalities}, rate).mean())
+    return out
 
 
 def main() -> None:
@@ -57,7 +74,9 @@ def main() -> None:
     text, details, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                    train, deploy, voice_faces, sets, curve,
                                    headline.answer_section(answer_rows := headline.answers(plan, results, deploy)),
-                                   uncertainty.section(io.read_json(conformal.PATH), Path("reports/figures")),
+                                   uncertainty.section(io.read_json(conformal.PATH), Path("reports/figures"),
+                                                       {m: io.read_json(f"{paths.novelty_stem(m)}.json")
+                                                        for m in plan.modalities}, flagged_by_decision(plan)),
                                    adapting.section(io.read_json(adaptation.RECORD), Path("reports/figures")),
                                    across.section({key: io.read_json(across.record_path(key))
                                                    for key in params.get("cross_corpus") or {}}),

@@ -6,8 +6,8 @@ Usage: python -m pipeline.stages.train [MODALITY LEARNER NORMALISATION] | --vari
 Reads data/manifest.parquet and features/<modality>.parquet; with --variant, keeps only the
 takes that `compare.variants.NAME` selects (channels, emotions, intensities). Writes, beside
 the stem models/learners/<modality>/<learner>-<normalisation> (`paths.model_stem`) or
-models/variants/<NAME>: .joblib (model refit on all takes, with each feature's training range and the feature table's
-metadata: the settings its features were made with, which predict and evaluate extract with),
+models/variants/<NAME>: .joblib (model refit on all takes, with the feature table's metadata: the settings
+its features were made with, which predict and evaluate extract with),
 .oof.parquet (out-of-fold class probabilities of every take), .inner.parquet (inner
 out-of-fold probabilities of each outer training part, for fusion), .search.parquet (every
 candidate of every search), .json (figures, chosen hyperparameters); the times go to
@@ -51,7 +51,6 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     io.write_joblib(
         {"model": trained.model, "classes": classes, "features": data.feature_names, "modality": modality,
          "learner": learner, "normalisation": normalisation, "best_params": trained.final_params,
-         "feature_range": pd.DataFrame(data.X).agg(["min", "max"]).to_numpy(),  # to flag clips unlike any take
          "content": dataset.training_content(table), "feature_table": data.table_metadata},
         f"{stem}.joblib",
     )
