@@ -19,12 +19,20 @@ def feature_copies(modality: str) -> Path:
     return Path("features") / f"{modality}_copies.parquet"
 
 
+CONDITIONS = Path("features/conditions")  # the conditions stage's folder
+
+
+def condition_features(modality: str) -> Path:
+    """A voice modality's features of sampled takes under each recording condition: take, condition, the features."""
+    return CONDITIONS / f"{modality}.parquet"
+
+
 def feature_rejects(modality: str) -> Path:
     return Path("features") / f"{modality}_rejects.parquet"
 
 
 def model_stem(modality: str, learner: str, normalisation: str) -> Path:
-    """`models/learners/<modality>/<learner>-<normalisation>`: add .joblib, .oof.parquet,
+    """`models/learners/<modality>/<learner>-<normalisation>`: add .joblib, .oof.parquet, .conditions.parquet,
     .inner.parquet, .search.parquet, .json."""
     return Path("models/learners") / modality / f"{learner}-{normalisation}"
 

@@ -120,6 +120,9 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path,
     params["opensmile_features"] = {"compare2016": {**params["opensmile_features"]["compare2016"],
                                                     "speed_copies": params["opensmile_features"]["is10"]["speed_copies"]}}
     params["run"]["wide_modalities"] = ["compare2016"]
+    conditions = params["robustness"]["conditions"]  # a codec, the telephone and babble, on 2 takes a speaker
+    params["robustness"].update(takes_per_speaker=2, conditions={k: conditions[k] for k in (
+        "mp3_32k", "telephone", "babble_10db")})
     learners = params["learners"]
     learners["svm"]["n_iter"] = learners["logreg"]["n_iter"] = 2
     for name in ("rf", "xgb"):
@@ -254,6 +257,29 @@ def check_settings_come_from_the_models(project: Path, video: Path, before: list
     assert [p["model"] for p in after] == [p["model"] for p in before]
     for old, new in zip(before, after):
         assert new["probabilities"] == pytest.approx(old["probabilities"], abs=1e-9)
+
+
+def check_robustness(project: Path, report: str, metrics: dict) -> None:
+    """The sampled takes under each condition: measured for each voice, scored by each fold's models (as
+    recorded, exactly their out-of-fold probabilities), fused by each fold's rule, in the report."""
+    heard = pd.read_parquet(project / "features/conditions/audio.parquet")
+    assert list(heard["condition"].unique()) == ["clean", "mp3_32k", "telephone", "babble_10db"]
+    assert heard.groupby("condition").size().nunique() == 1 and not (project / "features/conditions/face.parquet").exists()
+    scored = pd.read_parquet(project / "models/learners/audio/svm-none.conditions.parquet")
+    oof = pd.read_parquet(project / "models/learners/audio/svm-none.oof.parquet").set_index("take")
+    clean = scored[scored["condition"] == "clean"].set_index("take")
+    columns = [c for c in oof.columns if c.startswith("p_")]
+    np.testing.assert_allclose(clean[columns].to_numpy(), oof.loc[clean.index, columns].to_numpy(), rtol=1e-9, atol=1e-12)
+    assert not np.allclose(scored[scored["condition"] == "telephone"][columns].to_numpy(), clean[columns].to_numpy())
+    fused = pd.read_parquet(project / "models/fusion/audio+compare2016-none.conditions.parquet")
+    assert set(fused["rule"]) == set(fusion.RULES) and fused.filter(like="p_").notna().all().all()
+    flat = " ".join(report.split())
+    assert "## Off the studio: recording conditions" in report and "| telephone |" in flat
+    robust = metrics["robustness"]
+    assert set(robust["decisions"]) == {"voice", "voice + speaker norm"} and set(robust["flagged"]) == {
+        "clean", "mp3_32k", "telephone", "babble_10db"}
+    assert 0 <= robust["decisions"]["voice"]["telephone"]["accuracy"] <= 1
+    assert (project / "reports/figures/robustness.png").stat().st_size > 5000
 
 
 def check_uncertainty_and_adaptation(project: Path, report: str, metrics: dict) -> None:
@@ -563,7 +589,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
             "learning_curve", "novelty_wide@compare2016"}
     novelty = {f"novelty@{modality}" for modality in ("audio", "face", "au")}
     assert stages_run(first) == ({"fetch", "ingest", "fingerprints", "audio_features", "face_features",
-                                  "external_features@au", "fuse", "calibrate", "adaptation", "cross_corpus@emodb",
+                                  "conditions", "external_features@au", "fuse", "calibrate", "adaptation",
+                                  "cross_corpus@emodb",
                                   "cross_corpus@ravdess_video", "importance", "report"}
                                  | trained | wide | variants | novelty)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
@@ -636,6 +663,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert {"audio/fused (selected)", "compare2016/logreg", "audio+compare2016/fused (selected)",
             "audio+compare2016/fused (selected) + speaker norm"} <= set(metrics["voice_sets"])
     check_uncertainty_and_adaptation(project, report, metrics)
+    check_robustness(project, report, metrics)
     check_importance(project, report, metrics)
 
     run(project, "add", "-A", program="git")

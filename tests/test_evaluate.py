@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import real_take, write_clip
-from pipeline.apply import evaluate
+from pipeline.apply import evaluate, scoring
 from pipeline.errors import InputError
 
 
@@ -91,7 +91,7 @@ def test_a_one_answer_model_reads_as_one_in_the_verdict():
     takes = pd.DataFrame({"label": labels, "speaker": ["a", "b"] * 5 + ["a"], "channel": "speech",
                           "intensity": "normal"})
     probabilities = np.tile([0.1, 0.1, 0.1, 0.7], (len(takes), 1))
-    figures = evaluate.score(classes, probabilities, takes)
+    figures = scoring.score(classes, probabilities, takes)
     assert figures["accuracy"] == 0.5 and figures["uar"] == 0.25 and figures["chance_uar"] == 0.25
     assert (figures["top_answer"], figures["top_answer_share"], figures["left_out"]) == ("angry", 1.0, {"boredom": 3})
     figures |= {"n_speakers": 2, "deployed": True, "cross_validated_same_channels": 0.636, "channels_matched": "speech",

@@ -54,11 +54,14 @@ def test_held_out_takes_are_flagged_at_the_rate_set_and_copies_are_fitted_never_
     X = cloud(1000, 3)
     fold = np.arange(len(X)) % 5
     copies = cloud(200, 4)
-    model, scores, record = novelty.calibrated(X, fold, SETTINGS, copies, np.arange(200) % 5)
+    heard = X[:50] + 8 * X.std(axis=0)  # the first takes, far off: scored by their fold's model
+    model, scores, heard_scores, record = novelty.calibrated(
+        novelty.Rows(X, fold), SETTINGS, novelty.Rows(copies, np.arange(200) % 5), novelty.Rows(heard, fold[:50]))
     assert record["n_takes"] == 1000 and 0.02 <= record["held_out_flagged"] <= 0.09
     assert set(record["held_out_flagged_per_fold"]) == set(range(5))
     assert len(model.points) == 1200 and model.threshold() == record["threshold"] and model.flag_rate == 0.05
     assert np.array_equal(model.held_out, np.sort(scores)) and model.threshold(2) > model.threshold()
+    assert (heard_scores > model.threshold()).all() and len(heard_scores) == 50
     assert 0.01 <= model.flagged(cloud(2000, 5)).mean() <= 0.09  # new takes of the same kind
     assert model.flagged(X.mean(axis=0, keepdims=True) + 8 * X.std(axis=0)).all()
 
@@ -74,7 +77,7 @@ def test_a_clip_tested_on_several_modalities_is_flagged_at_the_rate_set_not_once
     fold = np.arange(1000) % 5
     models = {}
     for name, seed in (("voice", 3), ("other", 6), ("third", 7)):
-        models[name], _, _ = novelty.calibrated(cloud(1000, seed), fold, SETTINGS)
+        models[name], _, _, _ = novelty.calibrated(novelty.Rows(cloud(1000, seed), fold), SETTINGS)
     new = {name: model.score(cloud(3000, seed + 10)) for (name, model), seed in zip(models.items(), (3, 6, 7))}
     alone = np.mean([(new[m] > model.threshold()).mean() for m, model in models.items()])
     held_out = {m: model.held_out for m, model in models.items()}

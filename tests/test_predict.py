@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pipeline import io
-from pipeline.apply import ensemble, predict
+from pipeline.apply import ensemble, predict, scoring
 from pipeline.extract import audio
 
 from conftest import REPO, real_take, write_clip, write_sparse_wav
@@ -212,11 +212,9 @@ def test_the_command_line_answers_help_and_usage_errors_before_the_heavy_imports
 
 
 def test_evaluate_sets_takes_beside_the_cross_validated_figure_of_the_same_channels():
-    from pipeline.apply import evaluate
-
     here = {"accuracy_by": {"channel": {"speech": (0.5, 30), "song": (0.7, 10)}}}
     record = {"accuracy": 0.6, "accuracy_by_channel": {"speech": 0.55, "song": 0.75}}
-    assert evaluate.same_channels(here, record) == (pytest.approx((30 * 0.55 + 10 * 0.75) / 40), "song and speech")
+    assert scoring.same_channels(here, record) == (pytest.approx((30 * 0.55 + 10 * 0.75) / 40), "song and speech")
     speech = {"accuracy_by": {"channel": {"speech": (0.5, 30)}}}
-    assert evaluate.same_channels(speech, record) == (0.55, "speech")
-    assert evaluate.same_channels(speech, {"accuracy": 0.6}) == (0.6, "all")  # a record with no split by channel
+    assert scoring.same_channels(speech, record) == (0.55, "speech")
+    assert scoring.same_channels(speech, {"accuracy": 0.6}) == (0.6, "all")  # a record with no split by channel

@@ -84,11 +84,15 @@ class Inputs:
     groups: np.ndarray
     fold: np.ndarray
     copies: evaluation.Copies  # perturbed copies of the takes: extra training rows (often none)
+    probes: evaluation.Probes  # sampled takes heard under other recording conditions: scored, never trained on
+    probe_rows: pd.DataFrame  # the probes' take, condition, speaker, label and fold
 
 
-def inputs(params: dict, modality: str, learner: str, normalisation: str, variant: str | None = None) -> Inputs:
+def inputs(params: dict, modality: str, learner: str, normalisation: str, variant: str | None = None,
+           heard: bool = False) -> Inputs:
     """The checked settings and search spec, the (normalised) feature matrix, labels, speakers and
-    outer folds of one learner (of a comparison variant's takes, with `variant`)."""
+    outer folds of one learner (of a comparison variant's takes, with `variant`); with `heard`, its
+    takes heard under other recording conditions as probes."""
     settings = checks.from_block("train", evaluation.TrainSettings, params["train"])
     spec = search.SearchSpec.from_params(learner, params)
     table, feature_names, metadata = load_table(modality, settings.outer_folds, settings.seed)
@@ -103,8 +107,9 @@ def inputs(params: dict, modality: str, learner: str, normalisation: str, varian
     X = normalise(normalisation, table[feature_names].to_numpy(dtype=np.float64), groups)
     y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     copies = copies_of(table, modality, feature_names, normalisation)
+    probe_rows, probes = probes_of(table, modality, feature_names, normalisation, heard)
     return Inputs(settings, spec, table, feature_names, metadata, classes, X, y, groups, table["fold"].to_numpy(),
-                  copies)
+                  copies, probes, probe_rows)
 
 
 def copies_of(table: pd.DataFrame, modality: str, feature_names: list[str], normalisation: str) -> evaluation.Copies:
@@ -118,6 +123,21 @@ def copies_of(table: pd.DataFrame, modality: str, feature_names: list[str], norm
     voices = (copies["speaker"] + "@" + copies["speed"].astype(str)).to_numpy()
     X = normalise(normalisation, copies[feature_names].to_numpy(dtype=np.float64), voices)
     return evaluation.Copies(X, copies["row"].to_numpy())
+
+
+def probes_of(table: pd.DataFrame, modality: str, feature_names: list[str], normalisation: str, heard: bool = True,
+              ) -> tuple[pd.DataFrame, evaluation.Probes]:
+    """The table's takes heard under each recording condition (features/conditions/<modality>.parquet;
+    none without it or `heard`): their rows and features. Speaker normalisation standardises a
+    speaker's takes under one condition with their own statistics (a speaker heard through one channel)."""
+    path = paths.condition_features(modality)
+    if not (heard and path.exists()):
+        return pd.DataFrame(columns=["take", "condition", "speaker", "label", "fold"]), evaluation.Probes(
+            np.empty((0, len(feature_names))), np.empty(0, dtype=int))
+    heard = pd.read_parquet(path).merge(table[["take", "speaker", "label", "fold"]], on="take")
+    voices = (heard["speaker"] + "@" + heard["condition"]).to_numpy()
+    X = normalise(normalisation, heard[feature_names].to_numpy(dtype=np.float64), voices)
+    return heard[["take", "condition", "speaker", "label", "fold"]], evaluation.Probes(X, heard["fold"].to_numpy())
 
 
 def training_content(table: pd.DataFrame) -> list[str]:

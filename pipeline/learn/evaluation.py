@@ -79,6 +79,15 @@ class Copies:
 
 
 @dataclass(frozen=True)
+class Probes:
+    """Rows no fit trains on, scored by the model of the outer fold in `fold` (their take's): the
+    takes heard under other recording conditions (`extract.conditions`)."""
+
+    X: np.ndarray  # (n_probes, n_features)
+    fold: np.ndarray  # (n_probes,)
+
+
+@dataclass(frozen=True)
 class FitRows:
     """The rows fits draw from: the takes, then their copies; `take[i]` is the take row i is or copies."""
 
@@ -98,13 +107,13 @@ class FitRows:
 
 def _nested_search(
     spec: SearchSpec, fit_rows: FitRows, y: np.ndarray, groups: np.ndarray, parts: dict[Any, np.ndarray],
-    n_classes: int, inner_k: int, scoring: str, seed: int, progress: Any,
+    n_classes: int, inner_k: int, scoring: str, seed: int, progress: Any, probes: np.ndarray,
 ) -> tuple[Job, dict[Any, list[Split]], tuple]:
     """`search` of every part on its inner speaker-grouped folds (each inner training side grown
-    by its takes' copies): the job to refit with, the parts' inner splits (take rows) and
-    `search`'s results."""
+    by its takes' copies): the job to refit with (its rows: the fit rows, then the `probes`), the
+    parts' inner splits (take rows) and `search`'s results."""
     splits = {k: [(rows[a], rows[b]) for a, b in inner_folds(groups[rows], inner_k)] for k, rows in parts.items()}
-    job = Job(spec, fit_rows.X, y[fit_rows.take], n_classes, seed, scoring, progress)
+    job = Job(spec, np.vstack([fit_rows.X, probes]), y[fit_rows.take], n_classes, seed, scoring, progress)
     grown = {k: [(fit_rows.grown(a), b) for a, b in s] for k, s in splits.items()}
     return job, splits, search(job, parts, grown)
 
@@ -124,11 +133,13 @@ class Trained:
     model: Any  # the chosen point of the final search, refit on every take, with predict_proba
     final_params: dict[str, Any]
     fit_cache: dict[str, int]  # scored fits read from the cache of earlier runs (hits) and made (fits)
+    probe_probabilities: np.ndarray  # (n_probes, n_classes), each row from its fold's model
 
 
 def train(
     spec: SearchSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, fold: np.ndarray, n_classes: int,
     inner_k: int, scoring: str, seed: int, permutation_check: bool, progress: Any = None, copies: Copies | None = None,
+    probes: Probes | None = None,
 ) -> Trained:
     """Nested, speaker-grouped cross-validation over the outer folds in `fold`, and the final model.
 
@@ -140,7 +151,8 @@ def train(
     again. The chosen point's inner out-of-fold outputs are kept: they are the fusion rows, and
     an SVM's sigmoids are fitted on them (`calibration`). The permutation check refits each
     fold's chosen point on training labels shuffled (seeded); it should land near chance.
-    `copies`: extra rows every fit trains on beside the takes they copy (`Copies`).
+    `copies`: extra rows every fit trains on beside the takes they copy (`Copies`); `probes`: rows
+    each outer fold's model scores and nothing trains on (`Probes`).
     """
     outer = [int(i) for i in np.unique(fold)]
     if len(outer) < 2:
@@ -148,18 +160,22 @@ def train(
     parts = {i: np.flatnonzero(fold != i) for i in outer} | {FINAL: np.arange(len(y))}
     expect(progress, len(parts) + (len(outer) if permutation_check else 0))  # the refits, planned first
     fit_rows = FitRows.of(X, copies)
+    probes = probes or Probes(np.empty((0, X.shape[1])), np.empty(0, dtype=int))
     job, splits, (chosen, scored, log) = _nested_search(spec, fit_rows, y, groups, parts, n_classes, inner_k,
-                                                        scoring, seed, progress)
+                                                        scoring, seed, progress, probes.X)
     permuted = _permuted_labels(y, parts, outer, seed) if permutation_check else {}
     refits = job.refit(chosen, {p: fit_rows.grown(rows) for p, rows in parts.items()},
                        {p: np.flatnonzero(fold == p) for p in parts},
-                       {p: labels[fit_rows.take] for p, labels in permuted.items()}, keep=FINAL)
+                       {p: labels[fit_rows.take] for p, labels in permuted.items()}, keep=FINAL,
+                       probes={p: len(fit_rows.X) + np.flatnonzero(probes.fold == p) for p in outer})
     probabilities = np.full((len(y), n_classes), np.nan)
+    probe_probabilities = np.full((len(probes.fold), n_classes), np.nan)
     records, inner = [], []
     for p in outer:
         test = np.flatnonzero(fold == p)
         oof = inner_outputs(chosen[p], splits[p], len(y), n_classes)
-        probabilities[test] = job.probabilities(refits[p].outputs, oof, parts[p])
+        outputs = job.probabilities(refits[p].outputs, oof, parts[p])
+        probabilities[test], probe_probabilities[probes.fold == p] = outputs[: len(test)], outputs[len(test):]
         inner.append((parts[p], p, job.cross_fitted(oof, splits[p])))
         record = {
             "fold": p,
@@ -180,7 +196,7 @@ def train(
         np.concatenate([rows for rows, _, _ in inner]),
         np.concatenate([np.full(len(rows), p) for rows, p, _ in inner]),
         np.vstack([proba[rows] for rows, _, proba in inner]),
-        model, chosen[FINAL].params, job.cached,
+        model, chosen[FINAL].params, job.cached, probe_probabilities,
     )
 
 
@@ -239,7 +255,7 @@ def learning_curve(
     expect(progress, len(parts))  # the refits, planned first
     fit_rows = FitRows.of(X, copies)
     job, splits, (chosen, _, _) = _nested_search(spec, fit_rows, y, groups, parts, n_classes, inner_k, scoring,
-                                                 seed, progress)
+                                                 seed, progress, np.empty((0, X.shape[1])))
     tests = {k: np.flatnonzero(fold == k[0]) for k in parts | whole}
     refits = job.refit(chosen, {k: fit_rows.grown(rows) for k, rows in parts.items()}, tests, {})
     guesses = {k: job.probabilities(refits[k].outputs, inner_outputs(chosen[k], splits[k], len(y), n_classes),

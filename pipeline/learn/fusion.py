@@ -346,13 +346,16 @@ def gather(group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame]) -
 
 
 def fuse_group(
-    group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame], rules: tuple[str, ...]
-) -> tuple[dict, pd.DataFrame, dict] | None:
-    """Figures, fused out-of-fold table and deployable rules of one group, from its members'
-    outer (`oofs`) and inner (`inners`) out-of-fold tables; None when `gather` finds no take.
+    group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame], rules: tuple[str, ...],
+    heards: list[pd.DataFrame] | None = None,
+) -> tuple[dict, pd.DataFrame, dict, pd.DataFrame] | None:
+    """Figures, fused out-of-fold table, deployable rules and fused table of the takes heard under
+    other conditions of one group, from its members' outer (`oofs`), inner (`inners`) and
+    conditions (`heards`: take, condition, p_<class>) tables; None when `gather` finds no take.
 
-    Fold f's rule is fitted on the inner rows of fold f's training part; the deployable rules
-    are refitted on every take's outer out-of-fold probabilities.
+    Fold f's rule is fitted on the inner rows of fold f's training part (and fuses that fold's
+    test takes under every condition too); the deployable rules are refitted on every take's
+    outer out-of-fold probabilities.
     """
     data = gather(group, oofs, inners)
     if data is None:
@@ -369,9 +372,18 @@ def fuse_group(
         rows = available[:, m]
         figures["members"][stem] = _figures(y[rows], P[rows, m], classes, takes[rows])
     complete = available.all(axis=1)
-    tables, deployable = [], {}
+    tables, deployable, heard_tables = [], {}, []
+    heard = heard_takes(heards or [], takes)
+    P_heard = align([h.assign(take=h["take"] + KEY + h["condition"]) for h in heards or []], heard["key"], classes)
     for rule in rules:
         fused, per_fold = cross_validate(rule, P, fold, data.P_inner, data.y_inner, data.speakers_inner, data.inner_fold)
+        fused_heard = np.full(P_heard.shape[::2], np.nan)
+        for f, fitted in zip(np.unique(fold), per_fold):
+            rows = (heard["fold"] == f).to_numpy() & present(P_heard).any(axis=1)
+            if rows.any():
+                fused_heard[rows] = fitted.predict_proba(P_heard[rows])
+        heard_tables.append(heard.drop(columns="key").assign(
+            rule=rule, **{f"p_{c}": fused_heard[:, k] for k, c in enumerate(classes)}))
         figures["rules"][rule] = _figures(y, fused, classes, takes)
         if len(group.modalities) > 1 and complete.any():
             figures["rules"][rule]["accuracy_all_modalities"] = float(np.mean(fused[complete].argmax(1) == y[complete]))
@@ -380,7 +392,20 @@ def fuse_group(
         figures["rules"][rule].update(deployable[rule].learnt(group.stems, per_fold))
     table = pd.concat(tables, ignore_index=True)
     table["predicted"] = [classes[i] for i in table[[f"p_{c}" for c in classes]].to_numpy().argmax(axis=1)]
-    return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}
+    return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}, pd.concat(
+        heard_tables, ignore_index=True)
+
+
+KEY = "\x1f"  # joins a take and a condition into one row key (no take or condition name holds it)
+
+
+def heard_takes(heards: list[pd.DataFrame], takes: pd.DataFrame) -> pd.DataFrame:
+    """The (take, condition) rows any member scored, of the group's takes, with their take's speaker,
+    label and fold, and the key `align` joins them by."""
+    keys = pd.concat([h[["take", "condition"]] for h in heards] or [pd.DataFrame(columns=["take", "condition"])])
+    rows = keys.drop_duplicates().merge(takes[["take", "speaker", "label", "fold"]], on="take")
+    rows = rows.sort_values(["take", "condition"], kind="stable").reset_index(drop=True)
+    return rows.assign(key=rows["take"] + KEY + rows["condition"])
 
 
 def describe(group: Group) -> dict:

@@ -98,32 +98,47 @@ def exceeded(scores: np.ndarray, flag_rate: float) -> float:
     return np.inf if rank > len(ranked) else float(ranked[rank - 1])
 
 
-def held_out_scores(X: np.ndarray, fold: np.ndarray, settings: Settings, extra: np.ndarray | None = None,
-                    extra_fold: np.ndarray | None = None) -> np.ndarray:
+@dataclass(frozen=True)
+class Rows:
+    """Rows of a modality's features with the outer fold of each one's take."""
+
+    X: np.ndarray
+    fold: np.ndarray
+
+    @classmethod
+    def none(cls, n_features: int) -> Rows:
+        return cls(np.empty((0, n_features)), np.empty(0, dtype=int))
+
+
+def held_out_scores(takes: Rows, settings: Settings, extra: Rows, heard: Rows) -> tuple[np.ndarray, np.ndarray]:
     """Each take's score by a model fitted on the other outer folds' speakers (and their rows of
-    `extra`: perturbed copies of takes, fitted on, never scored)."""
-    extra = np.empty((0, X.shape[1])) if extra is None else extra
-    extra_fold = np.empty(0, dtype=int) if extra_fold is None else extra_fold
-    scores = np.full(len(X), np.nan)
-    for f in np.unique(fold):
-        scores[fold == f] = Model.fit(np.vstack([X[fold != f], extra[extra_fold != f]]), settings).score(X[fold == f])
-    return scores
+    `extra`: perturbed copies of takes, fitted on, never scored); and the same for the `heard` rows
+    (takes under other recording conditions, scored by their take's fold's model)."""
+    scores, heard_scores = np.full(len(takes.X), np.nan), np.full(len(heard.X), np.nan)
+    for f in np.unique(takes.fold):
+        model = Model.fit(np.vstack([takes.X[takes.fold != f], extra.X[extra.fold != f]]), settings)
+        scores[takes.fold == f] = model.score(takes.X[takes.fold == f])
+        heard_scores[heard.fold == f] = model.score(heard.X[heard.fold == f])
+    return scores, heard_scores
 
 
-def calibrated(X: np.ndarray, fold: np.ndarray, settings: Settings, extra: np.ndarray | None = None,
-               extra_fold: np.ndarray | None = None) -> tuple[Model, np.ndarray, dict]:
+def calibrated(takes: Rows, settings: Settings, extra: Rows | None = None, heard: Rows | None = None,
+               ) -> tuple[Model, np.ndarray, np.ndarray, dict]:
     """The model of all takes (and `extra`) holding the held-out scores its threshold comes from; those
-    scores; its record: the threshold, and the share of each fold's takes the other folds' threshold flags."""
-    scores = held_out_scores(X, fold, settings, extra, extra_fold)
+    scores and the `heard` rows' (`held_out_scores`); its record: the threshold, and the share of each
+    fold's takes the other folds' threshold flags."""
+    X, fold = takes.X, takes.fold
+    extra = extra or Rows.none(X.shape[1])
+    scores, heard_scores = held_out_scores(takes, settings, extra, heard or Rows.none(X.shape[1]))
     per_fold = {int(f): float(np.mean(scores[fold == f] > exceeded(scores[fold != f], settings.flag_rate)))
                 for f in np.unique(fold)}
     counts = {f: int(np.sum(fold == f)) for f in per_fold}
-    model = Model.fit(X if extra is None else np.vstack([X, extra]), settings)
+    model = Model.fit(np.vstack([X, extra.X]), settings)
     model = replace(model, held_out=np.sort(scores), flag_rate=settings.flag_rate)
     record = {"threshold": model.threshold(), "flag_rate": settings.flag_rate, "n_takes": len(X),
               "held_out_flagged": sum(per_fold[f] * counts[f] for f in per_fold) / len(X),
               "held_out_flagged_per_fold": per_fold}
-    return model, scores, record
+    return model, scores, heard_scores, record
 
 
 def flagged_together(scores: dict[str, np.ndarray], held_out: dict[str, np.ndarray], flag_rate: float) -> np.ndarray:

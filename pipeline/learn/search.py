@@ -229,14 +229,17 @@ class Job:
         return out
 
     def refit(self, chosen: dict[Any, Candidate], parts: dict[Any, np.ndarray], tests: dict[Any, np.ndarray],
-              permuted: dict[Any, np.ndarray], keep: Any = None) -> dict[Any, _Refit]:
-        """Each part's chosen point refit on the whole part (scored on its `tests` rows; part
-        `keep`'s fitted model returned), and on the part with shuffled labels."""
+              permuted: dict[Any, np.ndarray], keep: Any = None, probes: dict[Any, np.ndarray] | None = None,
+              ) -> dict[Any, _Refit]:
+        """Each part's chosen point refit on the whole part (scored on its `tests` rows, then on its
+        `probes` rows, apart; part `keep`'s fitted model returned), and on the part with shuffled labels."""
         fits = [(p, p, self.y) for p in parts] + [(("permuted", p), p, permuted[p]) for p in permuted]
+        none = np.empty(0, dtype=int)
         results = self._run([
             delayed(_refit)(self.spec, chosen[p].params, self.X, labels, parts[p], tests[p],
-                            self.seed, self.n_classes, keep_model=p == keep)
-            for _, p, labels in fits
+                            self.seed, self.n_classes, keep_model=p == keep,
+                            probe=(probes or {}).get(key, none))
+            for key, p, labels in fits
         ], [1] * len(fits))
         return {key: result for (key, _, _), result in zip(fits, results)}
 
@@ -309,7 +312,7 @@ def predicted(spec: SearchSpec, outputs: np.ndarray) -> np.ndarray:
 
 def _refit(
     spec: SearchSpec, params: dict[str, Any], X: np.ndarray, labels: np.ndarray, train: np.ndarray,
-    test: np.ndarray, seed: int, n_classes: int, keep_model: bool,
+    test: np.ndarray, seed: int, n_classes: int, keep_model: bool, probe: np.ndarray,
 ) -> _Refit:
     model = learners.build(spec.learner, seed, spec.fixed).set_params(**params)
     started = time.perf_counter()
@@ -318,7 +321,8 @@ def _refit(
     fit_s = time.perf_counter() - started
     if keep_model:
         return _Refit(None, fit_s, model)
-    return _Refit(_outputs(spec, model, X[test], n_classes), fit_s)
+    outputs = _outputs(spec, model, X[test], n_classes)  # the probe rows apart: the test rows' figures unchanged
+    return _Refit(np.vstack([outputs, _outputs(spec, model, X[probe], n_classes)]) if len(probe) else outputs, fit_s)
 
 
 def _outputs(spec: SearchSpec, model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:

@@ -128,3 +128,23 @@ def importance_figure(families: pd.DataFrame, modality: str, path: Path, shown: 
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def conditions_figure(accuracy: pd.DataFrame, clean: dict[str, float], path: Path) -> None:
+    """Accuracy under each condition (a group of bars per condition, a bar per decision), each
+    decision's accuracy on the same takes as recorded as a line of its colour."""
+    fig, ax = plt.subplots(figsize=(min(14, 3 + 0.45 * accuracy.size), 4.5))
+    width = 0.8 / len(accuracy.columns)
+    x = np.arange(len(accuracy))
+    for k, (column, colour) in enumerate(zip(accuracy.columns, plt.rcParams["axes.prop_cycle"].by_key()["color"])):
+        ax.bar(x + k * width - 0.4 + width / 2, accuracy[column], width, label=column, color=colour)
+        ax.axhline(clean[column], color=colour, linestyle="--", linewidth=1, label=f"{column}: as recorded")
+    ax.set_xticks(x, accuracy.index, rotation=45, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(-0.6, len(accuracy) - 0.4)
+    ax.set_ylabel("outer-fold accuracy")
+    ax.set_title("the deployed voice under recording conditions")
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -353,11 +353,12 @@ def build(
     voice_sets: tuple[str, dict[str, Any]] | None = None, learning_curve: tuple[str, dict[str, Any]] | None = None,
     answer: tuple[str, dict[str, Any]] | None = None, uncertainty: tuple[str, dict[str, Any]] | None = None,
     adapting: tuple[str, dict[str, Any]] | None = None, across: tuple[str, dict[str, Any]] | None = None,
-    cues: tuple[str, str, dict[str, Any]] | None = None,
+    cues: tuple[str, str, dict[str, Any]] | None = None, robustness: tuple[str, dict[str, Any]] | None = None,
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
     """The report's Markdown (the answer first, then `voice_face`, which maps a voice+face pair to
     its `voice_face_section`, `voice_sets` when the voice has several feature sets, the
-    `learning_curve`, the `cues` the models use, the answer `across` corpora, the `uncertainty` of
+    `learning_curve`, the `cues` the models use, the voice's `robustness` to recording conditions, the
+    answer `across` corpora, the `uncertainty` of
     the deployed decisions, the `adapting` curve, and an index of the details), the details (name ->
     Markdown for reports/details/<name>.md: the data, each modality's learners, late fusion, the
     comparison variants, every feature family's importance) and every headline figure (for
@@ -388,6 +389,7 @@ def build(
             voice_sets[0] if voice_sets else "",
             learning_curve[0] if learning_curve else "",
             cues[0] if cues else "",
+            robustness[0] if robustness else "",
             across[0] if across else "",
             uncertainty[0] if uncertainty else "",
             adapting[0] if adapting else "",
@@ -404,6 +406,7 @@ def build(
         **({"uncertainty": uncertainty[1]} if uncertainty else {}),
         **({"adaptation": adapting[1]} if adapting else {}),
         **({"across_corpora": across[1]} if across else {}),
+        **({"robustness": robustness[1]} if robustness and robustness[1] else {}),
         **({"importance": cues[2]} if cues else {}),
         "fusion": {g["name"]: {rule: {k: s[k] for k in ("accuracy", "uar", "fold_accuracy_std")}
                                for rule, s in g["rules"].items()} for g in fusions if g["rules"]},

@@ -130,6 +130,20 @@ def deployed_alone(
     return f"{only.modality}/{only.learner}", only.oof
 
 
+def heard_alone(modalities: tuple[str, ...], normalisation: str, results: list[LearnerResult], deploy: str,
+                ) -> pd.DataFrame:
+    """The rows of the decision `modalities` make on their own (as `deployed_alone`) on the sampled
+    takes under each recording condition (empty where none were heard)."""
+    slug = f"{'+'.join(modalities)}-{normalisation}"
+    if Path(f"{paths.fusion_stem(slug)}.oof.parquet").exists():
+        path = Path(f"{paths.fusion_stem(slug)}.conditions.parquet")
+        table = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=["rule"])
+        return table[table["rule"] == deploy]
+    (only,) = [r for r in results if r.modality in modalities and r.normalisation == normalisation]
+    path = Path(f"{paths.model_stem(only.modality, only.learner, normalisation)}.conditions.parquet")
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
 def learner_rows(modalities: tuple[str, ...], normalisation: str, results: list[LearnerResult]) -> dict:
     return {f"{r.modality}/{r.learner}": r.oof for r in results
             if r.modality in modalities and r.normalisation == normalisation}

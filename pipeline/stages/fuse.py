@@ -7,7 +7,8 @@ with every learner of each face modality (audio+compare2016+au) on the corpora t
 group and rule (`fuse.rules`), the figures come from outer-fold probabilities fused by a rule
 fitted on inner out-of-fold rows of that fold's training part only. Writes
 models/fusion/<group>.json (figures, members, fallback counts), .oof.parquet (fused
-out-of-fold probabilities) and .joblib (each rule refitted on every take's outer out-of-fold
+out-of-fold probabilities), .conditions.parquet (the sampled takes under each recording condition,
+fused by each fold's rule) and .joblib (each rule refitted on every take's outer out-of-fold
 probabilities, for predict/evaluate), and groups.json naming the groups (none with one learner
 and one modality: the stage still has its output).
 """
@@ -30,18 +31,21 @@ def main() -> None:
     stems = dict.fromkeys(stem for g in groups for stem in g.stems)  # a learner sits in several groups: read once
     oof = {stem: pd.read_parquet(f"{stem}.oof.parquet") for stem in stems}
     inner = {stem: pd.read_parquet(f"{stem}.inner.parquet") for stem in stems}
+    heard = {stem: pd.read_parquet(f"{stem}.conditions.parquet") for stem in stems}
     with compute.engine(where):  # the groups are independent: fused side by side
         results = Parallel()(delayed(fusion.fuse_group)(group, [oof[s] for s in group.stems],
-                                                        [inner[s] for s in group.stems], rules) for group in groups)
+                                                        [inner[s] for s in group.stems], rules,
+                                                        [heard[s] for s in group.stems]) for group in groups)
     for group, result in zip(groups, results):
         stem = paths.fusion_stem(group.slug)
         if result is None:
             io.write_json(fusion.describe(group), f"{stem}.json")
             print(f"{group.name}: no corpus has takes in more than one of {', '.join(group.modalities)}")
             continue
-        figures, table, deployable = result
+        figures, table, deployable, heard_table = result
         io.write_json(figures, f"{stem}.json")
         io.write_parquet(table, f"{stem}.oof.parquet")
+        io.write_parquet(heard_table, f"{stem}.conditions.parquet")
         io.write_joblib(deployable, f"{stem}.joblib")
         print(f"{group.name}: " + ", ".join(f"{r} {figures['rules'][r]['accuracy']:.3f}" for r in figures["rules"]))
 

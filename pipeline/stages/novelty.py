@@ -2,10 +2,11 @@
 
 Usage: python -m pipeline.stages.novelty [MODALITY]
 (under `dvc repro` the modality is the stage's item). Reads data/manifest.parquet and
-features/<modality>.parquet (and its perturbed copies, fitted on, never scored). Writes
+features/<modality>.parquet (and its perturbed copies, fitted on, never scored; and its takes under
+other recording conditions, features/conditions/, scored by their fold's model). Writes
 models/novelty/<modality>.joblib (`learn.novelty.Model`, fitted on every take, with the threshold
 calibrated on held-out speakers' takes), .oof.parquet (each take's score by the model of the other
-folds' speakers) and .json (the threshold, the share of each outer fold's takes it flags with the
+folds' speakers), .conditions.parquet (the heard takes' scores, alike) and .json (the threshold, the share of each outer fold's takes it flags with the
 other folds' threshold).
 """
 
@@ -25,12 +26,15 @@ def main(modality: str) -> None:
     train = checks.from_block("train", evaluation.TrainSettings, params["train"])
     table, names, _ = dataset.load_table(modality, train.outer_folds, train.seed)
     copies = dataset.copies_of(table, modality, names, "none")
+    heard_rows, heard = dataset.probes_of(table, modality, names, "none")
     fold = table["fold"].to_numpy()
-    model, scores, record = novelty.calibrated(table[names].to_numpy(dtype=float), fold, settings, copies.X,
-                                               fold[copies.of])
+    model, scores, heard_scores, record = novelty.calibrated(
+        novelty.Rows(table[names].to_numpy(dtype=float), fold), settings, novelty.Rows(copies.X, fold[copies.of]),
+        novelty.Rows(heard.X, heard.fold))
     stem = paths.novelty_stem(modality)
     io.write_joblib({"novelty": model, "modality": modality, "features": names}, f"{stem}.joblib")
     io.write_parquet(pd.DataFrame({"take": table["take"], "score": scores}), f"{stem}.oof.parquet")
+    io.write_parquet(heard_rows[["take", "condition"]].assign(score=heard_scores), f"{stem}.conditions.parquet")
     io.write_json({"modality": modality, **record}, f"{stem}.json")
     print(f"novelty {modality}: {record['held_out_flagged']:.1%} of held-out speakers' takes flagged "
           f"(target {settings.flag_rate:.0%}), threshold {record['threshold']:.3f}")

@@ -13,7 +13,24 @@ import pandas as pd
 
 from pipeline import checks, entry, io, paths
 from pipeline.learn import adaptation, conformal, dataset, evaluation, fusion, importance, novelty, runplan
-from pipeline.report import across, adapting, cues, formatting, headline, plot_data, sections, trained, uncertainty
+from pipeline.report import (across, adapting, cues, formatting, headline, plot_data, robustness, sections, trained,
+                             uncertainty)
+from pipeline.learn.normalisation import suffix
+
+
+def flagged_by_condition(modalities: tuple[str, ...]) -> dict[str, float]:
+    """The share of the sampled takes under each recording condition that the novelty flag marks,
+    for a clip of these modalities (each score from the take's own fold's model)."""
+    scores = [pd.read_parquet(f"{paths.novelty_stem(m)}.conditions.parquet").set_index(["take", "condition"])["score"]
+              for m in modalities]
+    held_out = {m: np.sort(pd.read_parquet(f"{paths.novelty_stem(m)}.oof.parquet")["score"].to_numpy())
+                for m in modalities}
+    if not modalities or not all(len(s) for s in scores):
+        return {}
+    heard = pd.concat(scores, axis=1, join="inner", keys=modalities)
+    rate = io.read_json(f"{paths.novelty_stem(modalities[0])}.json")["flag_rate"]
+    flagged = novelty.flagged_together({m: heard[m].to_numpy() for m in modalities}, held_out, rate)
+    return pd.Series(flagged, index=heard.index).groupby(level="condition", sort=False).mean().to_dict()
 
 
 def flagged_by_decision(plan: runplan.RunPlan) -> dict[str, float]:
@@ -71,6 +88,10 @@ def main() -> None:
             curve_table, runplan.model_name(curve_of.modality, curve_of.learner, curve_of.normalisation),
             1 / len(classes), Path("reports/figures"))
     train = checks.from_block("train", evaluation.TrainSettings, params["train"])
+    voices = tuple(plan.of_kind("voice"))
+    heard = robustness.section({f"voice{suffix(n)}": trained.heard_alone(voices, n, results, deploy)
+                                for n in plan.normalisations} if voices else {}, Path("reports/figures"),
+                               flagged_by_condition(voices))
     text, details, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                    train, deploy, voice_faces, sets, curve,
                                    headline.answer_section(answer_rows := headline.answers(plan, results, deploy)),
@@ -82,7 +103,7 @@ def main() -> None:
                                                    for key in params.get("cross_corpus") or {}}),
                                    cues.section({m: pd.read_csv(importance.record_path(m))
                                                  for m in importance.ImportanceSettings.from_params(params).modalities},
-                                                Path("reports/figures")))
+                                                Path("reports/figures")), robustness=heard)
     io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
     for name, markdown in details.items():
         io.write_text(formatting.wrapped(markdown) + "\n", f"reports/details/{name}.md")

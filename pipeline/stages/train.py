@@ -8,7 +8,8 @@ takes that `compare.variants.NAME` selects (channels, emotions, intensities). Wr
 the stem models/learners/<modality>/<learner>-<normalisation> (`paths.model_stem`) or
 models/variants/<NAME>: .joblib (model refit on all takes, with the feature table's metadata: the settings
 its features were made with, which predict and evaluate extract with),
-.oof.parquet (out-of-fold class probabilities of every take), .inner.parquet (inner
+.oof.parquet (out-of-fold class probabilities of every take), .conditions.parquet (those of the
+sampled takes under each recording condition, features/conditions/, by the same fold models), .inner.parquet (inner
 out-of-fold probabilities of each outer training part, for fusion), .search.parquet (every
 candidate of every search), .json (figures, chosen hyperparameters); the times go to
 logs/<stem>.json (`paths.run_log`), which git ignores.
@@ -30,7 +31,7 @@ from pipeline.learn.normalisation import NORMALISATIONS
 def main(modality: str, learner: str, normalisation: str, variant: str | None) -> None:
     params = io.load_params()
     where = compute.from_params(params.get("compute"))
-    data = dataset.inputs(params, modality, learner, normalisation, variant)
+    data = dataset.inputs(params, modality, learner, normalisation, variant, heard=variant is None)
     settings, table, classes, groups, y, fold = data.settings, data.table, data.classes, data.groups, data.y, data.fold
     stem = paths.model_stem(modality, learner, normalisation) if variant is None else paths.variant_stem(variant)
     started = time.perf_counter()
@@ -38,6 +39,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
         trained = evaluation.train(
             data.spec, data.X, y, groups, fold, len(classes), inner_k=settings.inner_folds, scoring=settings.scoring,
             seed=settings.seed, permutation_check=settings.permutation_check, progress=bar, copies=data.copies,
+            probes=data.probes,
         )
     seconds = time.perf_counter() - started
 
@@ -55,6 +57,10 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
         f"{stem}.joblib",
     )
     io.write_parquet(oof, f"{stem}.oof.parquet")
+    if variant is None:
+        heard = pd.concat([data.probe_rows.reset_index(drop=True),
+                           pd.DataFrame(trained.probe_probabilities, columns=columns)], axis=1)
+        io.write_parquet(heard, f"{stem}.conditions.parquet")
     io.write_parquet(inner, f"{stem}.inner.parquet")
     io.write_parquet(trained.search_log.drop(columns="mean_fit_s"), f"{stem}.search.parquet")
     io.write_json(
