@@ -617,7 +617,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
         assert f"](details/{name}.md)" in report
     assert all((project / "reports/details" / link).exists() for text in details.values()
                for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text))
-    assert len(report.splitlines()) <= 300 and "### audio/svm" not in report
+    assert len(report.splitlines()) <= 340 and "### audio/svm" not in report  # ten sections and an index: details apart
     report += "".join(details.values())  # every check below reads the report with its details
     assert "| ravdess | voice + face | audio+compare2016+au/fused (selected) | " in report
     answer = json.loads((project / "reports/metrics.json").read_text())  # the headline: the answer alone
