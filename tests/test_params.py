@@ -137,3 +137,23 @@ def test_a_huge_params_file_or_value_is_refused_in_a_short_line(tmp_path):
         checks.check("predict", type("S", (), {"max_seconds": "9" * 500_000})(),
                      [("max_seconds", "a number", lambda s: False)])
     assert len(str(refused.value)) < 300 and "(500,002 characters)" in str(refused.value)
+
+
+@pytest.mark.parametrize("override,line", [
+    ("learners.svm.n_iter=21", "    n_iter: 21"),
+    ("fuse.deploy=mean", "  deploy: mean            # the rule predict/evaluate apply"),
+    ("novelty.flag_rate=0.1", "  flag_rate: 0.1"),
+    ("robustness.conditions.mp3_32k.bitrate=64000", "    mp3_32k: {codec: mp3, bitrate: 64000}"),
+])
+def test_dvc_exp_run_set_param_rewrites_params_yaml_on_one_line(tmp_path, override, line):
+    """params.yaml is written as DVC writes it back (lists one item a line, no comment or blank line
+    after a list), so `dvc exp run -S` (DVC's own `apply_overrides`) changes the edited line alone."""
+    from dvc.utils.hydra import apply_overrides
+
+    before = (REPO / "params.yaml").read_text().splitlines()
+    edited = tmp_path / "params.yaml"
+    edited.write_text("\n".join(before) + "\n")
+    apply_overrides(str(edited), [override])
+    after = edited.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(after) == len(before) and len(changed) == 1 and changed[0][1] == line, changed
