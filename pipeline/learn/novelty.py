@@ -2,9 +2,8 @@
 plainly (`predict` flags it and widens its prediction set).
 
 A clip's features are standardised (the training takes' mean and standard deviation, as the
-learners see them), projected
-on the training takes' principal components, and scored by the mean distance to its
-`neighbours` nearest training takes there. One descriptor out of range among thousands (a
+learners see them), projected on the training takes' principal components, and scored by the mean
+distance to its `neighbours` nearest training takes there. One descriptor out of range among thousands (a
 codec's mark on a ComParE band) barely moves a clip in that space; a clip unlike the takes as a
 whole moves far. The threshold is calibrated on speakers the model never saw: each outer fold's
 takes are scored by a model fitted on the other folds' speakers, and the flag is set at the score
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pipeline import checks
+
 
 @dataclass(frozen=True)
 class Settings:

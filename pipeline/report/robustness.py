@@ -30,16 +30,16 @@ def figures_of(heard: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return out
 
 
-def section(decisions: dict[str, pd.DataFrame], figures: Path, flagged: dict[str, float],
+def section(decisions: dict[str, pd.DataFrame], figures: Path, flagged: dict[str, float], order: list[str],
             ) -> tuple[str, dict[str, Any]]:
     """Markdown and figures of each decision's table of fused probabilities under the conditions
     (`decisions`: name -> its rows of the deployed rule; plain first, then speaker-normalised),
-    with the share of takes the novelty flag marks under each (`flagged`)."""
+    with the share of takes the novelty flag marks under each (`flagged`), conditions in `order`."""
     measured = {name: figures_of(table) for name, table in decisions.items() if len(table)}
     if not measured or not all(CLEAN in m for m in measured.values()):
         return "", {}
     names = list(measured)
-    conditions = [c for c in measured[names[0]] if c != CLEAN]
+    conditions = [c for c in order if c != CLEAN and c in measured[names[0]]]
     rows = []
     for condition in [CLEAN, *conditions]:
         row = {"condition": condition, "flagged": formatting.pct(flagged[condition]) if condition in flagged else ""}

@@ -18,6 +18,12 @@ from pipeline.report import (across, adapting, cues, formatting, headline, plot_
 from pipeline.learn.normalisation import suffix
 
 
+def conditions_heard() -> list[str]:
+    """The recording conditions the conditions stage measured, in the order `robustness.conditions` names them."""
+    record = paths.CONDITIONS / "conditions.json"
+    return io.read_json(record)["conditions"] if record.exists() else []
+
+
 def flagged_by_condition(modalities: tuple[str, ...]) -> dict[str, float]:
     """The share of the sampled takes under each recording condition that the novelty flag marks,
     for a clip of these modalities (each score from the take's own fold's model)."""
@@ -91,7 +97,7 @@ def main() -> None:
     voices = tuple(plan.of_kind("voice"))
     heard = robustness.section({f"voice{suffix(n)}": trained.heard_alone(voices, n, results, deploy)
                                 for n in plan.normalisations} if voices else {}, Path("reports/figures"),
-                               flagged_by_condition(voices))
+                               flagged_by_condition(voices), conditions_heard())
     text, details, figures = sections.build(takes, rejects, results, fusions, comparisons, Path("reports/figures"),
                                    train, deploy, voice_faces, sets, curve,
                                    headline.answer_section(answer_rows := headline.answers(plan, results, deploy)),
