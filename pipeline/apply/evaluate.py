@@ -350,16 +350,15 @@ def scored(args: argparse.Namespace, deploy: str, settings: dict[str, object], p
                 and not any(predictor.learners[s].normalisation != "none" for s in f.stems)}
     flagged = predictor.flagged(features)
     for name, (classes, probabilities) in predictor.predict(features, takes["speaker"].to_numpy()).items():
-        figures = scoring.score(classes, probabilities, takes)
+        figures = scoring.score(classes, probabilities, takes, flagged)
         if figures["n_takes"] == 0:
             continue
-        scored_rows = ~np.isnan(probabilities).any(axis=1) & takes["label"].isin(classes).to_numpy()
         matched, kind = scoring.same_channels(figures, cross_validated[name])
         summary[name] = {k: figures[k] for k in ("n_takes", "accuracy", "uar", "macro_f1", "top3_accuracy",
                                                    "accuracy_ci", "uar_ci", "chance_uar", "top_answer",
                                                    "top_answer_share", "left_out")}
         summary[name] |= {"n_speakers": len(figures["per_speaker_accuracy"]), "deployed": name in deployed,
-                          "flagged_share": float(flagged[scored_rows].mean()),
+                          "flagged_share": figures["flagged_share"],
                           "cross_validated": cross_validated[name], "cross_validated_same_channels": matched,
                           "channels_matched": kind}
         sections.append(section(name, figures, out))

@@ -46,10 +46,11 @@ def labelled_takes(
 SPLITS = {"channel": "vocal channel", "intensity": "intensity"}  # as the main report splits the test takes
 
 
-def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) -> dict:
+def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame, flagged: np.ndarray | None = None,
+          ) -> dict:
     """Figures on the takes a model gave probabilities for and whose label it knows (with accuracy
-    per vocal channel and intensity, where the takes have them, and the counts of labels it does
-    not know)."""
+    per vocal channel and intensity, where the takes have them, the counts of labels it does not
+    know, and with `flagged` (per take) the share of them the novelty flag marks)."""
     rows = ~np.isnan(probabilities).any(axis=1)
     given, proba = takes[rows], probabilities[rows]
     known = given["label"].isin(classes).to_numpy()
@@ -57,14 +58,17 @@ def score(classes: list[str], probabilities: np.ndarray, takes: pd.DataFrame) ->
     y = given.loc[known, "label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
     groups = given.loc[known, "speaker"].to_numpy()
     figures = metrics.figures(y, proba[known], classes, groups, np.zeros(len(y), dtype=int))
-    bounds = intervals.interval(y, proba[known].argmax(axis=1), groups)
+    guess = proba[known].argmax(axis=1)
+    bounds = intervals.interval(y, guess, groups)
     figures |= {f"{k}_ci": [bounds[k].low, bounds[k].high] for k in ("accuracy", "uar")}
-    answers = pd.Series(proba[known].argmax(axis=1)).map(dict(enumerate(classes))).value_counts()
+    answers = pd.Series(guess).map(dict(enumerate(classes))).value_counts()
     figures |= {"chance_uar": 1 / len(figures["classes_present"]) if len(y) else np.nan,
                 "top_answer": str(answers.index[0]) if len(y) else "",
                 "top_answer_share": float(answers.iloc[0] / len(y)) if len(y) else np.nan,
                 "left_out": {str(label): int(n) for label, n in left_out.items()}}
-    correct = pd.Series(proba[known].argmax(axis=1) == y)
+    if flagged is not None:
+        figures["flagged_share"] = float(np.asarray(flagged)[rows][known].mean())
+    correct = pd.Series(guess == y)
     figures["accuracy_by"] = {}
     for column in SPLITS:
         by = correct.groupby(given.loc[known, column].to_numpy()).agg(["mean", "size"])

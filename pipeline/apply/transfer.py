@@ -93,7 +93,7 @@ def side_figures(trained: Run, takes: pd.DataFrame, modalities: tuple[str, ...],
         known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
         if not known.any():  # no take of an emotion it knows
             continue
-        figures = scoring.score(classes, probabilities, fresh)
+        figures = scoring.score(classes, probabilities, fresh, flagged)
         out[way] = {
             "decision": name, "n_takes": int(known.sum()), "n_speakers": int(fresh.loc[known, "speaker"].nunique()),
             **{k: figures[k] for k in ("accuracy", "uar", "accuracy_ci", "uar_ci")},
@@ -101,7 +101,7 @@ def side_figures(trained: Run, takes: pd.DataFrame, modalities: tuple[str, ...],
             "emotions": sorted(set(fresh.loc[known, "label"])),
             "labels_left_out": figures["left_out"],
             "within": {k: cross_validated[name][k] for k in ("accuracy", "uar")},
-        } | ({"flagged_share": float(flagged[known].mean())} if normalisation == "none" else {})
+        } | ({"flagged_share": figures["flagged_share"]} if normalisation == "none" else {})
     return out | {"left_out_trained": n_trained + n_copied} if out else None
 
 
