@@ -24,34 +24,43 @@ def conditions_heard() -> list[str]:
     return io.read_json(record)["conditions"] if record.exists() else []
 
 
+def held_out_scores(modalities: tuple[str, ...] | list[str]) -> tuple[dict[str, pd.Series], float]:
+    """Each modality's held-out novelty scores by take (the novelty stages' out-of-fold tables) and the flag rate."""
+    scores = {m: pd.read_parquet(f"{paths.novelty_stem(m)}.oof.parquet").set_index("take")["score"] for m in modalities}
+    return scores, io.read_json(f"{paths.novelty_stem(modalities[0])}.json")["flag_rate"]
+
+
+def flagged_where_all(scored: dict[str, pd.Series], held_out: dict[str, pd.Series], rate: float) -> pd.Series:
+    """For each row every modality scored (their scores joined on the index): whether the novelty
+    flag marks it, each modality tested against its held-out scores at the rate their number leaves."""
+    carried = pd.concat(scored.values(), axis=1, join="inner", keys=list(scored))
+    sorted_out = {m: np.sort(held_out[m].to_numpy()) for m in scored}
+    flagged = novelty.flagged_together({m: carried[m].to_numpy() for m in scored}, sorted_out, rate)
+    return pd.Series(flagged, index=carried.index)
+
+
 def flagged_by_condition(modalities: tuple[str, ...]) -> dict[str, float]:
     """The share of the sampled takes under each recording condition that the novelty flag marks,
     for a clip of these modalities (each score from the take's own fold's model)."""
-    scores = [pd.read_parquet(f"{paths.novelty_stem(m)}.conditions.parquet").set_index(["take", "condition"])["score"]
-              for m in modalities]
-    held_out = {m: np.sort(pd.read_parquet(f"{paths.novelty_stem(m)}.oof.parquet")["score"].to_numpy())
-                for m in modalities}
-    if not modalities or not all(len(s) for s in scores):
+    if not modalities:
         return {}
-    heard = pd.concat(scores, axis=1, join="inner", keys=modalities)
-    rate = io.read_json(f"{paths.novelty_stem(modalities[0])}.json")["flag_rate"]
-    flagged = novelty.flagged_together({m: heard[m].to_numpy() for m in modalities}, held_out, rate)
-    return pd.Series(flagged, index=heard.index).groupby(level="condition", sort=False).mean().to_dict()
+    heard = {m: pd.read_parquet(f"{paths.novelty_stem(m)}.conditions.parquet").set_index(["take", "condition"])["score"]
+             for m in modalities}
+    if not all(len(s) for s in heard.values()):
+        return {}
+    held_out, rate = held_out_scores(modalities)
+    return flagged_where_all(heard, held_out, rate).groupby(level="condition", sort=False).mean().to_dict()
 
 
 def flagged_by_decision(plan: runplan.RunPlan) -> dict[str, float]:
     """Each plain fused decision's share of held-out takes (those carrying all its modalities) that
     the novelty flag marks: any of its modalities, each at the rate their number leaves."""
-    scores = {m: pd.read_parquet(f"{paths.novelty_stem(m)}.oof.parquet").set_index("take")["score"]
-              for m in plan.modalities}
-    rate = io.read_json(f"{paths.novelty_stem(plan.modalities[0])}.json")["flag_rate"]
+    held_out, rate = held_out_scores(plan.modalities)
     out = {}
     for group in (g for g in fusion.groups(plan) if g.normalisation == "none"):
-        carried = pd.concat([scores[m] for m in group.modalities], axis=1, join="inner", keys=group.modalities)
-        if len(carried):
-            out[group.name] = float(novelty.flagged_together(
-                {m: carried[m].to_numpy() for m in group.modalities},
-                {m: np.sort(scores[m].to_numpy()) for m in group.modalities}, rate).mean())
+        flagged = flagged_where_all({m: held_out[m] for m in group.modalities}, held_out, rate)
+        if len(flagged):
+            out[group.name] = float(flagged.mean())
     return out
 
 
