@@ -47,9 +47,8 @@ class Settings:
 class Model:
     """The training takes of one modality in the reduced space, and the score beyond which a clip is flagged."""
 
-    center: np.ndarray  # per feature: the training mean (also what a missing value becomes)
+    center: np.ndarray  # per feature: the training mean (and what a missing value becomes): the takes centred
     scale: np.ndarray  # per feature: the training spread (1 where it is none)
-    mean: np.ndarray  # the standardised training takes' mean, subtracted before projecting
     basis: np.ndarray  # (components, features)
     points: np.ndarray  # (training takes, components)
     neighbours: int
@@ -67,15 +66,14 @@ class Model:
         spread = np.nanstd(X, axis=0)
         scale = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
         Z = _standardised(X, center, scale)
-        mean = Z.mean(axis=0)
-        _, _, vt = np.linalg.svd(Z - mean, full_matrices=False)
+        _, _, vt = np.linalg.svd(Z, full_matrices=False)
         basis = vt[: min(settings.components, len(vt))]
-        return cls(center, scale, mean, basis, (Z - mean) @ basis.T, min(settings.neighbours, len(X)))
+        return cls(center, scale, basis, Z @ basis.T, min(settings.neighbours, len(X)))
 
     def score(self, X: np.ndarray) -> np.ndarray:
         """Each row's mean distance to its nearest training takes in the reduced space (NaN for a row
         with no value at all: a take without this modality)."""
-        projected = (_standardised(X, self.center, self.scale) - self.mean) @ self.basis.T
+        projected = _standardised(X, self.center, self.scale) @ self.basis.T
         distances = np.sqrt(np.maximum(
             (projected ** 2).sum(axis=1)[:, None] - 2 * projected @ self.points.T + (self.points ** 2).sum(axis=1), 0))
         nearest = np.partition(distances, self.neighbours - 1, axis=1)[:, : self.neighbours]
