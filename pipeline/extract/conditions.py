@@ -132,8 +132,7 @@ def telephone(y: np.ndarray, rate: int) -> np.ndarray:
 def codec_round_trip(y: np.ndarray, rate: int, codec: str, bitrate: int) -> np.ndarray:
     """`y` encoded with `codec` at `bitrate` and decoded again (at the codec's own rate in between),
     aligned on the encoder's delay and cut to its length."""
-    container, encoder, codec_rate = CODECS[codec]
-    coded_rate = codec_rate if codec != "opus" else 48000
+    container, encoder, coded_rate = CODECS[codec]
     x = audio.resample(np.clip(y, -1, 1).astype(np.float32), rate, coded_rate)
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=container) as out:
