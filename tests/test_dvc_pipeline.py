@@ -115,7 +115,7 @@ def small_params(url: str, md5: str, videos: Path, ckplus: Path, au_table: Path,
     params["train"].update(outer_folds=3, inner_folds=2)
     params["learning_curve"]["speakers"] = [2, 4]  # 6 actors in 3 folds: 4 training speakers per fold
     params["adaptation"].update(clips=[1, 2, 4], draws=2)  # a speaker has 8 to 16 takes here
-    params["importance"].update(modalities=["audio", "au"], repeats=2)
+    params["importance"].update(repeats=2)
     # one openSMILE set, with the default run's speed-perturbed training copies (as is10 has them)
     params["opensmile_features"] = {"compare2016": {**params["opensmile_features"]["compare2016"],
                                                     "speed_copies": params["opensmile_features"]["is10"]["speed_copies"]}}
@@ -311,18 +311,22 @@ def check_uncertainty_and_adaptation(project: Path, report: str, metrics: dict) 
 
 
 def check_importance(project: Path, report: str, metrics: dict) -> None:
-    """The importance stage's tables: each measured modality's learners, folds and feature families, in the
-    report with their figures."""
-    audio = pd.read_csv(project / "models/importance/audio.csv")
+    """The importance stages' tables: each learner's folds and feature families, in the report with their
+    figures, every modality's learners together."""
+    def read(modality: str) -> pd.DataFrame:
+        return pd.concat([pd.read_csv(path).assign(learner=path.stem)
+                          for path in sorted((project / "models/importance" / modality).glob("*.csv"))])
+
+    audio = read("audio")
     assert set(audio["learner"]) == {"svm", "rf", "xgb"} and set(audio["fold"]) == {0, 1, 2}
     assert {"MFCC", "Δ MFCC", "pitch", "energy", "(none shuffled)"} <= set(audio["family"])
     assert {f"recall_{e}" for e in FOUR_CLASSES} <= set(audio.columns)
-    au = pd.read_csv(project / "models/importance/au.csv")
+    au = read("au")
     units = pd.read_csv(SHARED / "ravdess-openface" / "au_clip_means.csv", nrows=1).columns.drop("take")
     assert set(au["family"]) - {"(none shuffled)"} == {c.split("_")[0] for c in units}  # AU12_r and AU12_c: AU12
     assert "## What the models listen and look at" in report and "| MFCC |" in report
-    assert set(metrics["importance"]) == {"audio", "au"} and "MFCC" in metrics["importance"]["audio"]
-    for modality in ("audio", "au"):
+    assert set(metrics["importance"]) == {"audio", "face", "au", "compare2016"} and "MFCC" in metrics["importance"]["audio"]
+    for modality in ("audio", "face", "au", "compare2016"):
         assert (project / f"reports/figures/importance-{modality}.png").stat().st_size > 5000
 
 
@@ -588,11 +592,13 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     wide = {"opensmile_features@compare2016", "train_wide@compare2016-logreg-none", "train_wide@compare2016-logreg-speaker",
             "learning_curve", "novelty_wide@compare2016"}
     novelty = {f"novelty@{modality}" for modality in ("audio", "face", "au")}
+    importance = {f"importance@{stage[6:-5]}" for stage in trained if stage.endswith("-none")} | {
+        "importance_wide@compare2016-logreg"}
     assert stages_run(first) == ({"fetch", "ingest", "fingerprints", "audio_features", "face_features",
                                   "conditions", "external_features@au", "fuse", "calibrate", "adaptation",
                                   "cross_corpus@emodb",
-                                  "cross_corpus@ravdess_video", "importance", "report"}
-                                 | trained | wide | variants | novelty)
+                                  "cross_corpus@ravdess_video", "report"}
+                                 | trained | wide | variants | novelty | importance)
     assert (project / "data/downloads/Audio_Speech_Actors_01-24.zip").read_bytes() == archive.read_bytes()
 
     takes = pd.read_parquet(project / "data/manifest.parquet")
@@ -688,8 +694,8 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     svm_stages = {f"train@{m}-svm-{n}" for m in ("audio", "face", "au") for n in ("none", "speaker")}
     across = {"cross_corpus@emodb", "cross_corpus@ravdess_video"}
-    assert stages_run(run(project, "repro")) == ({"fetch", "fuse", "calibrate", "importance", "report"} | svm_stages
-                                                 | variants | across)
+    assert stages_run(run(project, "repro")) == ({"fetch", "fuse", "calibrate", "report"} | svm_stages | variants
+                                                 | across | {f"importance@{m}-svm" for m in ("audio", "face", "au")})
     cached = json.loads((project / "logs/models/learners/audio/svm-none.json").read_text())["fit_cache"]
     assert cached["hits"] > 0 and cached["fits"] > 0  # the two candidates kept were not fitted again
     # the deployed rule is the report's choice: no rule is refitted for it; back at `selected`, DVC's run cache

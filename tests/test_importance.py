@@ -65,6 +65,28 @@ def test_outer_folds_refit_each_fold_as_train_did_and_find_the_carrier():
     assert found.equals(again)  # seeded: the same shuffles on every run
 
 
+
+def test_importance_permutes_the_very_models_train_refit(tmp_path, monkeypatch):
+    """With the fit cache on, each fold's model comes from train's refit: no fit is made again, and the
+    unshuffled guesses are exactly train's out-of-fold guesses."""
+    monkeypatch.setenv("AVEMOTION_FIT_CACHE", str(tmp_path / "fits"))
+    X, y = carrier_table(n=360, n_classes=3, seed=5)
+    X[:, 2] = y + 0.8 * np.random.default_rng(6).normal(size=len(y))
+    groups = np.repeat([f"s{i:02d}" for i in range(9)], 40)
+    fold = np.array([int(g[1:]) % 3 for g in groups])
+    spec = search.SearchSpec("rf", {"clf__max_depth": {"int_uniform": [2, 8]}}, 2, {}, {"clf__n_estimators": 20})
+    trained = evaluation.train(spec, X, y, groups, fold, 3, inner_k=2, scoring="balanced_accuracy", seed=7,
+                               permutation_check=False)
+    refits = sorted((tmp_path / "fits").rglob("*.joblib"))
+    assert len(refits) == 3 + 1  # each outer fold's and the final model
+    found = importance.outer_folds(spec, X, y, fold, {f["fold"]: f["best_params"] for f in trained.folds}, 3,
+                                   {"carrier": np.array([2])}, repeats=2, seed=7)
+    assert sorted((tmp_path / "fits").rglob("*.joblib")) == refits
+    base = found[found["family"] == importance.BASELINE].set_index("fold")["accuracy"]
+    for p in range(3):
+        test = fold == p
+        assert base[p] == np.mean(trained.probabilities[test].argmax(axis=1) == y[test])
+
 def test_every_own_voice_column_falls_in_a_named_descriptor_family():
     names = audio.feature_names(audio.AudioSettings())
     named = {families.audio_family(c) for c in names}
@@ -102,8 +124,8 @@ def test_action_units_group_by_unit_and_openface_landmarks_as_the_face():
 
 
 def test_the_settings_refuse_no_repeat():
-    assert importance.ImportanceSettings.from_params({"importance": {"modalities": ["audio"], "repeats": 2}}).repeats == 2
-    for bad in ({"modalities": ["audio"], "repeats": 0}, {"modalities": ["audio"], "repeats": 1.5}):
+    assert importance.ImportanceSettings.from_params({"importance": {"repeats": 2}}).repeats == 2
+    for bad in ({"repeats": 0}, {"repeats": 1.5}, {"modalities": ["audio"], "repeats": 2}):
         with pytest.raises(ValueError, match="importance"):
             importance.ImportanceSettings.from_params({"importance": bad})
 

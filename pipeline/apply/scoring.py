@@ -100,7 +100,7 @@ def features_of_takes(
     n_features = len(extractor.names(settings))
     X = np.full((len(takes), n_features), np.nan)
     found, failures = extract(extractor.per_file, takes[column].iloc[carrying].tolist(), settings, n_features,
-                              f"{modality} features")
+                              f"{modality} features", cached=True)
     X[carrying] = found
     X[carrying[list(failures)]] = np.nan
     rejects = manifest.reject_table(

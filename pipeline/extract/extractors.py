@@ -46,10 +46,16 @@ def of(settings: object) -> Extractor:
     return next(e for e in EXTRACTORS.values() if isinstance(settings, e.settings_type))
 
 
+def recorded_way(metadata: dict[str, Any]) -> str:
+    """The registry key of the extractor that made a feature table (from its metadata, `outputs.record`)."""
+    saved = metadata[outputs.RECORD]["settings_type"]
+    return next(way for way, e in EXTRACTORS.items() if e.settings_type.__name__ == saved)
+
+
 def rebuild(metadata: dict[str, Any]) -> object:
     """The settings a feature table's (or a model's copy of its) metadata records (`outputs.record`)."""
     saved = metadata[outputs.RECORD]
-    extractor = next(e for e in EXTRACTORS.values() if e.settings_type.__name__ == saved["settings_type"])
+    extractor = EXTRACTORS[recorded_way(metadata)]
     return checks.from_block(saved["settings_type"], extractor.settings_type, saved["settings"])
 
 

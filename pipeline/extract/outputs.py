@@ -28,7 +28,7 @@ def extract_and_write(
     takes = takes[takes[path_column].notna()].reset_index(drop=True)
     addresses = takes[path_column].tolist()
     shape = (1 + len(speeds), len(names)) if speeds else len(names)
-    found, failures = extract(features_of, addresses, settings, shape, f"{modality} features")
+    found, failures = extract(features_of, addresses, settings, shape, f"{modality} features", cached=True)
     ok = np.ones(len(takes), dtype=bool)
     ok[list(failures)] = False
     kept = takes.loc[ok, ["take"]].reset_index(drop=True)

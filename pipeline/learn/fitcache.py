@@ -1,23 +1,27 @@
-"""A content-addressed cache of scored fits: an experiment that keeps most of a search (one more
-random candidate, a grid refined, one range widened) pays only for the fits it changes.
+"""A content-addressed cache of fits: an experiment that keeps most of a search (one more random
+candidate, a grid refined, one range widened) pays only for the fits it changes, and a fold whose
+search chose the same point again is not refit.
 
 A fit's key is everything its result depends on: the learn package's code and the library
-versions, the learner, its fixed settings, the candidate, the seed, the scoring, the exact
-training rows, labels and test rows. Its value is what the fit returned (score, outputs on the
-test rows, fit seconds), so a hit changes no result. The folder (`.fitcache/` in the project,
+versions, the learner, its fixed settings, the candidate, the seed, the exact training rows and
+labels, and for a scored search fit the scoring and the test rows. A search fit keeps what it
+returned (score, outputs on the test rows, fit seconds); a refit keeps the fitted model and its
+fit seconds (the importance stage permutes the very models `train` refit). A hit changes no result. The folder (`.fitcache/` in the project,
 git-ignored; `AVEMOTION_FIT_CACHE` names another, `off` turns it off) can be removed at any time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import pickle
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
+
+from pipeline import contentcache
 
 ENV = "AVEMOTION_FIT_CACHE"
 DEFAULT = Path(".fitcache")
@@ -26,30 +30,21 @@ _LIBRARIES = ("numpy", "scipy", "scikit-learn", "xgboost-cpu", "joblib")
 
 def folder() -> Path | None:
     """Where this run caches its fits (None: not at all)."""
-    where = os.environ.get(ENV, str(DEFAULT))
-    return None if where == "off" else Path(where)
+    return contentcache.folder(ENV, DEFAULT)
 
 
 @lru_cache(maxsize=1)
 def _code() -> str:
-    """The learn package's source and the libraries' versions: a change to either misses every key."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
-    for library in _LIBRARIES:
-        try:
-            digest.update(f"{library}={metadata.version(library)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{library}=none".encode())
-    return digest.hexdigest()
+    """The learn package's source and the libraries' versions."""
+    return contentcache.code_digest(sorted(Path(__file__).parent.glob("*.py")), _LIBRARIES)
 
 
-def split_key(setting: tuple, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray) -> str:
+def split_key(setting: tuple, *arrays: np.ndarray) -> str:
     """The part of a key one split's candidates share: `setting` (learner, fixed settings, seed,
-    scoring, classes) and the exact rows."""
+    scoring, classes) and the exact rows (training rows, labels, and test rows where scored)."""
     digest = hashlib.blake2b(_code().encode(), digest_size=16)
     digest.update(repr(setting).encode())
-    for array in (X_train, y_train, X_test):
+    for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(array.data)
@@ -65,21 +60,31 @@ def load(where: Path | None, name: str) -> tuple[float, float, np.ndarray] | Non
     if where is None:
         return None
     try:
-        with np.load(where / name[:2] / f"{name}.npz") as saved:
+        with np.load(contentcache.entry(where, name, ".npz")) as saved:
             return float(saved["score"]), float(saved["fit_s"]), saved["outputs"]
     except (OSError, ValueError, KeyError):
         return None
 
 
 def store(where: Path | None, name: str, score: float, fit_s: float, outputs: np.ndarray) -> None:
-    """Keep one fit (written whole or not at all: parallel tasks may store at once)."""
+    """Keep one scored search fit."""
+    if where is not None:
+        contentcache.write_whole(contentcache.entry(where, name, ".npz"),
+                                 lambda path: np.savez(path, score=score, fit_s=fit_s, outputs=outputs))
+
+
+def load_model(where: Path | None, name: str) -> tuple[Any, float] | None:
+    """(fitted model, fit seconds) of a cached refit, or None."""
     if where is None:
-        return
-    path = where / name[:2] / f"{name}.npz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        return None
     try:
-        np.savez(temporary, score=score, fit_s=fit_s, outputs=outputs)
-        os.replace(temporary, path)
-    except OSError:  # a full disk or a read-only folder costs the speed-up, never the run
-        temporary.unlink(missing_ok=True)
+        model, fit_s = joblib.load(contentcache.entry(where, name, ".joblib"))
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        return None
+    return model, float(fit_s)
+
+
+def store_model(where: Path | None, name: str, model: Any, fit_s: float) -> None:
+    """Keep one refit model."""
+    if where is not None:
+        contentcache.write_whole(contentcache.entry(where, name, ".joblib"), lambda path: joblib.dump((model, fit_s), path))

@@ -10,7 +10,7 @@ what it memorised.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,33 +19,36 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from pipeline import checks
-from pipeline.learn import evaluation, learners, search
+from pipeline.learn import evaluation, fitcache, search
 
-RECORDS = "models/importance"  # <modality>.csv
+RECORDS = "models/importance"  # <modality>/<learner>.csv
 
 
-def record_path(modality: str) -> str:
-    return f"{RECORDS}/{modality}.csv"
+def record_path(modality: str, learner: str) -> str:
+    return f"{RECORDS}/{modality}/{learner}.csv"
+
+
+def read(modality: str, learners: Sequence[str]) -> pd.DataFrame:
+    """One modality's table: each learner's outer folds (its stage's record), a `learner` column first."""
+    table = pd.concat([pd.read_csv(record_path(modality, learner)).assign(learner=learner) for learner in learners],
+                      ignore_index=True)
+    return table[["learner", *[c for c in table.columns if c != "learner"]]]
 
 
 @dataclass(frozen=True)
 class ImportanceSettings:
-    """The `importance` block: the modalities measured (each with the learners `run` trains it with)
-    and how often each family is shuffled."""
+    """The `importance` block: how often each family is shuffled (every learner `run` trains is measured)."""
 
-    modalities: tuple[str, ...]
     repeats: int
 
     def __post_init__(self) -> None:
         checks.check("importance", self, [
-            ("modalities", "a list of modality names", lambda s: all(isinstance(m, str) for m in s.modalities)),
             ("repeats", "a whole number >= 1", lambda s: checks.is_int(s.repeats) and s.repeats >= 1),
         ])
 
     @classmethod
     def from_params(cls, params: dict) -> ImportanceSettings:
-        block = params["importance"]
-        return checks.from_block("importance", cls, {**block, "modalities": tuple(block.get("modalities") or ())})
+        return checks.from_block("importance", cls, params["importance"])
 
 
 def recalls(y: np.ndarray, guess: np.ndarray, n_classes: int) -> np.ndarray:
@@ -85,10 +88,10 @@ def _named(values: np.ndarray) -> dict[str, float]:
 def _fold(spec: search.SearchSpec, params: dict, fit_rows: evaluation.FitRows, y: np.ndarray, train: np.ndarray,
           test: np.ndarray, n_classes: int, families: dict[str, np.ndarray], repeats: int, seed: int,
           fold: int) -> pd.DataFrame:
-    """One outer fold: its model refit as `train` refit it (the part's takes and their copies), then `drops`."""
+    """One outer fold: its model refit as `train` refit it (the part's takes and their copies: the very
+    fit `train` made, from the fit cache when it holds it), then `drops`."""
     rows = fit_rows.grown(train)
-    model = learners.build(spec.learner, seed, spec.fixed).set_params(**params)
-    model.fit(fit_rows.X[rows], y[fit_rows.take[rows]])
+    model, _ = search.fitted(spec, params, fit_rows.X[rows], y[fit_rows.take[rows]], seed, fitcache.folder())
     found = drops(model.predict, fit_rows.X[test], y[test], n_classes, families, repeats,
                   np.random.default_rng([seed, fold]))
     return found.assign(fold=fold)

@@ -238,7 +238,7 @@ class Job:
         results = self._run([
             delayed(_refit)(self.spec, chosen[p].params, self.X, labels, parts[p], tests[p],
                             self.seed, self.n_classes, keep_model=p == keep,
-                            probe=(probes or {}).get(key, none))
+                            probe=(probes or {}).get(key, none), cache=self.cache)
             for key, p, labels in fits
         ], [1] * len(fits))
         return {key: result for (key, _, _), result in zip(fits, results)}
@@ -310,15 +310,29 @@ def predicted(spec: SearchSpec, outputs: np.ndarray) -> np.ndarray:
     return outputs.argmax(axis=1)
 
 
-def _refit(
-    spec: SearchSpec, params: dict[str, Any], X: np.ndarray, labels: np.ndarray, train: np.ndarray,
-    test: np.ndarray, seed: int, n_classes: int, keep_model: bool, probe: np.ndarray,
-) -> _Refit:
-    model = learners.build(spec.learner, seed, spec.fixed).set_params(**params)
+def fitted(spec: SearchSpec, point: dict[str, Any], X: np.ndarray, y: np.ndarray, seed: int,
+           cache: Path | None) -> tuple[Any, float]:
+    """The learner at `point` fitted on (X, y), and the fit's seconds; from the `cache` when an
+    earlier run made the same fit (`fitcache`)."""
+    name = fitcache.key(fitcache.split_key((spec.learner, sorted(spec.fixed.items()), seed), X, y), point) \
+        if cache else ""
+    found = fitcache.load_model(cache, name)
+    if found is not None:
+        return found
+    model = learners.build(spec.learner, seed, spec.fixed).set_params(**point)
     started = time.perf_counter()
     with _one_process():
-        model.fit(X[train], labels[train])
+        model.fit(X, y)
     fit_s = time.perf_counter() - started
+    fitcache.store_model(cache, name, model, fit_s)
+    return model, fit_s
+
+
+def _refit(
+    spec: SearchSpec, params: dict[str, Any], X: np.ndarray, labels: np.ndarray, train: np.ndarray,
+    test: np.ndarray, seed: int, n_classes: int, keep_model: bool, probe: np.ndarray, cache: Path | None,
+) -> _Refit:
+    model, fit_s = fitted(spec, params, X[train], labels[train], seed, cache)
     if keep_model:
         return _Refit(None, fit_s, model)
     outputs = _outputs(spec, model, X[test], n_classes)  # the probe rows apart: the test rows' figures unchanged

@@ -116,8 +116,7 @@ def main() -> None:
                                    adapting.section(io.read_json(adaptation.RECORD), Path("reports/figures")),
                                    across.section({key: io.read_json(across.record_path(key))
                                                    for key in params.get("cross_corpus") or {}}),
-                                   cues.section({m: pd.read_csv(importance.record_path(m))
-                                                 for m in importance.ImportanceSettings.from_params(params).modalities},
+                                   cues.section({m: importance.read(m, learners) for m, learners in plan.learners.items()},
                                                 Path("reports/figures")), robustness=heard)
     io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
     for name, markdown in details.items():

