@@ -53,6 +53,7 @@ FUSION = Path("models/fusion")
 FINGERPRINTS = Path("models/fingerprints.parquet")  # each voiced take's audio fingerprint (`extract.fingerprint`)
 LEARNING_CURVE = Path("models/learning_curve.csv")
 RUN = Path("models/run.json")  # what the run trained, fused and deploys: all the commands read of params (`learn.run`)
+FUSED_RUN = FUSION / "run.json"  # the same, before a rule is deployed: what the cross_corpus stages score
 
 
 def novelty_stem(modality: str) -> Path:

@@ -98,10 +98,10 @@ def test_a_module_removed_from_a_stage_or_one_it_never_runs_is_caught():
     dvc_yaml = yaml.safe_load((REPO / "dvc.yaml").read_text())
     train = dvc_yaml["stages"]["train"]
     train["deps"] = [d for d in train["deps"] if d != "pipeline/learn/search.py"]
-    dvc_yaml["stages"]["fuse"]["deps"].append("pipeline/extract/face.py")
+    dvc_yaml["stages"]["fuse"]["deps"].append("pipeline/extract/conditions.py")
     found = drift(dvc_yaml)
     assert found["train"] == {"missing": {"pipeline/learn/search.py"}, "unused": set()}
-    assert found["fuse"] == {"missing": set(), "unused": {"pipeline/extract/face.py"}}
+    assert found["fuse"] == {"missing": set(), "unused": {"pipeline/extract/conditions.py"}}
 
 
 def test_the_import_graph_follows_packages_and_from_imports():

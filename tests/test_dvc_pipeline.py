@@ -301,8 +301,10 @@ def check_uncertainty_and_adaptation(project: Path, report: str, metrics: dict) 
         assert 0 <= record["held_out_flagged"] <= 0.5 and record["threshold"] > 0
         assert metrics["uncertainty"]["novelty_flagged"][modality] == record["held_out_flagged"]
     assert "Held-out takes flagged (target 5.0%): audio " in " ".join(report.split())
-    assert 0 <= json.loads((project / "models/cross_corpus/emodb.json").read_text())[
-        "sides"]["voice"]["none"]["flagged_share"] <= 1
+    by_rule = json.loads((project / "models/cross_corpus/emodb.json").read_text())["by_rule"]
+    assert set(by_rule) == set(fusion.RULES)  # every rule scored: the report shows the deployed one
+    assert 0 <= by_rule["selected"]["voice"]["none"]["flagged_share"] <= 1
+    assert by_rule["mean"]["voice"]["none"]["decision"] == "audio+compare2016/fused (mean)"
     curve = pd.read_csv(project / "models/adaptation.csv")
     assert set(curve["clips"]) == {0, 1, 2, 4} and set(curve["prior_clips"]) == {0.0, 8.0}
     assert set(pd.read_parquet(project / "models/priors/audio.parquet")["statistic"]) == {"mean", "variance"}
@@ -698,12 +700,14 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
                                                  | across | {f"importance@{m}-svm" for m in ("audio", "face", "au")})
     cached = json.loads((project / "logs/models/learners/audio/svm-none.json").read_text())["fit_cache"]
     assert cached["hits"] > 0 and cached["fits"] > 0  # the two candidates kept were not fitted again
-    # the deployed rule is the report's choice: no rule is refitted for it; back at `selected`, DVC's run cache
-    # restores what was measured with it
-    for deploy, measured in (("mean", {"calibrate"} | across), ("selected", set())):
+    # the deployed rule is the report's choice: no rule is refitted or scored again for it (cross_corpus scored
+    # every rule); back at `selected`, DVC's run cache restores what was measured with it
+    for deploy, measured in (("mean", {"calibrate"}), ("selected", set())):
         params["fuse"]["deploy"] = deploy
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         assert stages_run(run(project, "repro")) == {"fetch", "report"} | measured
+        across_corpora = (project / "reports/report.md").read_text().split("## Across corpora")[1].split("\n## ")[0]
+        assert f"| audio+compare2016/fused ({deploy}) |" in across_corpora
 
     run(project, "add", "-A", program="git")
     run(project, "commit", "-qm", "trained", program="git")

@@ -263,14 +263,14 @@ class Predictor:
         return out
 
 
-def load_run() -> run.Run:
+def load_run(path: Path = paths.RUN) -> run.Run:
     """The run record `dvc repro` left (models/run.json): what predict and evaluate answer with."""
     try:
-        return run.Run.read()
+        return run.Run.read(path)
     except FileNotFoundError:
-        raise ModelError(f"{paths.RUN} is missing (run `dvc repro`)") from None
+        raise ModelError(f"{path} is missing (run `dvc repro`)") from None
     except (ValueError, KeyError, TypeError) as error:
-        raise ModelError(f"{paths.RUN} is not a run record of this version ({error}); run `dvc repro`") from None
+        raise ModelError(f"{path} is not a run record of this version ({error}); run `dvc repro`") from None
 
 
 def load(trained: run.Run, modalities: set[str] | None = None, normalisations: tuple[str, ...] = ("none",),

@@ -52,7 +52,7 @@ from pipeline.learn import fusion
 from pipeline.report import charts, formatting, trained
 from pipeline.ingest.corpora import ravdess, table
 from pipeline.apply.ensemble import ModelError
-from pipeline.apply.predict import measured_features, settings_notes
+from pipeline.apply.given import measured_features, settings_notes
 from pipeline.errors import InputError
 
 

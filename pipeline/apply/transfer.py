@@ -53,9 +53,9 @@ def sides(trained: Run) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def deployed(predictor: ensemble.Predictor, deploy: str, normalisation: str) -> str:
-    """The name of the side's deployed decision: its widest fused group's `deploy` rule, or its one learner."""
-    fused = [f.name for f in predictor.fused if f.rule_name == deploy
+def decision_of(predictor: ensemble.Predictor, rule: str, normalisation: str) -> str:
+    """The name of the side's decision under `rule`: its widest fused group's, or its one learner."""
+    fused = [f.name for f in predictor.fused if f.rule_name == rule
              and all(predictor.learners[s].normalisation == normalisation for s in f.stems)]
     if fused:
         return fused[-1]
@@ -65,14 +65,16 @@ def deployed(predictor: ensemble.Predictor, deploy: str, normalisation: str) -> 
 CORPUS_BATCH = "corpus"  # the record's key for the speaker-normalised models given the corpus as one batch
 
 
-def side_figures(trained: Run, takes: pd.DataFrame, modalities: tuple[str, ...], root: str) -> dict[str, Any] | None:
-    """The side's deployed decisions (plain, speaker-normalised and corpus-normalised) on the takes it
-    never trained on; None when it trained on every take, none carries it, or none is of an emotion it knows."""
+def side_figures(trained: Run, takes: pd.DataFrame, modalities: tuple[str, ...], root: str,
+                 ) -> dict[str, dict[str, Any]] | None:
+    """Per fusion rule, the side's decision under it (plain, speaker-normalised and corpus-normalised)
+    on the takes it never trained on; None when it trained on every take, none carries it, or none is
+    of an emotion it knows. Every rule is scored, so the report shows the deployed one whichever it is."""
     plan = trained.plan
     carried = [m for m in modalities if takes[trained.reads(m)].notna().any()]
     if not carried:
         return None
-    predictor = ensemble.load(trained, set(carried), plan.normalisations)
+    predictor = ensemble.load(trained, set(carried), plan.normalisations, all_rules=True)
     try:
         fresh, n_trained, n_copied = seen.unseen(takes, seen.Training.of(predictor), root)
     except InputError:
@@ -85,31 +87,45 @@ def side_figures(trained: Run, takes: pd.DataFrame, modalities: tuple[str, ...],
     if "speaker" in plan.normalisations:
         ways[CORPUS_BATCH] = ("speaker", predictor.predict(X, np.full(len(fresh), CORPUS_BATCH)))
     cross_validated = predictor.cross_validated()
-    deploy = trained.deploy
-    out: dict[str, Any] = {}
-    for way, (normalisation, outputs) in ways.items():
-        name = deployed(predictor, deploy, normalisation)
-        classes, probabilities = outputs[name]
-        known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
-        if not known.any():  # no take of an emotion it knows
-            continue
-        figures = scoring.score(classes, probabilities, fresh, flagged)
-        out[way] = {
-            "decision": name, "n_takes": int(known.sum()), "n_speakers": int(fresh.loc[known, "speaker"].nunique()),
-            **{k: figures[k] for k in ("accuracy", "uar", "accuracy_ci", "uar_ci")},
-            "most_predicted": figures["top_answer"], "most_predicted_share": figures["top_answer_share"],
-            "emotions": sorted(set(fresh.loc[known, "label"])),
-            "labels_left_out": figures["left_out"],
-            "within": {k: cross_validated[name][k] for k in ("accuracy", "uar")},
-        } | ({"flagged_share": figures["flagged_share"]} if normalisation == "none" else {})
-    return out | {"left_out_trained": n_trained + n_copied} if out else None
+    measured: dict[tuple[str, str], dict[str, Any] | None] = {}  # a decision in several rules is scored once
+    out: dict[str, dict[str, Any]] = {}
+    for rule in trained.rules:
+        found = {}
+        for way, (normalisation, outputs) in ways.items():
+            name = decision_of(predictor, rule, normalisation)
+            if (way, name) not in measured:
+                measured[way, name] = _figures(name, *outputs[name], fresh, flagged, cross_validated[name],
+                                               normalisation == "none")
+            if measured[way, name] is not None:
+                found[way] = measured[way, name]
+        if found:
+            out[rule] = found | {"left_out_trained": n_trained + n_copied}
+    return out or None
+
+
+def _figures(name: str, classes: list[str], probabilities: np.ndarray, fresh: pd.DataFrame, flagged: np.ndarray,
+             cross_validated: dict[str, Any], plain: bool) -> dict[str, Any] | None:
+    """One decision's figures on the takes (None: no take of an emotion it knows)."""
+    known = ~np.isnan(probabilities).any(axis=1) & fresh["label"].isin(classes).to_numpy()
+    if not known.any():
+        return None
+    figures = scoring.score(classes, probabilities, fresh, flagged)
+    return {
+        "decision": name, "n_takes": int(known.sum()), "n_speakers": int(fresh.loc[known, "speaker"].nunique()),
+        **{k: figures[k] for k in ("accuracy", "uar", "accuracy_ci", "uar_ci")},
+        "most_predicted": figures["top_answer"], "most_predicted_share": figures["top_answer_share"],
+        "emotions": sorted(set(fresh.loc[known, "label"])),
+        "labels_left_out": figures["left_out"],
+        "within": {k: cross_validated[k] for k in ("accuracy", "uar")},
+    } | ({"flagged_share": figures["flagged_share"]} if plain else {})
 
 
 def scored(trained: Run, ingest: dict, source: Source) -> dict[str, Any]:
-    """Every side's figures on the corpus at `source` (sides it cannot score left out), and the
-    rejects' count; `ingest`: the ingest block (what a take must be to be scored)."""
+    """Per fusion rule, every side's figures on the corpus at `source` (sides it cannot score left
+    out), and the rejects' count; `ingest`: the ingest block (what a take must be to be scored)."""
     takes, rejects = scoring.labelled_takes(source.path, source.corpus, ingest["silence_dbfs"], ingest["max_take_mb"])
     found = {side: side_figures(trained, takes, modalities, source.path) for side, modalities in sides(trained).items()}
     return {"corpus": source.corpus, "path": source.path, "n_takes": len(takes),
             "n_rejected": int((rejects["outcome"] != "kept").sum()),
-            "sides": {side: figures for side, figures in found.items() if figures is not None}}
+            "by_rule": {rule: {side: by_rule[rule] for side, by_rule in found.items() if by_rule and rule in by_rule}
+                        for rule in trained.rules}}

@@ -1,9 +1,11 @@
 """The trained run as one record (models/run.json): what `dvc repro` trained, fused and deploys.
 
 The calibrate stage, the last one every answer depends on, writes it from params.yaml as the
-stages read it; `predict`, `evaluate`, `info` and the cross_corpus stages read only it (and the
-model files it points to), so an edit of params.yaml that `dvc repro` has not yet trained changes
-no answer: the commands name such edits instead.
+stages read it; `predict`, `evaluate` and `info` read only it (and the model files it points to),
+so an edit of params.yaml that `dvc repro` has not yet trained changes no answer: the commands
+name such edits instead. The fuse stage writes the same record with no rule deployed
+(models/fusion/run.json): the cross_corpus stages score every rule from it, so choosing another
+rule to deploy reruns calibrate and the report, nothing measured.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ VERSION = 1
 class Run:
     plan: runplan.RunPlan
     rules: tuple[str, ...]  # the fusion rules the fuse stage fitted
-    deploy: str  # the one predict and evaluate answer with
+    deploy: str | None  # the one predict and evaluate answer with (None: not chosen yet, the fuse stage's record)
     ways: dict[str, str]  # modality -> the registry key of its extractor (`extractors.way_of`)
 
     @classmethod
-    def of_params(cls, params: dict) -> Run:
+    def of_params(cls, params: dict, deployed: bool = True) -> Run:
+        """The run params.yaml describes; without `deployed`, with no rule chosen (`fuse.deploy` not read)."""
         plan = runplan.plan(params)
-        fuse = fusion.FuseSettings.from_params(params)
+        fuse = fusion.FuseSettings.from_params(params, deployed)
         return cls(plan, fuse.rules, fuse.deploy, {m: extractors.way_of(m, params) for m in plan.modalities})
 
     @property

@@ -30,11 +30,11 @@ def _brief(figures: dict[str, Any] | None) -> str:
             f"{figures['most_predicted']} {formatting.pct(figures['most_predicted_share'])}")
 
 
-def section(found: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """Markdown and figures of every cross_corpus record ({key: record})."""
+def section(found: dict[str, dict[str, Any]], deploy: str) -> tuple[str, dict[str, Any]]:
+    """Markdown and figures of every cross_corpus record ({key: record}): the `deploy` rule's decisions."""
     rows, figures = [], {}
     for key, record in found.items():
-        for side, by_normalisation in record["sides"].items():
+        for side, by_normalisation in record["by_rule"][deploy].items():
             plain = by_normalisation["none"]
             rows.append({
                 "tested on": f"{record['corpus']} ({key})", "side": _side_name(side),

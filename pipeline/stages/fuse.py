@@ -9,8 +9,9 @@ fitted on inner out-of-fold rows of that fold's training part only. Writes
 models/fusion/<group>.json (figures, members, fallback counts), .oof.parquet (fused
 out-of-fold probabilities), .conditions.parquet (the sampled takes under each recording condition,
 fused by each fold's rule) and .joblib (each rule refitted on every take's outer out-of-fold
-probabilities, for predict/evaluate), and groups.json naming the groups (none with one learner
-and one modality: the stage still has its output).
+probabilities, for predict/evaluate), groups.json naming the groups (none with one learner
+and one modality: the stage still has its output), and run.json: the run record with no rule
+deployed yet (`learn.run`), what the cross_corpus stages score every rule of.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from pipeline import compute, entry, io, paths
-from pipeline.learn import fusion, runplan
+from pipeline.learn import fusion, run
 
 
 def main() -> None:
     params = io.load_params()
-    rules = fusion.FuseSettings.from_params(params, deployed=False).rules  # fuse.deploy: no refit for it
+    trained = run.Run.of_params(params, deployed=False)  # fuse.deploy: no refit for it
+    rules, groups = trained.rules, trained.groups
     where = compute.from_params(params.get("compute"))
-    groups = fusion.groups(runplan.plan(params))
+    trained.write(paths.FUSED_RUN)
     io.write_json({"groups": [g.slug for g in groups]}, paths.FUSION / "groups.json")  # the output, even with none
     stems = dict.fromkeys(stem for g in groups for stem in g.stems)  # a learner sits in several groups: read once
     oof = {stem: pd.read_parquet(f"{stem}.oof.parquet") for stem in stems}

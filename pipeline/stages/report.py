@@ -115,7 +115,7 @@ def main() -> None:
                                                         for m in plan.modalities}, flagged_by_decision(plan)),
                                    adapting.section(io.read_json(adaptation.RECORD), Path("reports/figures")),
                                    across.section({key: io.read_json(across.record_path(key))
-                                                   for key in params.get("cross_corpus") or {}}),
+                                                   for key in params.get("cross_corpus") or {}}, deploy),
                                    cues.section({m: importance.read(m, learners) for m, learners in plan.learners.items()},
                                                 Path("reports/figures")), robustness=heard)
     io.write_text(formatting.wrapped(text) + "\n", "reports/report.md")
