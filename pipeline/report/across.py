@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.report import formatting, intervals
+from pipeline import io
+from pipeline.report import formatting, intervals, registry
 
 NORMALISED = ("speaker", "corpus")  # a record's normalised rows (`apply.transfer`): by speaker, the corpus as one batch
 
@@ -70,3 +71,8 @@ def section(found: dict[str, dict[str, Any]], deploy: str) -> tuple[str, dict[st
         "",
     ])
     return markdown, figures
+
+
+@registry.section("across_corpora", place=70)
+def part(inputs: registry.Inputs) -> registry.Part:
+    return registry.Part(*section({key: io.read_json(record_path(key)) for key in inputs.cross_corpus}, inputs.deploy))

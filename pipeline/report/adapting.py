@@ -8,7 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.report import charts, formatting
+from pipeline import io
+from pipeline.learn import adaptation
+from pipeline.report import charts, formatting, registry
 
 
 def section(record: dict[str, Any], figures: Path) -> tuple[str, dict[str, Any]]:
@@ -52,3 +54,8 @@ def section(record: dict[str, Any], figures: Path) -> tuple[str, dict[str, Any]]
     return markdown, {"model": record["model"], "useful_from": useful,
                       **{str(k): {"accuracy": float(r["accuracy"]), "plain": float(r["plain"])}
                          for k, r in curves[chosen].iterrows()}}
+
+
+@registry.section("adaptation", place=90)
+def part(inputs: registry.Inputs) -> registry.Part:
+    return registry.Part(*section(io.read_json(adaptation.RECORD), inputs.figures))

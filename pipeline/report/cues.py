@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.learn import importance
-from pipeline.report import charts, formatting
+from pipeline.report import charts, formatting, registry
 
 SHOWN = 5  # families named per modality in the report; every family is in the details
 
@@ -73,3 +73,11 @@ def section(tables: dict[str, pd.DataFrame], figures: Path) -> tuple[str, str, d
     detail = "\n".join(["# What the models listen and look at: every feature family", "", method + " Per "
                         "emotion: the fall in that emotion's recall.", "", *details])
     return markdown, detail, found
+
+
+@registry.section("importance", place=50)
+def part(inputs: registry.Inputs) -> registry.Part:
+    """Every trained learner's importance (the importance stages' tables), by modality."""
+    markdown, details, found = section({m: importance.read(m, learners) for m, learners in inputs.plan.learners.items()},
+                                       inputs.figures)
+    return registry.Part(markdown, found, details)

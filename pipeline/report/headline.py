@@ -15,7 +15,7 @@ import pandas as pd
 from pipeline import paths
 from pipeline.learn import fusion, runplan
 from pipeline.learn.normalisation import suffix
-from pipeline.report import charts, formatting, intervals, trained
+from pipeline.report import charts, formatting, intervals, registry, trained
 
 
 VOICE_FACE_REFERENCES = [  # RAVDESS speech, 8 classes, speaker-independent protocols of their own
@@ -307,3 +307,30 @@ def answer_metrics(answer: dict[str, dict[str, dict]]) -> dict[str, dict[str, di
     face decisions' accuracy, UAR and speaker-normalised accuracy (the rest is in metrics_details)."""
     return {corpus: {name: {k: figures[k] for k in ANSWER_FIGURES if k in figures} for name, figures in answers.items()}
             for corpus, answers in answer.items()}
+
+
+@registry.section("answer", place=10)
+def answer_part(inputs: registry.Inputs) -> registry.Part:
+    return registry.Part(*answer_section(answers(inputs.plan, inputs.results, inputs.deploy)))
+
+
+@registry.section("voice_face", place=20)
+def voice_face_part(inputs: registry.Inputs) -> registry.Part:
+    """Each voices+face group that met on some take (plain), against each side alone."""
+    plan = inputs.plan
+    met = [(g, f) for g, f in zip(inputs.groups, inputs.fusions)
+           if g.normalisation == "none" and plan.kinds[g.modalities[-1]] == "face" and len(g.modalities) > 1
+           and "+".join(g.modalities) in f.get("modalities_present", {})]
+    found = {"+".join(g.modalities): voice_face(g, f["classes"], plan, inputs.results, inputs.deploy) for g, f in met}
+    return registry.Part("\n".join(markdown for markdown, _ in found.values()),
+                         {pair: figures for pair, (_, figures) in found.items()})
+
+
+@registry.section("voice_sets", place=30)
+def voice_sets_part(inputs: registry.Inputs) -> registry.Part | None:
+    """The voice feature sets against each other, when the voice has several."""
+    voices = tuple(inputs.plan.of_kind("voice"))
+    if len(voices) < 2:
+        return None
+    joined = next(f for g, f in zip(inputs.groups, inputs.fusions) if g.modalities == voices)
+    return registry.Part(*voice_sets(inputs.plan, inputs.results, inputs.deploy, joined["classes"]))

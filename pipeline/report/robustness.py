@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.extract.conditions import CLEAN
-from pipeline.report import charts, formatting, intervals
+from pipeline import io, paths
+from pipeline.learn.normalisation import suffix
+from pipeline.report import charts, formatting, intervals, registry, trained
 
 
 def figures_of(heard: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -74,3 +76,32 @@ def section(decisions: dict[str, pd.DataFrame], figures: Path, flagged: dict[str
         "",
     ])
     return markdown, {"decisions": measured, "flagged": flagged}
+
+
+def conditions_heard() -> list[str]:
+    """The recording conditions the conditions stage measured, in the order `robustness.conditions` names them."""
+    record = paths.CONDITIONS / "conditions.json"
+    return io.read_json(record)["conditions"] if record.exists() else []
+
+
+def flagged_by_condition(modalities: tuple[str, ...]) -> dict[str, float]:
+    """The share of the sampled takes under each recording condition that the novelty flag marks,
+    for a clip of these modalities (each score from the take's own fold's model)."""
+    if not modalities:
+        return {}
+    heard = {m: pd.read_parquet(f"{paths.novelty_stem(m)}.conditions.parquet").set_index(["take", "condition"])["score"]
+             for m in modalities}
+    if not all(len(s) for s in heard.values()):
+        return {}
+    held_out, rate = trained.held_out_scores(modalities)
+    return trained.flagged_where_all(heard, held_out, rate).groupby(level="condition", sort=False).mean().to_dict()
+
+
+@registry.section("robustness", place=60)
+def part(inputs: registry.Inputs) -> registry.Part:
+    """The deployed voice decision, plain and speaker-normalised, on the takes heard under each condition."""
+    voices = tuple(inputs.plan.of_kind("voice"))
+    decisions = {f"voice{suffix(n)}": trained.heard_alone(voices, n, inputs.results, inputs.deploy)
+                 for n in inputs.plan.normalisations} if voices else {}
+    markdown, figures = section(decisions, inputs.figures, flagged_by_condition(voices), conditions_heard())
+    return registry.Part(markdown, figures or None)

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.learn import evaluation, fusion
+from pipeline import paths
+from pipeline.learn import evaluation, fusion, runplan
 from pipeline.ingest.corpora import label_order
-from pipeline.report import charts, formatting, trained
+from pipeline.report import charts, formatting, registry, trained
 
 
 TITLES = {"audio": "Audio (voice, own features)", "face": "Face", "compare2016": "Voice (openSMILE ComParE_2016)",
@@ -314,6 +315,19 @@ def learning_curve_section(curve: pd.DataFrame, model: str, chance: float, figur
                                          for n, r in summary.iterrows()}}
 
 
+@registry.section("learning_curve", place=40)
+def learning_curve_part(inputs: registry.Inputs) -> registry.Part | None:
+    """`learning_curve_section` of the learning_curve stage's table, chance from the emotions its modality's takes hold."""
+    if inputs.curve is None:
+        return None
+    curve = inputs.curve
+    measured = pd.read_parquet(paths.features(curve.modality), columns=["take"])["take"]
+    classes = set(inputs.takes.loc[inputs.takes["take"].isin(measured), "label"])
+    return registry.Part(*learning_curve_section(
+        pd.read_csv(paths.LEARNING_CURVE), runplan.model_name(curve.modality, curve.learner, curve.normalisation),
+        1 / len(classes), inputs.figures))
+
+
 def comparison_section(
     main: trained.LearnerResult | None, variants: dict[str, tuple[dict[str, Any], trained.LearnerResult]]
 ) -> str:
@@ -347,32 +361,24 @@ def comparison_section(
 
 
 def build(
-    takes: pd.DataFrame, rejects: pd.DataFrame, results: list[trained.LearnerResult], fusions: list[dict[str, Any]],
+    inputs: registry.Inputs, rejects: pd.DataFrame,
     comparisons: tuple[trained.LearnerResult | None, dict[str, tuple[dict[str, Any], trained.LearnerResult]]] | None,
-    figures: Path, settings: evaluation.TrainSettings, deploy: str, voice_face: dict[str, tuple[str, dict[str, Any]]] | None = None,
-    voice_sets: tuple[str, dict[str, Any]] | None = None, learning_curve: tuple[str, dict[str, Any]] | None = None,
-    answer: tuple[str, dict[str, Any]] | None = None, uncertainty: tuple[str, dict[str, Any]] | None = None,
-    adapting: tuple[str, dict[str, Any]] | None = None, across: tuple[str, dict[str, Any]] | None = None,
-    cues: tuple[str, str, dict[str, Any]] | None = None, robustness: tuple[str, dict[str, Any]] | None = None,
+    settings: evaluation.TrainSettings, parts: dict[str, registry.Part],
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """The report's Markdown (the answer first, then `voice_face`, which maps a voice+face pair to
-    its `voice_face_section`, `voice_sets` when the voice has several feature sets, the
-    `learning_curve`, the `cues` the models use, the voice's `robustness` to recording conditions, the
-    answer `across` corpora, the `uncertainty` of
-    the deployed decisions, the `adapting` curve, and an index of the details), the details (name ->
-    Markdown for reports/details/<name>.md: the data, each modality's learners, late fusion, the
-    comparison variants, every feature family's importance) and every headline figure (for
-    reports/metrics_details.json)."""
+    """The report's Markdown (the registered sections' `parts` in their order, then an index of the
+    details), the details (name -> Markdown for reports/details/<name>.md: the data, each modality's
+    learners, late fusion, the comparison variants, then each part's own) and every headline figure
+    (for reports/metrics_details.json: each part's under its key)."""
+    takes, results, fusions, figures = inputs.takes, inputs.results, inputs.fusions, inputs.figures
     figures.mkdir(parents=True, exist_ok=True)
     modalities = list(dict.fromkeys(r.modality for r in results))
     sections = {m: modality_section(m, [r for r in results if r.modality == m], figures) for m in modalities}
     details = {"data": data_summary(takes, rejects), **{m: sections[m][0] for m in modalities}}
     if fusions:
-        details["fusion"] = fusion_section(fusions, deploy, figures)
+        details["fusion"] = fusion_section(fusions, inputs.deploy, figures)
     if comparisons:
         details["comparisons"] = comparison_section(*comparisons)
-    if cues:
-        details["importance"] = cues[1]
+    details |= {key: part.details for key, part in parts.items() if part.details is not None}
     details = {name: text.replace(f"]({figures.name}/", f"](../{figures.name}/") for name, text in details.items()}
     markdown = "\n".join(
         [
@@ -384,30 +390,14 @@ def build(
             f"{settings.inner_folds} speaker-grouped inner folds (scored by {settings.scoring}). "
             "Every figure below is from the outer test speakers only.",
             "",
-            answer[0] if answer else "",
-            *[markdown for markdown, _ in (voice_face or {}).values()],
-            voice_sets[0] if voice_sets else "",
-            learning_curve[0] if learning_curve else "",
-            cues[0] if cues else "",
-            robustness[0] if robustness else "",
-            across[0] if across else "",
-            uncertainty[0] if uncertainty else "",
-            adapting[0] if adapting else "",
+            *[part.markdown for part in parts.values() if part.markdown],
             details_index(details),
         ]
     )
     headline = {
-        **({"answer": answer[1]} if answer else {}),
         "n_takes": int(len(takes)),
         **{m: sections[m][1] for m in modalities},
-        "voice_face": {pair: figures for pair, (_, figures) in (voice_face or {}).items()},
-        **({"voice_sets": voice_sets[1]} if voice_sets else {}),
-        **({"learning_curve": learning_curve[1]} if learning_curve else {}),
-        **({"uncertainty": uncertainty[1]} if uncertainty else {}),
-        **({"adaptation": adapting[1]} if adapting else {}),
-        **({"across_corpora": across[1]} if across else {}),
-        **({"robustness": robustness[1]} if robustness and robustness[1] else {}),
-        **({"importance": cues[2]} if cues else {}),
+        **{key: part.metrics for key, part in parts.items() if part.metrics is not None},
         "fusion": {g["name"]: {rule: {k: s[k] for k in ("accuracy", "uar", "fold_accuracy_std")}
                                for rule, s in g["rules"].items()} for g in fusions if g["rules"]},
     }

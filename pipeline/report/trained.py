@@ -1,7 +1,7 @@
 """What the train and fuse stages left, as the report reads it: each learner's summary and
 out-of-fold table, a fusion group's table under one rule, the decision a set of modalities makes
-on its own; and what is derived from them (a model's figures on a subset of takes, its guesses,
-accuracy per channel).
+on its own, the novelty stages' held-out scores; and what is derived from them (a model's figures
+on a subset of takes, its guesses, accuracy per channel, which takes the novelty flag marks).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import io, paths
-from pipeline.learn import metrics
+from pipeline.learn import metrics, novelty
 from pipeline.learn.runplan import model_name
 from pipeline.report import formatting
 
@@ -147,3 +147,18 @@ def heard_alone(modalities: tuple[str, ...], normalisation: str, results: list[L
 def learner_rows(modalities: tuple[str, ...], normalisation: str, results: list[LearnerResult]) -> dict:
     return {f"{r.modality}/{r.learner}": r.oof for r in results
             if r.modality in modalities and r.normalisation == normalisation}
+
+
+def held_out_scores(modalities: tuple[str, ...] | list[str]) -> tuple[dict[str, pd.Series], float]:
+    """Each modality's held-out novelty scores by take (the novelty stages' out-of-fold tables) and the flag rate."""
+    scores = {m: pd.read_parquet(f"{paths.novelty_stem(m)}.oof.parquet").set_index("take")["score"] for m in modalities}
+    return scores, io.read_json(f"{paths.novelty_stem(modalities[0])}.json")["flag_rate"]
+
+
+def flagged_where_all(scored: dict[str, pd.Series], held_out: dict[str, pd.Series], rate: float) -> pd.Series:
+    """For each row every modality scored (their scores joined on the index): whether the novelty
+    flag marks it, each modality tested against its held-out scores at the rate their number leaves."""
+    carried = pd.concat(scored.values(), axis=1, join="inner", keys=list(scored))
+    sorted_out = {m: np.sort(held_out[m].to_numpy()) for m in scored}
+    flagged = novelty.flagged_together({m: carried[m].to_numpy() for m in scored}, sorted_out, rate)
+    return pd.Series(flagged, index=carried.index)

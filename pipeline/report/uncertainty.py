@@ -10,7 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.report import charts, formatting
+from pipeline import io, paths
+from pipeline.learn import conformal, fusion, runplan
+from pipeline.report import charts, formatting, registry, trained
 
 
 def section(calibrated: dict[str, Any], figures: Path, novelty: dict[str, dict[str, Any]],
@@ -62,3 +64,23 @@ def section(calibrated: dict[str, Any], figures: Path, novelty: dict[str, dict[s
     by_modality = {m: r["held_out_flagged"] for m, r in novelty.items()}
     return markdown, {"coverage_target": target, **measured, "novelty_flagged": by_modality,
                       "novelty_flagged_by_decision": flagged}
+
+
+def flagged_by_decision(plan: runplan.RunPlan) -> dict[str, float]:
+    """Each plain fused decision's share of held-out takes (those carrying all its modalities) that
+    the novelty flag marks: any of its modalities, each at the rate their number leaves."""
+    held_out, rate = trained.held_out_scores(plan.modalities)
+    out = {}
+    for group in (g for g in fusion.groups(plan) if g.normalisation == "none"):
+        flagged = trained.flagged_where_all({m: held_out[m] for m in group.modalities}, held_out, rate)
+        if len(flagged):
+            out[group.name] = float(flagged.mean())
+    return out
+
+
+@registry.section("uncertainty", place=80)
+def part(inputs: registry.Inputs) -> registry.Part:
+    """The calibrate stage's sets and reliability, and the novelty stages' flags."""
+    return registry.Part(*section(io.read_json(conformal.PATH), inputs.figures,
+                                  {m: io.read_json(f"{paths.novelty_stem(m)}.json") for m in inputs.plan.modalities},
+                                  flagged_by_decision(inputs.plan)))
