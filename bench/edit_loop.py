@@ -4,12 +4,13 @@ new report, timed; printed: the wall time, the stages that ran and the search fi
 served. params.yaml is restored after each edit and `dvc repro` run again (DVC's run cache brings
 the earlier outputs back; its time is printed apart), so each edit starts from the trained state.
 
-Usage: python bench/edit_loop.py [OVERRIDE ...]   (run from a trained workspace's root)
+Usage: python bench/edit_loop.py [OVERRIDE ...] [--record FILE]   (from a trained workspace's root)
        default: each learner of `run` one search candidate more, fuse.deploy, calibrate.bins
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -53,12 +54,17 @@ def fits_served(stages: list[str]) -> tuple[int, int]:
 
 
 def main() -> None:
-    overrides = sys.argv[1:] or defaults()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("overrides", nargs="*", help="edits as `dvc exp run -S` takes them (default: see above)")
+    parser.add_argument("--record", type=Path, help="also write the table to this JSON file")
+    args = parser.parse_args()
+    overrides = args.overrides or defaults()
     original = PARAMS.read_text()
     _, stale = repro()
     if stale:
         print(f"note: the workspace was not up to date; ran {', '.join(stale)} first")
     print(f"{'edit':32s} {'to the report':>13s}  {'fits from cache':>15s}  stages that ran")
+    rows = []
     try:
         for override in overrides:
             apply_overrides(str(PARAMS), [override])
@@ -68,8 +74,13 @@ def main() -> None:
             back, _ = repro()
             print(f"{override:32s} {seconds:11.0f} s  {hits:6d} of {hits + made:6d}  {len(ran)}: {', '.join(ran)}"
                   f"  (restored in {back:.0f} s)", flush=True)
+            rows.append({"edit": override, "seconds": round(seconds), "fits_from_cache": hits, "fits": hits + made,
+                         "stages": ran, "restored_s": round(back)})
     finally:
         PARAMS.write_text(original)
+    if args.record:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        args.record.write_text(json.dumps({"commit": commit, "edits": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ RUN = Path("models/run.json")  # what the run trained, fused and deploys: all th
 FUSED_RUN = FUSION / "run.json"  # the same, before a rule is deployed: what the cross_corpus stages score
 
 
+def cross_corpus_record(key: str) -> Path:
+    """`models/cross_corpus/<key>.json`: the cross_corpus stage's record for `cross_corpus.<key>`."""
+    return Path("models/cross_corpus") / f"{key}.json"
+
+
 def novelty_stem(modality: str) -> Path:
     """`models/novelty/<modality>`: .joblib (`learn.novelty.Model`), .oof.parquet (held-out scores), .json
     (its threshold and the share flagged)."""

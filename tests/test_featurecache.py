@@ -63,3 +63,22 @@ def test_the_key_is_the_bytes_not_the_name(clips):
     write_clip(folder / "a.wav", real_take(3, "03-01-05-01-01-01-03"))  # new bytes at the old name
     changed, _ = measure(addresses[:1])
     assert CALLS == addresses[:1] and not np.array_equal(changed, found)
+
+
+def test_an_image_sequence_is_keyed_by_every_frame_and_a_literal_name_by_its_own_bytes(tmp_path):
+    frames = tmp_path / "seq"
+    frames.mkdir()
+    for i in range(3):
+        (frames / f"S1_{i}.png").write_bytes(bytes([i]) * 10)
+    settings = audio.AudioSettings()
+    pattern = str(frames / "S1_*.png")
+    first = featurecache.key(counted_features, pattern, settings)
+    (frames / "S1_2.png").write_bytes(b"another frame")
+    assert featurecache.key(counted_features, pattern, settings) != first
+    bracketed = tmp_path / "take[1].wav"  # a pattern in shape, a file in fact: its own bytes, not take1.wav's
+    shutil.copy(real_take(1, "03-01-05-01-01-01-01"), bracketed)
+    shutil.copy(real_take(2, "03-01-03-01-01-01-02"), tmp_path / "take1.wav")
+    assert featurecache.key(counted_features, str(bracketed), settings) != featurecache.key(
+        counted_features, str(tmp_path / "take1.wav"), settings)
+    with pytest.raises(OSError):
+        featurecache.key(counted_features, str(frames / "S9_*.png"), settings)

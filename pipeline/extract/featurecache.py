@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -42,9 +43,13 @@ def _code() -> str:
 
 
 def _content(address: str) -> str:
-    """A digest of the clip's bytes: a file's, a zip member's, or each frame of an image sequence (a glob)."""
-    if glob.has_magic(address):
-        return "".join(f"{Path(f).name}:{sources.file_hash(f)};" for f in sorted(glob.glob(address)))
+    """A digest of the clip's bytes: a file's, a zip member's, or each frame of an image sequence (a
+    pattern that names no file itself); OSError when there are none."""
+    if glob.has_magic(address) and not os.path.exists(address) and sources.ZIP_SEPARATOR not in address:
+        frames = sorted(glob.glob(address))
+        if not frames:
+            raise FileNotFoundError(f"{address}: no file matches")
+        return "".join(f"{Path(f).name}:{sources.file_hash(f)};" for f in frames)
     return sources.file_hash(address)
 
 

@@ -7,15 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline import io
+from pipeline import io, paths
 from pipeline.report import formatting, intervals, registry
 
 NORMALISED = ("speaker", "corpus")  # a record's normalised rows (`apply.transfer`): by speaker, the corpus as one batch
-
-
-def record_path(key: str) -> str:
-    """Where the cross_corpus stage writes its record for `cross_corpus.<key>`."""
-    return f"models/cross_corpus/{key}.json"
 
 
 def _side_name(side: str) -> str:
@@ -75,4 +70,4 @@ def section(found: dict[str, dict[str, Any]], deploy: str) -> tuple[str, dict[st
 
 @registry.section("across_corpora", place=70)
 def part(inputs: registry.Inputs) -> registry.Part:
-    return registry.Part(*section({key: io.read_json(record_path(key)) for key in inputs.cross_corpus}, inputs.deploy))
+    return registry.Part(*section({key: io.read_json(paths.cross_corpus_record(key)) for key in inputs.cross_corpus}, inputs.deploy))

@@ -14,7 +14,6 @@ import sys
 
 from pipeline import compute, entry, io, paths
 from pipeline.apply import ensemble, transfer
-from pipeline.report import across
 
 
 WAYS = {"none": "plain:", "speaker": "by speaker:", "corpus": "the corpus as one batch:"}
@@ -25,7 +24,7 @@ def main(key: str) -> None:
     source = transfer.Source.from_params(key, params)
     with compute.engine(compute.from_params(params.get("compute"))):
         found = transfer.scored(ensemble.load_run(paths.FUSED_RUN), params["ingest"], source)
-    io.write_json(found, across.record_path(key))
+    io.write_json(found, paths.cross_corpus_record(key))
     for rule, sides in found["by_rule"].items():
         for side, figures in sides.items():
             print(f"cross_corpus@{key}: {rule}: {side}: " + ", ".join(
