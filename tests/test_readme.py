@@ -62,3 +62,26 @@ def test_every_percentage_in_a_table_is_a_figure_the_report_wrote():
         rows = [line for line in (REPO / page).read_text().splitlines() if line.startswith("|")]
         stale = sorted({p for line in rows for p in re.findall(r"(\d+\.\d%)", line)} - written)
         assert not stale, f"{page}: {stale} are no figure of reports/metrics_details.json"
+
+
+LOOP_BEGIN, LOOP_END = "<!-- the loop: docs/bench/cold_run.json, docs/bench/edit_loop.json -->", "<!-- end of the loop -->"
+
+
+def loop_table() -> str:
+    """The README's loop table, from the benchmarks' records (`bench/cold_run.py`, `bench/edit_loop.py --record`)."""
+    cold = json.loads((REPO / "docs/bench/cold_run.json").read_text())
+    edits = json.loads((REPO / "docs/bench/edit_loop.json").read_text())
+    rows = ["| edit (from the trained clone) | to the new report | stages run | search fits from the cache |",
+            "|---|---|---|---|",
+            f"| none: a fresh clone's `dvc repro` | {cold['wall_s'] / 60:.1f} min ({cold['cores']} cores) | every "
+            f"stage | none |"]
+    for edit in edits["edits"]:
+        fits = f"{edit['fits_from_cache']:,} of {edit['fits']:,}" if edit["fits"] else "none"
+        rows.append(f"| `{edit['edit']}` | {edit['seconds']} s | {len(edit['stages'])} | {fits} |")
+    return "\n".join(rows)
+
+
+def test_the_readme_loop_times_are_the_benchmarks():
+    readme = (REPO / "README.md").read_text()
+    shown = readme[readme.index(LOOP_BEGIN) + len(LOOP_BEGIN):readme.index(LOOP_END)].strip()
+    assert shown == loop_table(), f"README's loop table should read:\n{loop_table()}"
