@@ -1,7 +1,7 @@
 """Benchmark: the cold `dvc repro`, as a new user meets it: a fresh `git clone` of this repository
 beside ../shared (no DVC cache, no fit or feature cache), then `dvc repro`, timed. Prints and, with
---record, writes: the wall time, the CPU time of every process it ran, the largest one's peak
-memory, the commit, and the outputs whose content differs from those the committed dvc.lock records
+--record, writes: the wall time, each stage's (from the moment DVC starts it to the next one's start),
+the CPU time of every process it ran, the largest one's peak memory, the commit, and the outputs whose content differs from those the committed dvc.lock records
 (none: a fresh clone reproduces the committed run byte for byte; code edits since it change only
 the lock's code hashes).
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -28,6 +29,22 @@ def run(command: list[str], cwd: Path) -> None:
     done = subprocess.run(command, cwd=cwd, env={**os.environ, "DVC_NO_ANALYTICS": "1"}, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+
+def timed_repro(clone: Path) -> dict[str, float]:
+    """`dvc repro` in `clone`; the seconds from each stage's start to the next one's (the last: to the end)."""
+    started: dict[str, float] = {}
+    with subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=clone, env={**os.environ, "DVC_NO_ANALYTICS": "1"},
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as repro:
+        tail = []
+        for line in repro.stdout:
+            tail = [*tail[-40:], line]
+            if stage := re.match(r"Running stage '([^']+)'", line):
+                started[stage.group(1)] = time.perf_counter()
+    if repro.returncode != 0:
+        raise SystemExit(f"dvc repro failed:\n{''.join(tail)}")
+    ends = [*list(started.values())[1:], time.perf_counter()]
+    return {stage: round(end - start, 1) for (stage, start), end in zip(started.items(), ends)}
 
 
 def outputs(lock: dict) -> dict[str, str | None]:
@@ -47,7 +64,7 @@ def main() -> None:
     run(["git", "clone", "-q", str(here), str(clone)], here)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True).stdout
     started = time.perf_counter()
-    run([sys.executable, "-m", "dvc", "repro"], clone)
+    stages = timed_repro(clone)
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     committed = subprocess.run(["git", "show", "HEAD:dvc.lock"], cwd=clone, capture_output=True, text=True).stdout
@@ -55,7 +72,8 @@ def main() -> None:
     figures = {"commit": commit.strip(), "wall_s": round(wall), "cpu_s": round(usage.ru_utime + usage.ru_stime),
                "peak_process_gb": round(usage.ru_maxrss / 2**20, 2), "cores": os.cpu_count(),
                "outputs_unlike_committed": sorted(path for path in before.keys() | after.keys()
-                                                  if before.get(path) != after.get(path))}
+                                                  if before.get(path) != after.get(path)),
+               "stage_seconds": dict(sorted(stages.items(), key=lambda item: -item[1]))}
     print(json.dumps(figures, indent=2))
     if args.record:
         args.record.write_text(json.dumps(figures, indent=2) + "\n")

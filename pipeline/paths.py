@@ -27,6 +27,14 @@ def condition_features(modality: str) -> Path:
     return CONDITIONS / f"{modality}.parquet"
 
 
+AUGMENTED = Path("features/augmented")  # the augment stage's folder
+
+
+def augmented_features(modality: str) -> Path:
+    """A voice modality's features of every take's augmented copies: take, copy, the features."""
+    return AUGMENTED / f"{modality}.parquet"
+
+
 def feature_rejects(modality: str) -> Path:
     return Path("features") / f"{modality}_rejects.parquet"
 

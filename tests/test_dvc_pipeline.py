@@ -275,6 +275,7 @@ def check_robustness(project: Path, report: str, metrics: dict) -> None:
     assert set(fused["rule"]) == set(fusion.RULES) and fused.filter(like="p_").notna().all().all()
     flat = " ".join(report.split())
     assert "## Off the studio: recording conditions" in report and "| telephone |" in flat
+    assert "(for voice: on their studio takes and on copies of them through effects drawn at random" in flat
     robust = metrics["robustness"]
     assert set(robust["decisions"]) == {"voice", "voice + speaker norm"} and set(robust["flagged"]) == {
         "clean", "mp3_32k", "telephone", "babble_10db"}
@@ -597,7 +598,7 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     importance = {f"importance@{stage[6:-5]}" for stage in trained if stage.endswith("-none")} | {
         "importance_wide@compare2016-logreg"}
     assert stages_run(first) == ({"fetch", "ingest", "fingerprints", "audio_features", "face_features",
-                                  "conditions", "external_features@au", "fuse", "calibrate", "adaptation",
+                                  "conditions", "augment", "external_features@au", "fuse", "calibrate", "adaptation",
                                   "cross_corpus@emodb",
                                   "cross_corpus@ravdess_video", "report"}
                                  | trained | wide | variants | novelty | importance)
@@ -660,9 +661,17 @@ def test_dvc_repro_end_to_end_then_only_the_edited_learner_reruns(server, tmp_pa
     assert len(copies) == 2 * len(voices) and copies.groupby("speed")["take"].apply(set).to_dict() == {
         0.9: set(voices["take"]), 1.1: set(voices["take"])}
     assert pd.read_parquet(project / "features/audio_copies.parquet").empty  # the own features make none
-    wide = json.loads((project / "models/learners/compare2016/logreg-none.json").read_text())
-    assert wide["training_copies"] == 2 * len(voices) and wide["n_takes"] == len(voices)
-    assert f"trained on the {2 * len(voices)} speed-perturbed copies" in report
+    drawn = pd.read_parquet(project / "features/augmented/compare2016.parquet")  # one copy a take, heard off the studio
+    assert drawn[["take", "copy"]].values.tolist() == [[t, 0] for t in sorted(voices["take"])]
+    assert drawn.shape[1] == 2 + 6373 and not np.allclose(
+        drawn.set_index("take").loc[compare["take"]].iloc[:, 1:].to_numpy(), compare.iloc[:, 1:].to_numpy())
+    wide = json.loads((project / "models/learners/compare2016/logreg-none.json").read_text())  # train.augmented: [none]
+    assert (wide["training_copies"], wide["augmented_copies"], wide["n_takes"]) == (3 * len(voices), len(voices),
+                                                                                    len(voices))
+    normalised = json.loads((project / "models/learners/compare2016/logreg-speaker.json").read_text())
+    assert (normalised["training_copies"], normalised["augmented_copies"]) == (2 * len(voices), 0)
+    assert (f"trained on the copies of its training takes: {2 * len(voices)} speed-perturbed (`speed_copies`) and "
+            f"{len(voices)} heard off the studio (`augment`)") in " ".join(report.split())
     assert "## Voice: feature sets alone and together" in report
     curve = pd.read_csv(project / "models/learning_curve.csv")
     assert curve[["fold", "speakers"]].values.tolist() == [[f, n] for f in range(3) for n in (2, 4)]

@@ -90,7 +90,7 @@ def test_no_params_name_reaches_a_shell_line_under_dvc(tmp_path):
     assert len(stages) > 8 * 4
     assert {stage.cmd for stage in stages} <= {f"python -m pipeline.stages.{name}" for name in (
         "fetch", "ingest", "fingerprints", "audio_features", "face_features", "opensmile_features", "external_features", "train",
-        "conditions", "novelty", "learning_curve", "fuse", "adaptation", "cross_corpus", "importance", "calibrate", "report")} | {
+        "conditions", "augment", "novelty", "learning_curve", "fuse", "adaptation", "cross_corpus", "importance", "calibrate", "report")} | {
         "python -m pipeline.stages.train --variant"}
 
     hostile = [s.name for s in stages if "touch" in s.name

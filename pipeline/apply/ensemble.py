@@ -18,7 +18,8 @@ import numpy as np
 
 from pipeline import io, paths
 from pipeline.extract import extractors
-from pipeline.learn import adaptation, fusion, novelty, run, runplan
+from pipeline.learn import adaptation, fusion, novelty, records, run, runplan
+from pipeline.learn.records import Saved
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.normalisation import normalise
 
@@ -100,8 +101,9 @@ def damage(path: Path) -> str | None:
     return None if stream.eof else "cut short (its compressed data ends early)"
 
 
-def unpickled(path: Path) -> dict:
-    """A model file's contents; ModelError naming the file when it is empty, cut short or not a model."""
+def unpickled(path: Path, kind: type[Saved]) -> Saved:
+    """A model file's record of `kind`; ModelError naming the file when it is empty, cut short, not a
+    model or a record of another kind or version."""
     fix = f"restore it with `dvc checkout {path}` or retrain with `dvc repro`"
     if path.stat().st_size == 0:
         raise ModelError(f"{path}: empty (0 bytes); {fix}")
@@ -113,24 +115,24 @@ def unpickled(path: Path) -> dict:
         raise ModelError(f"{path}: {problem}; {fix}") from None
     if not isinstance(saved, dict):
         raise ModelError(f"{path}: not a model file of this project; restore it with `dvc checkout {path}`")
-    return saved
+    try:
+        return kind.read(saved)
+    except records.RecordError as error:
+        raise ModelError(f"{path}: {error}; run `dvc repro` to retrain") from None
 
 
 def load_learner(modality: str, learner: str, normalisation: str = "none") -> Learner:
     """A trained learner with the feature settings it was trained with, refused if it records none
     or its columns are not what those settings give today's extractor."""
     stem = paths.model_stem(modality, learner, normalisation)
-    saved = unpickled(model_file(stem))
-    if "feature_table" not in saved:
-        raise ModelError(f"{stem}.joblib records no feature settings (trained before models kept them): "
-                         "run `dvc repro` to retrain")
-    settings = extractors.rebuild(saved["feature_table"])
+    saved = unpickled(model_file(stem), records.LearnerFile)
+    settings = extractors.rebuild(saved.feature_table)
     names = extractors.of(settings).names
-    if names is not None and saved["features"] != names(settings):
+    if names is not None and saved.features != names(settings):
         raise ModelError(f"{stem}.joblib: the extractor no longer gives the columns it was trained on "
                          "(run `dvc repro` to retrain)")
-    return Learner(modality, runplan.model_name(modality, learner, normalisation), saved["model"], saved["classes"],
-                   saved["features"], normalisation, frozenset(saved["content"]), settings)
+    return Learner(modality, runplan.model_name(modality, learner, normalisation), saved.model, saved.classes,
+                   saved.features, normalisation, frozenset(saved.content), settings)
 
 
 def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[str]) -> list[Fused]:
@@ -141,11 +143,11 @@ def load_fused(group: fusion.Group, learners: dict[str, Learner], rules: list[st
     if not Path(f"{stem}.joblib").exists() and Path(f"{stem}.json").exists() and len(group.modalities) > 1:
         # no take carried them together
         return [Fused(group.name.replace("/fused", "/mean"), group.stems, classes, fusion.Mean(), sides, None)]
-    saved = unpickled(model_file(stem))
-    if saved["stems"] != list(group.stems) or saved["classes"] != classes or not set(rules) <= set(saved["rules"]):
+    saved = unpickled(model_file(stem), records.FusionFile)
+    if saved.stems != list(group.stems) or saved.classes != classes or not set(rules) <= set(saved.rules):
         raise ModelError(f"{stem}.joblib was fused from other models or rules than params.yaml names "
                          "(run `dvc repro`)")
-    return [Fused(f"{group.name} ({rule})", group.stems, classes, saved["rules"][rule], sides, f"{stem}.json", rule)
+    return [Fused(f"{group.name} ({rule})", group.stems, classes, saved.rules[rule], sides, f"{stem}.json", rule)
             for rule in rules]
 
 
@@ -293,7 +295,7 @@ def load(trained: run.Run, modalities: set[str] | None = None, normalisations: t
 def load_novelty(modality: str, columns: list[str]) -> novelty.Model:
     """The novelty stage's model of `modality`, refused unless it saw the learners' columns."""
     stem = paths.novelty_stem(modality)
-    saved = unpickled(model_file(stem))
-    if not isinstance(saved.get("novelty"), novelty.Model) or saved.get("features") != columns:
+    saved = unpickled(model_file(stem), records.NoveltyFile)
+    if not isinstance(saved.novelty, novelty.Model) or saved.features != columns:
         raise ModelError(f"{stem}.joblib is not a novelty model of the {modality} models' features (run `dvc repro`)")
-    return saved["novelty"]
+    return saved.novelty

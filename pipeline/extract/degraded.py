@@ -50,21 +50,27 @@ def babble_of(paths: tuple[str, ...]) -> np.ndarray | None:
     return sum(np.resize(v, n) / np.sqrt(max(conditions.power(v), 1e-20)) for v in voices)
 
 
-def features_under_conditions(take: str, job: Job) -> np.ndarray:
-    """`(conditions, features)`: the take's voice features under each condition (a row of NaN
-    where a condition leaves nothing to measure)."""
-    planned = job.takes[take]
-    y = mono(planned.path)
-    babble = babble_of(planned.babble)
+def measured_rows(heard: list[np.ndarray], voices: tuple[object, ...]) -> np.ndarray:
+    """`(len(heard), features)`: each signal (at RATE) measured by every voice extractor in `voices`,
+    side by side (a row of NaN where a signal leaves nothing to measure; ClipError if none does)."""
     rows = []
-    for k, condition in enumerate(job.conditions):
-        heard = conditions.apply(y, RATE, condition, np.random.default_rng([job.seed, planned.index, k]), babble)
-        decoded = audio.Decoded(heard[:, None], RATE)
+    for y in heard:
+        decoded = audio.Decoded(y[:, None], RATE)
         try:
-            rows.append(np.concatenate([extractors.of(s).per_voice(decoded, s) for s in job.settings]))
+            rows.append(np.concatenate([extractors.of(s).per_voice(decoded, s) for s in voices]))
         except ClipError:
             rows.append(None)
     width = next((len(r) for r in rows if r is not None), 0)
     if not width:
         raise ClipError("no voice features under any condition")
     return np.stack([np.full(width, np.nan) if r is None else r for r in rows])
+
+
+def features_under_conditions(take: str, job: Job) -> np.ndarray:
+    """`(conditions, features)`: the take's voice features under each condition (a row of NaN
+    where a condition leaves nothing to measure)."""
+    planned = job.takes[take]
+    y = mono(planned.path)
+    babble = babble_of(planned.babble)
+    return measured_rows([conditions.apply(y, RATE, condition, np.random.default_rng([job.seed, planned.index, k]),
+                                           babble) for k, condition in enumerate(job.conditions)], job.settings)

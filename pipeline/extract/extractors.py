@@ -67,6 +67,14 @@ def way_of(modality: str, params: dict) -> str:
     return "opensmile" if modality in (params.get("opensmile_features") or {}) else "external"
 
 
+def from_audio(params: dict) -> list[str]:
+    """The modalities of `run` (both lists, in order) measured from audio files: the voices a
+    degraded or augmented signal can be measured by."""
+    run = params["run"]
+    return [m for m in [*run["modalities"], *(run.get("wide_modalities") or [])]
+            if EXTRACTORS[way_of(m, params)].reads == "audio_path"]
+
+
 def from_params(modality: str, params: dict) -> object:
     """The settings params.yaml gives `modality` now."""
     way = way_of(modality, params)

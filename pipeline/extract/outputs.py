@@ -90,3 +90,15 @@ def write_copies(modality: str, copies: list[pd.DataFrame], names: list[str]) ->
     empty = pd.DataFrame({"take": pd.Series(dtype=str), "speed": pd.Series(dtype=float),
                           **{name: pd.Series(dtype=float) for name in names}})
     io.write_parquet(pd.concat([empty, *copies], ignore_index=True), paths.feature_copies(modality))
+
+
+def write_by_voice(rows: np.ndarray, index: pd.MultiIndex, columns: dict[str, list[str]],
+                   path_of: Callable[[str], Any]) -> None:
+    """Rows measured by several voices side by side (`degraded.measured_rows`; `columns`: each
+    voice's feature names, in that order), split into one table per voice at `path_of(voice)`:
+    the `index` levels, then its features."""
+    start = 0
+    for voice, names in columns.items():
+        table = pd.DataFrame(rows[:, start: start + len(names)], index=index, columns=names).reset_index()
+        io.write_parquet(table, path_of(voice))
+        start += len(names)

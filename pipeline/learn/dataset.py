@@ -106,23 +106,33 @@ def inputs(params: dict, modality: str, learner: str, normalisation: str, varian
     groups = table["speaker"].to_numpy()
     X = normalise(normalisation, table[feature_names].to_numpy(dtype=np.float64), groups)
     y = table["label"].map({c: i for i, c in enumerate(classes)}).to_numpy()
-    copies = copies_of(table, modality, feature_names, normalisation)
+    copies = copies_of(table, modality, feature_names, normalisation,
+                       normalisation in settings.augmented)
     probe_rows, probes = probes_of(table, modality, feature_names, normalisation, heard)
     return Inputs(settings, spec, table, feature_names, metadata, classes, X, y, groups, table["fold"].to_numpy(),
                   copies, probes, probe_rows)
 
 
-def copies_of(table: pd.DataFrame, modality: str, feature_names: list[str], normalisation: str) -> evaluation.Copies:
-    """The copies (features/<modality>_copies.parquet; none without the file) of the table's takes.
-    Speaker normalisation treats a speaker's copies at one speed as a speaker of their own (a
-    different voice)."""
-    if not paths.feature_copies(modality).exists():
+def copies_of(table: pd.DataFrame, modality: str, feature_names: list[str], normalisation: str,
+              augmented: bool = False) -> evaluation.Copies:
+    """The copies of the table's takes: speed-perturbed (features/<modality>_copies.parquet) and, with
+    `augmented`, heard off the studio (features/augmented/<modality>.parquet); none without the files.
+    Speaker normalisation treats a speaker's copies at one speed, or of one draw, as a speaker of
+    their own (a different voice, or channel)."""
+    found = []
+    if paths.feature_copies(modality).exists():
+        speed = pd.read_parquet(paths.feature_copies(modality))
+        found.append(speed.assign(voice="@" + speed.pop("speed").astype(str)))
+    if augmented and paths.augmented_features(modality).exists():
+        drawn = pd.read_parquet(paths.augmented_features(modality))
+        drawn = drawn[drawn[feature_names].notna().any(axis=1)]  # a copy left with nothing to measure trains nothing
+        found.append(drawn.assign(voice="@copy" + drawn.pop("copy").astype(str)))
+    if not found:
         return evaluation.Copies(np.empty((0, len(feature_names))), np.empty(0, dtype=int))
-    copies = pd.read_parquet(paths.feature_copies(modality)).merge(
-        table[["take", "speaker"]].reset_index(names="row"), on="take")
-    voices = (copies["speaker"] + "@" + copies["speed"].astype(str)).to_numpy()
+    copies = pd.concat(found, ignore_index=True).merge(table[["take", "speaker"]].reset_index(names="row"), on="take")
+    voices = (copies["speaker"] + copies["voice"]).to_numpy()
     X = normalise(normalisation, copies[feature_names].to_numpy(dtype=np.float64), voices)
-    return evaluation.Copies(X, copies["row"].to_numpy())
+    return evaluation.Copies(X, copies["row"].to_numpy(), int(copies["voice"].str.startswith("@copy").sum()))
 
 
 def probes_of(table: pd.DataFrame, modality: str, feature_names: list[str], normalisation: str, heard: bool = True,

@@ -17,6 +17,7 @@ from sklearn.model_selection import GroupKFold
 
 from pipeline import checks
 from pipeline.learn import calibration, metrics
+from pipeline.learn.normalisation import NORMALISATIONS
 from pipeline.learn.search import SCORERS, Job, SearchSpec, Split, expect, inner_outputs, predicted, search
 from pipeline.checks import SettingError
 
@@ -51,6 +52,7 @@ class TrainSettings:
     inner_folds: int
     scoring: str
     permutation_check: bool
+    augmented: tuple[str, ...] = ("none",)  # the normalisations whose models train on augmented copies too
 
     def __post_init__(self) -> None:
         checks.check("train", self, _TRAIN_RULES)
@@ -62,6 +64,8 @@ _TRAIN_RULES: list[checks.Rule] = [
     ("inner_folds", "a whole number >= 2", lambda t: checks.is_int(t.inner_folds) and t.inner_folds >= 2),
     ("scoring", "one of " + ", ".join(SCORERS), lambda t: t.scoring in SCORERS),
     ("permutation_check", "true or false", lambda t: isinstance(t.permutation_check, bool)),
+    ("augmented", f"a list of normalisations ({', '.join(NORMALISATIONS)})",
+     lambda t: isinstance(t.augmented, tuple) and set(t.augmented) <= set(NORMALISATIONS)),
 ]
 
 
@@ -76,6 +80,7 @@ class Copies:
 
     X: np.ndarray  # (n_copies, n_features)
     of: np.ndarray  # (n_copies,) row of the copied take
+    augmented: int = 0  # how many of them are heard off the studio (`augment`), not speed-perturbed
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pipeline import checks, paths
-from pipeline.learn import evaluation, metrics
+from pipeline.learn import evaluation, metrics, records
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.runplan import RunPlan, model_name
 from pipeline.checks import SettingError
@@ -348,7 +348,7 @@ def gather(group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame]) -
 def fuse_group(
     group: Group, oofs: list[pd.DataFrame], inners: list[pd.DataFrame], rules: tuple[str, ...],
     heards: list[pd.DataFrame] | None = None,
-) -> tuple[dict, pd.DataFrame, dict, pd.DataFrame] | None:
+) -> tuple[dict, pd.DataFrame, records.FusionFile, pd.DataFrame] | None:
     """Figures, fused out-of-fold table, deployable rules and fused table of the takes heard under
     other conditions of one group, from its members' outer (`oofs`), inner (`inners`) and
     conditions (`heards`: take, condition, p_<class>) tables; None when `gather` finds no take.
@@ -392,7 +392,7 @@ def fuse_group(
         figures["rules"][rule].update(deployable[rule].learnt(group.stems, per_fold))
     table = pd.concat(tables, ignore_index=True)
     table["predicted"] = [classes[i] for i in table[[f"p_{c}" for c in classes]].to_numpy().argmax(axis=1)]
-    return figures, table, {"stems": list(group.stems), "classes": classes, "rules": deployable}, pd.concat(
+    return figures, table, records.FusionFile(list(group.stems), classes, deployable), pd.concat(
         heard_tables, ignore_index=True)
 
 

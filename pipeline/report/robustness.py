@@ -33,10 +33,11 @@ def figures_of(heard: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def section(decisions: dict[str, pd.DataFrame], figures: Path, flagged: dict[str, float], order: list[str],
-            ) -> tuple[str, dict[str, Any]]:
+            augmented: list[str] = ()) -> tuple[str, dict[str, Any]]:
     """Markdown and figures of each decision's table of fused probabilities under the conditions
     (`decisions`: name -> its rows of the deployed rule; plain first, then speaker-normalised),
-    with the share of takes the novelty flag marks under each (`flagged`), conditions in `order`."""
+    with the share of takes the novelty flag marks under each (`flagged`), conditions in `order`;
+    `augmented`: the decisions whose models also trained on augmented copies."""
     measured = {name: figures_of(table) for name, table in decisions.items() if len(table)}
     if not measured or not all(CLEAN in m for m in measured.values()):
         return "", {}
@@ -65,7 +66,9 @@ def section(decisions: dict[str, pd.DataFrame], figures: Path, flagged: dict[str
         f"The deployed voice decision on {first['n_takes']} takes of {first['n_speakers']} speakers (`robustness` "
         "params: sampled per speaker) heard through codecs, a telephone line, noise, rooms, a low level and "
         "clipping; each take is scored by its own outer fold's models and fusion rule, trained on other speakers "
-        "and on studio takes only. `clean` is the same takes as recorded, measured the same way (speaker norm: "
+        + ("and on studio takes only" if not augmented else f"(for {', '.join(augmented)}: on their studio takes and "
+           "on copies of them through effects drawn at random from the `augment` ranges, not from the conditions "
+           "below)") + ". `clean` is the same takes as recorded, measured the same way (speaker norm: "
         "each speaker's takes under one condition standardised together). The interval is over speakers; "
         "`vs clean` in points; `flagged`: the share of the takes `predict` would mark as unlike the training "
         "takes (the novelty flag, each take scored by its fold's novelty model).",
@@ -103,5 +106,8 @@ def part(inputs: registry.Inputs) -> registry.Part:
     voices = tuple(inputs.plan.of_kind("voice"))
     decisions = {f"voice{suffix(n)}": trained.heard_alone(voices, n, inputs.results, inputs.deploy)
                  for n in inputs.plan.normalisations} if voices else {}
-    markdown, figures = section(decisions, inputs.figures, flagged_by_condition(voices), conditions_heard())
+    augmented = [f"voice{suffix(n)}" for n in inputs.plan.normalisations
+                 if any(r.summary.get("augmented_copies") for r in inputs.results
+                        if r.modality in voices and r.normalisation == n)]
+    markdown, figures = section(decisions, inputs.figures, flagged_by_condition(voices), conditions_heard(), augmented)
     return registry.Part(markdown, figures or None)

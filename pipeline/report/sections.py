@@ -119,6 +119,16 @@ def learner_section(result: trained.LearnerResult, figures: Path) -> str:
     )
 
 
+def _copies_note(summary: dict) -> str:
+    """What the best learner trained on besides its takes: speed-perturbed and augmented copies."""
+    augmented = summary.get("augmented_copies", 0)
+    speed = summary.get("training_copies", 0) - augmented
+    kinds = [f"{n} {kind} (`{key}`)" for n, kind, key in [(speed, "speed-perturbed", "speed_copies"),
+                                                          (augmented, "heard off the studio", "augment")] if n]
+    return (f"Every fit also trained on the copies of its training takes: {' and '.join(kinds)}; never a copy "
+            "of a take it was scored on. " if kinds else "")
+
+
 def _normalised_note(normalised: list[trained.LearnerResult]) -> str:
     if not normalised:
         return ""
@@ -161,9 +171,7 @@ def modality_section(modality: str, results: list[trained.LearnerResult], figure
         "`speech`/`song` split the same out-of-fold predictions by the test take's vocal channel; "
         if best.oof["channel"].notna().any() else ""
     )
-    copies = best.summary.get("training_copies", 0)
-    copies_note = (f"Every fit also trained on the {copies} speed-perturbed copies of its training takes "
-                   "(`speed_copies`; never a copy of a take it was scored on). " if copies else "")
+    copies_note = _copies_note(best.summary)
     markdown = "\n".join(
         [
             f"## {TITLES.get(modality, modality)}: {corpora}",

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline import compute, entry, io, paths
-from pipeline.extract import conditions, degraded, extractors
+from pipeline.extract import conditions, degraded, extractors, outputs
 from pipeline.extract.batch import extract
-from pipeline.learn import evaluation, runplan
+from pipeline.learn import evaluation
 
 
 def sampled(takes: pd.DataFrame, per_speaker: int, seed: int) -> pd.DataFrame:
@@ -48,11 +48,10 @@ def planned(chosen: pd.DataFrame, voiced: pd.DataFrame, fold_of: dict[str, int],
 def main() -> None:
     params = io.load_params()
     settings = conditions.Settings.from_params(params)
-    kinds = runplan.kinds(params)  # which modalities are voices; run's learner lists are not read: no rerun for them
-    voices = [m for m in [*params["run"]["modalities"], *(params["run"].get("wide_modalities") or [])]
-              if kinds.get(m) == "voice" and extractors.EXTRACTORS[extractors.way_of(m, params)].reads == "audio_path"]
+    voices = extractors.from_audio(params)  # run's learner lists are not read: no rerun for them
     made_with = [extractors.from_params(m, params) for m in voices]
-    widths = [len(extractors.of(s).names(s)) for s in made_with]
+    columns = {m: extractors.of(s).names(s) for m, s in zip(voices, made_with)}
+    width = sum(map(len, columns.values()))
     takes = pd.read_parquet(paths.MANIFEST)
     fold_of = evaluation.speaker_folds(takes, params["train"]["outer_folds"], params["train"]["seed"])
     voiced = takes[takes["audio_path"].notna()]
@@ -64,18 +63,13 @@ def main() -> None:
     if names and voices:
         with compute.engine(compute.from_params(params.get("compute"))):
             found, failures = extract(degraded.features_under_conditions, chosen["take"].tolist(), job,
-                                      (len(names), sum(widths)), "conditions")
+                                      (len(names), width), "conditions")
     else:
-        found, failures = np.empty((len(chosen), len(names), sum(widths))), {}
+        found, failures = np.empty((len(chosen), len(names), width)), {}
     kept = np.setdiff1d(np.arange(len(chosen)), list(failures))
     index = pd.MultiIndex.from_product([chosen["take"].to_numpy()[kept], names], names=["take", "condition"])
-    rows = found[kept].reshape(len(kept) * len(names), sum(widths))
-    start = 0
-    for modality, setting, width in zip(voices, made_with, widths):
-        columns = extractors.of(setting).names(setting)
-        table = pd.DataFrame(rows[:, start: start + width], index=index, columns=columns).reset_index()
-        io.write_parquet(table, paths.condition_features(modality))
-        start += width
+    outputs.write_by_voice(found[kept].reshape(len(kept) * len(names), width), index, columns,
+                           paths.condition_features)
     io.write_json({"conditions": names, "modalities": voices, "takes": int(len(kept)),
                    "speakers": int(chosen["speaker"].iloc[kept].nunique())}, paths.CONDITIONS / "conditions.json")
     for i, reason in failures.items():

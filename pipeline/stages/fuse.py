@@ -48,7 +48,7 @@ def main() -> None:
         io.write_json(figures, f"{stem}.json")
         io.write_parquet(table, f"{stem}.oof.parquet")
         io.write_parquet(heard_table, f"{stem}.conditions.parquet")
-        io.write_joblib(deployable, f"{stem}.joblib")
+        io.write_joblib(deployable.saved(), f"{stem}.joblib")
         print(f"{group.name}: " + ", ".join(f"{r} {figures['rules'][r]['accuracy']:.3f}" for r in figures["rules"]))
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import argparse
 import pandas as pd
 
 from pipeline import checks, entry, io, paths
-from pipeline.learn import dataset, evaluation, novelty
+from pipeline.learn import dataset, evaluation, novelty, records
 
 
 def main(modality: str) -> None:
@@ -25,14 +25,14 @@ def main(modality: str) -> None:
     settings = novelty.Settings.from_params(params)
     train = checks.from_block("train", evaluation.TrainSettings, params["train"])
     table, names, _ = dataset.load_table(modality, train.outer_folds, train.seed)
-    copies = dataset.copies_of(table, modality, names, "none")
+    copies = dataset.copies_of(table, modality, names, "none", "none" in train.augmented)
     heard_rows, heard = dataset.probes_of(table, modality, names, "none")
     fold = table["fold"].to_numpy()
     model, scores, heard_scores, record = novelty.calibrated(
         novelty.Rows(table[names].to_numpy(dtype=float), fold), settings, novelty.Rows(copies.X, fold[copies.of]),
         novelty.Rows(heard.X, heard.fold))
     stem = paths.novelty_stem(modality)
-    io.write_joblib({"novelty": model, "modality": modality, "features": names}, f"{stem}.joblib")
+    io.write_joblib(records.NoveltyFile(model, modality, names).saved(), f"{stem}.joblib")
     io.write_parquet(pd.DataFrame({"take": table["take"], "score": scores}), f"{stem}.oof.parquet")
     io.write_parquet(heard_rows[["take", "condition"]].assign(score=heard_scores), f"{stem}.conditions.parquet")
     io.write_json({"modality": modality, **record}, f"{stem}.json")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import compute, entry, io, paths, progress
-from pipeline.learn import dataset, evaluation, learners, metrics
+from pipeline.learn import dataset, evaluation, learners, metrics, records
 from pipeline.learn.normalisation import NORMALISATIONS
 
 
@@ -50,12 +50,9 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     oof["predicted"] = [classes[i] for i in trained.probabilities.argmax(axis=1)]
     inner = pd.DataFrame({"take": table["take"].to_numpy()[trained.inner_take], "fold": trained.inner_fold})
     inner = pd.concat([inner, pd.DataFrame(trained.inner_probabilities, columns=columns)], axis=1)
-    io.write_joblib(
-        {"model": trained.model, "classes": classes, "features": data.feature_names, "modality": modality,
-         "learner": learner, "normalisation": normalisation, "best_params": trained.final_params,
-         "content": dataset.training_content(table), "feature_table": data.table_metadata},
-        f"{stem}.joblib",
-    )
+    io.write_joblib(records.LearnerFile(
+        trained.model, classes, data.feature_names, modality, learner, normalisation, trained.final_params,
+        dataset.training_content(table), data.table_metadata).saved(), f"{stem}.joblib")
     io.write_parquet(oof, f"{stem}.oof.parquet")
     if variant is None:
         heard = pd.concat([data.probe_rows.reset_index(drop=True),
@@ -66,7 +63,7 @@ def main(modality: str, learner: str, normalisation: str, variant: str | None) -
     io.write_json(
         {**figures, "learner": learner, "modality": modality, "normalisation": normalisation, "variant": variant,
          "folds": [{k: v for k, v in f.items() if k != "fit_seconds"} for f in trained.folds],
-         "training_copies": len(data.copies.of),
+         "training_copies": len(data.copies.of), "augmented_copies": data.copies.augmented,
          "final_params": {k: evaluation.to_plain(v) for k, v in trained.final_params.items()}},
         f"{stem}.json",
     )
