@@ -34,7 +34,8 @@ def run(command: list[str], cwd: Path) -> None:
 def timed_repro(clone: Path) -> dict[str, float]:
     """`dvc repro` in `clone`; the seconds from each stage's start to the next one's (the last: to the end)."""
     started: dict[str, float] = {}
-    with subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=clone, env={**os.environ, "DVC_NO_ANALYTICS": "1"},
+    unbuffered = {**os.environ, "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}  # each line when it is written
+    with subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=clone, env=unbuffered,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as repro:
         tail = []
         for line in repro.stdout:
