@@ -19,7 +19,6 @@ import numpy as np
 from pipeline import io, paths
 from pipeline.extract import extractors
 from pipeline.learn import adaptation, fusion, novelty, records, run, runplan
-from pipeline.learn.records import Saved
 from pipeline.ingest.corpora import label_order
 from pipeline.learn.normalisation import normalise
 
@@ -101,7 +100,7 @@ def damage(path: Path) -> str | None:
     return None if stream.eof else "cut short (its compressed data ends early)"
 
 
-def unpickled(path: Path, kind: type[Saved]) -> Saved:
+def unpickled(path: Path, kind: type[records.Saved]) -> records.Saved:
     """A model file's record of `kind`; ModelError naming the file when it is empty, cut short, not a
     model or a record of another kind or version."""
     fix = f"restore it with `dvc checkout {path}` or retrain with `dvc repro`"
@@ -122,8 +121,8 @@ def unpickled(path: Path, kind: type[Saved]) -> Saved:
 
 
 def load_learner(modality: str, learner: str, normalisation: str = "none") -> Learner:
-    """A trained learner with the feature settings it was trained with, refused if it records none
-    or its columns are not what those settings give today's extractor."""
+    """A trained learner with the feature settings it was trained with, refused if its file is no
+    learner record of this version or its columns are not what those settings give today's extractor."""
     stem = paths.model_stem(modality, learner, normalisation)
     saved = unpickled(model_file(stem), records.LearnerFile)
     settings = extractors.rebuild(saved.feature_table)

@@ -5,7 +5,7 @@ Reads data/manifest.parquet and the `augment` block: `copies` copies of each tak
 through recording effects drawn from `augment.draw` (`extract.augment`, seeded by the clip's bytes),
 measured by each voice modality of `run` made from audio files, with the settings its feature stage
 uses. Writes features/augmented/<modality>.parquet (take, copy, the features) and augmented.json.
-The models of `augment.normalisations` train on a take's copies wherever they train on the take
+The models of `train.augmented`'s normalisations train on a take's copies wherever they train on the take
 (`learn.dataset`); nothing scores them. Clips are cached by content (`extract.featurecache`): a
 corpus added measures only its own clips.
 """
