@@ -1,9 +1,10 @@
 """What the content-addressed caches share (`learn.fitcache`, `extract.featurecache`): where one
-lives, the digest of the code and library versions its entries depend on, and writing an entry
-whole or not at all."""
+lives, the digest of the code and library versions its entries depend on (the modules the cached
+work runs, found by their imports), and writing an entry whole or not at all."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -33,6 +34,33 @@ def code_digest(files: Iterable[Path], libraries: Iterable[str]) -> str:
         except metadata.PackageNotFoundError:
             digest.update(f"{library}=none".encode())
     return digest.hexdigest()
+
+
+def imported_sources(module: str) -> list[Path]:
+    """The source files of `module` and of every module of its package it imports, directly or not:
+    the code a cached result can depend on, so an edit of any other module (a report, a stage, the
+    permutation importance) keeps every entry."""
+    package = module.split(".")[0]
+    root = Path(__file__).resolve().parents[1]  # the folder that holds the package
+    found: set[Path] = set()
+    waiting = [module]
+    while waiting:
+        path = _source(root, waiting.pop())
+        if path is None or path in found:
+            continue
+        found.add(path)
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == package:
+                waiting += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                waiting += [alias.name for alias in node.names if alias.name.split(".")[0] == package]
+    return sorted(found)
+
+
+def _source(root: Path, module: str) -> Path | None:
+    """The file of a module (or a package's __init__); None for a name that is no module (an imported function)."""
+    base = root.joinpath(*module.split("."))
+    return next((path for path in (base.with_suffix(".py"), base / "__init__.py") if path.is_file()), None)
 
 
 def write_whole(path: Path, write: Callable[[Path], None]) -> None:

@@ -15,6 +15,7 @@ import soundfile
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba-cache"))  # librosa's JIT, compiled once
 os.environ["AVEMOTION_FIT_CACHE"] = "off"  # every fit made afresh, unless a test gives the cache a folder
+os.environ["AVEMOTION_FIGURE_CACHE"] = "off"  # every figure drawn, likewise
 SHARED = REPO.parent / "shared" / "data"
 RAVDESS = SHARED / "ravdess"
 SPEECH = RAVDESS / "Audio_Speech_Actors_01-24"

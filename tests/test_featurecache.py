@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from pipeline import contentcache
 from pipeline.extract import audio, featurecache
 from pipeline.extract.batch import extract
 
@@ -82,3 +83,15 @@ def test_an_image_sequence_is_keyed_by_every_frame_and_a_literal_name_by_its_own
         counted_features, str(tmp_path / "take1.wav"), settings)
     with pytest.raises(OSError):
         featurecache.key(counted_features, str(frames / "S9_*.png"), settings)
+
+
+def test_a_cache_key_covers_the_code_the_cached_work_imports_and_nothing_else():
+    def names(module: str) -> set[str]:
+        return {path.relative_to(path.parents[1]).as_posix() for path in contentcache.imported_sources(module)}
+
+    fits = names("pipeline.learn.search")
+    assert {"learn/search.py", "learn/learners.py", "learn/rowspace.py", "learn/kernel.py", "learn/imputer.py"} <= fits
+    assert not fits & {"learn/importance.py", "learn/evaluation.py", "learn/fusion.py", "stages/train.py"}
+    voice = names("pipeline.extract.audio")
+    assert {"extract/audio.py", "extract/functionals.py", "ingest/sources.py"} <= voice  # the clip reader too
+    assert not voice & {"extract/augment.py", "extract/face.py", "extract/featurecache.py"}

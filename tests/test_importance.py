@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.extract import audio, face, families, smile, tables
-from pipeline.learn import evaluation, importance, search
+from pipeline.learn import evaluation, importance, learners, search
 from pipeline.report import cues
 
 
@@ -24,7 +24,7 @@ def test_shuffling_the_column_that_carries_the_label_costs_everything_the_others
     X, y = carrier_table()
     model = LogisticRegression(max_iter=1000).fit(X[:300], y[:300])
     one_each = {f"c{j}": np.array([j]) for j in range(6)}
-    found = importance.drops(model.predict, X[300:], y[300:], 3, one_each, repeats=5,
+    found = importance.drops(importance.Shuffles(model, X[300:]), y[300:], 3, one_each, repeats=5,
                              rng=np.random.default_rng(1)).set_index("family")
     assert found.loc[importance.BASELINE, "accuracy"] == pytest.approx(1.0, abs=0.01)
     assert found.loc["c2", "accuracy"] > 0.55  # from ~100% to about chance (33%)
@@ -37,10 +37,35 @@ def test_a_family_is_shuffled_as_a_whole_so_twin_columns_do_not_hide_each_other(
     X, y = carrier_table()
     X = np.column_stack([X, X[:, 2]])  # column 6: a copy of the carrier (a second functional of one descriptor)
     model = LogisticRegression(max_iter=1000).fit(X[:300], y[:300])
-    alone = importance.drops(model.predict, X[300:], y[300:], 3, {"c2": np.array([2])}, 5, np.random.default_rng(1))
-    together = importance.drops(model.predict, X[300:], y[300:], 3, {"c2": np.array([2, 6])}, 5,
+    alone = importance.drops(importance.Shuffles(model, X[300:]), y[300:], 3, {"c2": np.array([2])}, 5, np.random.default_rng(1))
+    together = importance.drops(importance.Shuffles(model, X[300:]), y[300:], 3, {"c2": np.array([2, 6])}, 5,
                                 np.random.default_rng(1))
     assert together.set_index("family").loc["c2", "accuracy"] > alone.set_index("family").loc["c2", "accuracy"] + 0.2
+
+
+@pytest.mark.parametrize("learner, width", [("logreg", 200), ("svm", 200), ("logreg", 40)])
+def test_a_shuffle_through_the_span_guesses_as_the_whole_model_does(learner, width):
+    """The span shortcut (front once, a family's share of the coordinates added; a tall table's
+    columns passed through) answers as the model does on the shuffled copy, with an empty column
+    the imputer drops."""
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 90)
+    X = rng.normal(size=(90, width)) + y[:, None] * (np.arange(width) < 20)
+    X[:, 7] = np.nan
+    X[rng.random(X.shape) < 0.01] = np.nan
+    model = learners.build(learner, 0, {}).fit(X[:60], y[:60])
+    shuffles = importance.Shuffles(model, X[60:])
+    assert shuffles.fast and (model.named_steps["span"].rows_ is None) == (width < 60)
+    assert np.array_equal(shuffles.guesses(), model.predict(X[60:]))
+    changed = 0
+    for columns in (np.array([3, 7, 15]), np.arange(0, width, 2), np.array([width - 5])):
+        order = rng.permutation(30)
+        shuffled = X[60:].copy()
+        shuffled[:, columns] = X[60:][order][:, columns]
+        expected = model.predict(shuffled)
+        assert np.array_equal(shuffles.guesses(columns, order), expected)
+        changed += np.sum(expected != shuffles.guesses())
+    assert changed > 0  # the shuffles moved some answers: the test compares something
 
 
 def test_outer_folds_refit_each_fold_as_train_did_and_find_the_carrier():

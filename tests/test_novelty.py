@@ -2,6 +2,7 @@
 units that do not matter, a threshold that flags the share it is set to on new takes."""
 
 import numpy as np
+import pytest
 
 from pipeline.learn import novelty
 
@@ -85,3 +86,13 @@ def test_a_clip_tested_on_several_modalities_is_flagged_at_the_rate_set_not_once
     assert 0.02 <= alone <= 0.09 and together <= 0.07  # one modality: ~5%; any of three: still ~5%, not ~14%
     one_missing = {**new, "third": np.full(3000, np.nan)}  # two modalities tested: each at 2.5%
     assert novelty.flagged_together(one_missing, held_out, 0.05).mean() <= 0.07
+
+
+@pytest.mark.parametrize("shape", [(60, 300), (300, 60)])
+def test_the_principal_axes_span_what_a_full_svd_finds(shape):
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=shape) * np.linspace(5, 1, shape[1])
+    axes = novelty.principal_axes(Z, 7)
+    _, _, vt = np.linalg.svd(Z, full_matrices=False)
+    assert axes.shape == (7, shape[1]) and np.allclose(axes @ axes.T, np.eye(7))
+    assert np.allclose(axes.T @ axes, vt[:7].T @ vt[:7], atol=1e-10)  # the same projection

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.learn import evaluation, runplan
-from pipeline.report import registry, sections
+from pipeline.report import charts, registry, sections
 
 
 def test_a_section_registered_in_its_own_module_takes_its_place_in_the_report(monkeypatch, tmp_path):
@@ -35,3 +35,20 @@ def test_a_section_registered_in_its_own_module_takes_its_place_in_the_report(mo
     assert "2 takes, deployed mean." in text
     assert figures["early"] == {"first": True} and figures["late"] == {"takes": 2} and "silent" not in figures
     assert details["early"] == "# Early, in full\n" and "](details/early.md)" in text and set(details) == {"data", "early"}
+
+
+def test_a_figure_drawn_before_is_copied_byte_for_byte_and_new_inputs_are_drawn(tmp_path, monkeypatch):
+    monkeypatch.setenv(charts.ENV, str(tmp_path / "figures"))
+    drawn = []
+    subplots = charts.plt.subplots
+    monkeypatch.setattr(charts.plt, "subplots", lambda *a, **k: drawn.append(1) or subplots(*a, **k))
+    values = pd.DataFrame({"svm": [0.5, 0.7], "rf": [0.4, 0.6]}, index=["angry", "sad"])
+    charts.grouped_bars(values, "recall", "toy", tmp_path / "first.png", 0.5)
+    charts.grouped_bars(values.copy(), "recall", "toy", path=tmp_path / "again.png", chance=0.5)
+    assert len(drawn) == 1 and (tmp_path / "first.png").read_bytes() == (tmp_path / "again.png").read_bytes()
+    values.loc["sad", "rf"] = 0.2
+    charts.grouped_bars(values, "recall", "toy", tmp_path / "changed.png", 0.5)
+    assert len(drawn) == 2 and (tmp_path / "changed.png").read_bytes() != (tmp_path / "first.png").read_bytes()
+    monkeypatch.setenv(charts.ENV, "off")
+    charts.grouped_bars(values, "recall", "toy", tmp_path / "off.png", 0.5)
+    assert len(drawn) == 3 and (tmp_path / "off.png").read_bytes() == (tmp_path / "changed.png").read_bytes()

@@ -2,8 +2,8 @@
 (a corpus added to the roots, the cross-corpus scoring after a model changed, `predict` on a folder
 it has seen) measures only the clips it has not measured before.
 
-A clip's key is everything its features depend on: the extract package's code and the libraries'
-versions, the per-clip function, its settings, the clip's file type and the bytes of the clip
+A clip's key is everything its features depend on: the code of the per-clip function's module and
+of the modules it imports, the libraries' versions, the per-clip function, its settings, the clip's file type and the bytes of the clip
 (every frame's, for an image sequence), never its path. Its value is the features or the reason
 the clip was refused (the same bytes fail the same way). The folder (`.featurecache/` in the
 project, git-ignored; `AVEMOTION_FEATURE_CACHE` names another, `off` turns it off) can be removed
@@ -36,10 +36,11 @@ def folder() -> Path | None:
     return contentcache.folder(ENV, DEFAULT)
 
 
-@lru_cache(maxsize=1)
-def _code() -> str:
-    """The extract package's and the clip reader's source, and the libraries' versions."""
-    return contentcache.code_digest([*sorted(Path(__file__).parent.glob("*.py")), Path(sources.__file__)], _LIBRARIES)
+@lru_cache(maxsize=None)
+def _code(module: str) -> str:
+    """The source of the per-clip function's module and of what it imports (the clip reader among
+    them), and the libraries' versions."""
+    return contentcache.code_digest(contentcache.imported_sources(module), _LIBRARIES)
 
 
 def _content(address: str) -> str:
@@ -54,7 +55,7 @@ def _content(address: str) -> str:
 
 
 def key(features_of: Callable[[str, Any], np.ndarray], address: str, settings: Any) -> str:
-    digest = hashlib.blake2b(_code().encode(), digest_size=16)
+    digest = hashlib.blake2b(_code(features_of.__module__).encode(), digest_size=16)
     digest.update(f"{features_of.__module__}.{features_of.__qualname__}\0{settings!r}\0".encode())
     digest.update(f"{sources.suffix(address)}\0{_content(address)}".encode())
     return digest.hexdigest()

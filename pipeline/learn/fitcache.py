@@ -2,8 +2,8 @@
 candidate, a grid refined, one range widened) pays only for the fits it changes, and a fold whose
 search chose the same point again is not refit.
 
-A fit's key is everything its result depends on: the learn package's code and the library
-versions, the learner, its fixed settings, the candidate, the seed, the exact training rows and
+A fit's key is everything its result depends on: the code a fit runs (`search` and the modules
+it imports) and the library versions, the learner, its fixed settings, the candidate, the seed, the exact training rows and
 labels, and for a scored search fit the scoring and the test rows. A search fit keeps what it
 returned (score, outputs on the test rows, fit seconds); a refit keeps the fitted model and its
 fit seconds (the importance stage permutes the very models `train` refit). A hit changes no result. The folder (`.fitcache/` in the project,
@@ -35,8 +35,8 @@ def folder() -> Path | None:
 
 @lru_cache(maxsize=1)
 def _code() -> str:
-    """The learn package's source and the libraries' versions."""
-    return contentcache.code_digest(sorted(Path(__file__).parent.glob("*.py")), _LIBRARIES)
+    """The source of the modules a fit runs and the libraries' versions."""
+    return contentcache.code_digest(contentcache.imported_sources("pipeline.learn.search"), _LIBRARIES)
 
 
 def split_key(setting: tuple, *arrays: np.ndarray) -> str:

@@ -1,9 +1,22 @@
 """The report's PNG figures: confusion matrices, grouped bars, the learning curve.
+
+The report reruns after any edit upstream, and most of its figures show what did not change:
+each figure drawn is kept in `.figurecache/` (git-ignored; `AVEMOTION_FIGURE_CACHE=<folder>`
+moves it, `off` turns it off) under a key of its drawing code, matplotlib's version and its
+inputs, and the same inputs again copy the same bytes instead of drawing them.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
+import pickle
+import shutil
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -12,9 +25,45 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from pipeline import contentcache  # noqa: E402
 from pipeline.report import trained  # noqa: E402
 
+ENV = "AVEMOTION_FIGURE_CACHE"
+DEFAULT = Path(".figurecache")
 
+
+@lru_cache(maxsize=1)
+def _code() -> str:
+    return contentcache.code_digest(contentcache.imported_sources(__name__), ("matplotlib", "numpy", "pandas"))
+
+
+def remembered(draw: Callable[..., None]) -> Callable[..., None]:
+    """`draw(..., path)` that copies the figure from the cache when the same inputs were drawn before."""
+    signature = inspect.signature(draw)
+
+    @functools.wraps(draw)
+    def drawing(*args: Any, **kwargs: Any) -> None:
+        inputs = signature.bind(*args, **kwargs)
+        inputs.apply_defaults()
+        path = Path(inputs.arguments.pop("path"))
+        where = contentcache.folder(ENV, DEFAULT)
+        if where is not None:
+            digest = hashlib.blake2b(f"{_code()}{draw.__qualname__}".encode(), digest_size=16)
+            digest.update(pickle.dumps(inputs.arguments, protocol=5))
+            kept = contentcache.entry(where, digest.hexdigest(), ".png")
+            try:
+                shutil.copyfile(kept, path)
+                return
+            except OSError:  # not drawn before (or unreadable): drawn now
+                pass
+        draw(*args, **kwargs)
+        if where is not None:
+            contentcache.write_whole(kept, lambda temporary: shutil.copyfile(path, temporary))
+
+    return drawing
+
+
+@remembered
 def confusion_figure(result: trained.LearnerResult, path: Path) -> None:
     classes = result.summary["classes"]
     counts = np.array(result.summary["confusion"], dtype=float)
@@ -34,6 +83,7 @@ def confusion_figure(result: trained.LearnerResult, path: Path) -> None:
     plt.close(fig)
 
 
+@remembered
 def grouped_bars(values: pd.DataFrame, ylabel: str, title: str, path: Path, chance: float) -> None:
     """One group of bars per row of `values`, one bar per column (learner)."""
     fig, ax = plt.subplots(figsize=(min(14, 3 + 0.1 * values.size), 4.5))
@@ -53,6 +103,7 @@ def grouped_bars(values: pd.DataFrame, ylabel: str, title: str, path: Path, chan
     plt.close(fig)
 
 
+@remembered
 def learning_curve_figure(curve: pd.DataFrame, summary: pd.DataFrame, chance: float, model: str, path: Path) -> None:
     """Each fold's accuracy by training speakers (grey), the mean over folds with its spread, and chance."""
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -78,6 +129,7 @@ def finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str, 
     plt.close(fig)
 
 
+@remembered
 def reliability_figure(decisions: dict[str, dict], path: Path) -> None:
     """Accuracy against confidence per bin for each decision (`conformal.Reliability` records), and the diagonal."""
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -91,6 +143,7 @@ def reliability_figure(decisions: dict[str, dict], path: Path) -> None:
            "Reliability of the deployed decisions on held-out speakers", path, legend="upper left")
 
 
+@remembered
 def adaptation_figure(curves: dict[str, pd.DataFrame], plain: float, model: str, path: Path) -> None:
     """Accuracy against the clips of a new speaker normalisation may use, one line per way of
     estimating the speaker's statistics (`curves`: label -> accuracy by clips), and the plain model's."""
@@ -105,6 +158,7 @@ def adaptation_figure(curves: dict[str, pd.DataFrame], plain: float, model: str,
            f"{model}: adapting to a new speaker", path)
 
 
+@remembered
 def importance_figure(families: pd.DataFrame, modality: str, path: Path, shown: int = 12) -> None:
     """The `shown` most important families (`cues.by_family`): the fall in accuracy with its range over
     folds, and beside it the fall in each emotion's recall."""
@@ -130,6 +184,7 @@ def importance_figure(families: pd.DataFrame, modality: str, path: Path, shown: 
     plt.close(fig)
 
 
+@remembered
 def conditions_figure(accuracy: pd.DataFrame, clean: dict[str, float], path: Path) -> None:
     """Accuracy under each condition (a group of bars per condition, a bar per decision), each
     decision's accuracy on the same takes as recorded as a line of its colour."""
