@@ -37,23 +37,21 @@ def code_digest(files: Iterable[Path], libraries: Iterable[str]) -> str:
 
 
 def imported_sources(module: str) -> list[Path]:
-    """The source files of `module` and of every module of its package it imports, directly or not:
-    the code a cached result can depend on, so an edit of any other module (a report, a stage, the
-    permutation importance) keeps every entry."""
+    """The source files of `module`, of the packages above it (importing it runs their __init__) and
+    of every module of its package it imports, directly or not: the code a cached result can depend
+    on (an edit of any other module keeps every entry), and the code a DVC stage runs. A module that
+    finds its package's modules itself (`pkgutil.iter_modules`: the corpus registry) imports them all."""
     package = module.split(".")[0]
     root = Path(__file__).resolve().parents[1]  # the folder that holds the package
     found: set[Path] = set()
     waiting = [module]
     while waiting:
-        path = _source(root, waiting.pop())
-        if path is None or path in found:
-            continue
-        found.add(path)
-        for node in ast.walk(ast.parse(path.read_bytes())):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == package:
-                waiting += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-            elif isinstance(node, ast.Import):
-                waiting += [alias.name for alias in node.names if alias.name.split(".")[0] == package]
+        parts = waiting.pop().split(".")
+        for name in (".".join(parts[:depth]) for depth in range(1, len(parts) + 1)):
+            path = _source(root, name)
+            if path is not None and path not in found:
+                found.add(path)
+                waiting += _imports(path, name, package)
     return sorted(found)
 
 
@@ -61,6 +59,21 @@ def _source(root: Path, module: str) -> Path | None:
     """The file of a module (or a package's __init__); None for a name that is no module (an imported function)."""
     base = root.joinpath(*module.split("."))
     return next((path for path in (base.with_suffix(".py"), base / "__init__.py") if path.is_file()), None)
+
+
+def _imports(path: Path, module: str, package: str) -> list[str]:
+    """The names of `package` that the module at `path` imports (a `from a import b` names a.b too)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == package:
+            names += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names if alias.name.split(".")[0] == package]
+        elif isinstance(node, ast.Attribute) and node.attr == "iter_modules" and \
+                getattr(node.value, "id", "") == "pkgutil":
+            home = module if path.name == "__init__.py" else module.rpartition(".")[0]
+            names += [f"{home}.{sibling.stem}" for sibling in path.parent.glob("*.py")]
+    return names
 
 
 def write_whole(path: Path, write: Callable[[Path], None]) -> None:

@@ -59,3 +59,68 @@ def test_cremad_clips_carry_both_tracks(tmp_path):
     assert takes["speaker"].unique().tolist() == ["cremad-1001"]
     broken = rejects[rejects["path"].str.endswith("1001_DFA_SAD_XX.flv")]
     assert set(broken["outcome"]) == {"rejected"} and broken["reason"].str.contains("unreadable").all()
+
+
+TOY_CORPUS = '''"""A toy corpus: `<speaker>_<emotion>.wav`."""
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from pipeline.ingest.corpora import Corpus, CorpusNameError
+
+EMOTIONS = ("angry", "sad")
+
+
+@dataclass(frozen=True)
+class ToyName:
+    speaker_code: str
+    label: str
+    gender = None
+
+    @property
+    def take(self):
+        return f"toy-{self.speaker_code}_{self.label}"
+
+    @property
+    def speaker(self):
+        return f"toy-{self.speaker_code}"
+
+
+def parse_name(path):
+    speaker, _, emotion = PurePath(path).stem.partition("_")
+    if emotion not in EMOTIONS:
+        raise CorpusNameError(f"unknown toy emotion {emotion!r}")
+    return ToyName(speaker, emotion)
+
+
+ADAPTER = Corpus("toy", (".wav",), ("audio",), EMOTIONS, (48000,), parse_name)
+'''
+
+
+@pytest.fixture
+def toy_corpus(tmp_path, monkeypatch):
+    """The toy corpus as a module of its own, in a folder the corpora package also reads: nothing else added."""
+    import importlib
+
+    from pipeline.ingest import corpora
+    from pipeline.ingest.corpora import registry
+
+    (tmp_path / "modules").mkdir()
+    (tmp_path / "modules" / "toy.py").write_text(TOY_CORPUS)
+    monkeypatch.setattr(corpora, "__path__", [*corpora.__path__, str(tmp_path / "modules")])
+    importlib.reload(registry)
+    yield registry
+    monkeypatch.undo()
+    importlib.reload(registry)
+
+
+def test_a_new_corpus_is_its_module_alone(toy_corpus, tmp_path):
+    from conftest import real_take, write_clip
+
+    assert "toy" in toy_corpus.ADAPTERS
+    clips = [str(write_clip(tmp_path / f"{name}.wav", real_take(1, "03-01-05-01-01-01-01"), seconds=seconds))
+             for name, seconds in (("a_angry", 1.5), ("a_sad", 1.4), ("b_sad", 1.3), ("b_bored", 1.2))]
+    held = manifest.Selection(ALL.channels, ("angry", "sad"), ALL.intensities, ("toy-b",))
+    takes, rejects = manifest.build({"toy": clips}, held, silence_dbfs=-60.0)
+    assert list(takes["take"]) == ["toy-a_angry", "toy-a_sad"] and set(takes["corpus"]) == {"toy"}
+    assert list(rejects["reason"]) == ["unknown toy emotion 'bored'"]

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from conftest import real_take, write_clip
-from pipeline.ingest.corpora import download
+from pipeline.ingest import download
 
 
 def small_archive(www, tmp_path):

@@ -13,49 +13,15 @@ from pathlib import Path
 import yaml
 
 from conftest import REPO
+from pipeline import contentcache
 
 PACKAGE = "pipeline"
 
 
-def module_file(module: str, root: Path = REPO) -> Path | None:
-    """The file of a project module (`pipeline.learn.search` -> pipeline/learn/search.py), or None."""
-    base = root / Path(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def imported(path: Path, root: Path = REPO) -> set[str]:
-    """The project modules one file imports (a `from pkg import name` names a module when it is one)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == PACKAGE}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names
-                      if module_file(f"{node.module}.{alias.name}", root)}
-    return found
-
-
-def with_packages(module: str) -> set[str]:
-    """A module and every package above it (importing one runs their __init__.py)."""
-    parts = module.split(".")
-    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
-
-
-def runs(entry: str, root: Path = REPO) -> set[Path]:
-    """Every project file that `python -m entry` executes, transitively, as paths relative to `root`."""
-    seen, todo = set(), [entry]
-    while todo:
-        module = todo.pop()
-        for name in with_packages(module) - seen:
-            seen.add(name)
-            path = module_file(name, root)
-            if path is not None:
-                todo += sorted(imported(path, root))
-    return {module_file(m, root).relative_to(root) for m in seen if module_file(m, root)}
+def runs(entry: str) -> set[Path]:
+    """Every project file that `python -m entry` executes, transitively, as paths relative to the
+    repository (`contentcache.imported_sources`: the import graph the caches key on too)."""
+    return {path.relative_to(REPO) for path in contentcache.imported_sources(entry)}
 
 
 def only_a_docstring(path: Path) -> bool:
@@ -79,7 +45,7 @@ def drift(dvc_yaml: dict, root: Path = REPO) -> dict[str, dict[str, set[str]]]:
     never runs ('unused'); docstring-only files need not be listed."""
     out = {}
     for name, (entry, deps) in stages(dvc_yaml).items():
-        code = {p for p in runs(entry, root) if not only_a_docstring(root / p)}
+        code = {p for p in runs(entry) if not only_a_docstring(root / p)}
         listed = {Path(d) for d in deps if d.startswith(f"{PACKAGE}/")}
         covered = {p for p in code if any(p == d or d in p.parents for d in listed)}
         files = {p.relative_to(root) for d in listed for p in ([root / d] if (root / d).is_file()

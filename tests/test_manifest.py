@@ -13,13 +13,13 @@ import soundfile
 import yaml
 
 from conftest import REPO, real_take, write_clip
-from pipeline.ingest import manifest, sources
+from pipeline.ingest import manifest, rejected, sources
 
 ALL = manifest.Selection(
     channels=("speech", "song"),
     emotions=("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"),
     intensities=("normal", "strong"),
-    holdout_actors=(21, 22, 23, 24),
+    holdout_speakers=("ravdess-21", "ravdess-22", "ravdess-23", "ravdess-24"),
 )
 
 
@@ -88,7 +88,7 @@ def test_selection_by_channel_emotion_and_intensity(messy_root):
     speech_strong = manifest.Selection(("speech",), ALL.emotions, ("strong",), ())
     takes, _ = manifest.build({"ravdess": found.clips}, speech_strong, silence_dbfs=-60.0)
     assert list(takes["take"]) == ["01-04-02-01-01-02"]
-    four = manifest.Selection(ALL.channels, ("neutral", "happy", "sad", "angry"), ALL.intensities, (21,))
+    four = manifest.Selection(ALL.channels, ("neutral", "happy", "sad", "angry"), ALL.intensities, ("ravdess-21",))
     takes, _ = manifest.build({"ravdess": found.clips}, four, silence_dbfs=-60.0)
     assert set(takes["label"]) == {"happy", "sad", "angry"}
 
@@ -196,7 +196,7 @@ def test_links_to_nothing_names_that_are_not_utf8_and_corrupt_archives_are_repor
 
     found = sources.scan_roots([str(root)])
     takes, rejects = manifest.build({"ravdess": found.clips}, ALL, silence_dbfs=-60.0)
-    rejects = pd.concat([manifest.reject_table([manifest.reject(p, r) for p, r in found.problems]), rejects])
+    rejects = pd.concat([rejected.table([rejected.reject(p, r) for p, r in found.problems]), rejects])
     why = dict(zip(rejects["path"], rejects["reason"]))
     assert takes["take"].tolist() == ["01-03-01-01-01-02", "01-08-01-01-01-04"]  # the archive's good member used
     assert why[str(root / "Actor_02" / "03-01-04-01-01-01-02.wav")] == f"broken link to {root / 'gone.wav'}: left out"
@@ -230,22 +230,29 @@ def test_a_folder_that_cannot_be_read_is_reported(tmp_path, monkeypatch):
     assert len(found.clips) == 1
 
 
-@pytest.mark.parametrize(("holdout", "message"), [
-    (("21",), "ingest.holdout_actors: ['21'] are not RAVDESS actor numbers"),
-    ((21, 30), "ingest.holdout_actors: [30] are not RAVDESS actor numbers"),
+@pytest.mark.parametrize(("holdout", "refused"), [
+    (("21",), "'21'"), ((21,), "21"), (("ravdess-21", "ravdess-30"), "'ravdess-30'"), (("emodb-99",), "'emodb-99'"),
 ])
-def test_a_holdout_that_would_hold_no_actor_out_is_refused(holdout, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+def test_a_holdout_that_would_hold_no_speaker_out_is_refused(holdout, refused):
+    with pytest.raises(ValueError, match=f"ingest.holdout_speakers: {refused} is no speaker id"):
         manifest.Selection(ALL.channels, ALL.emotions, ALL.intensities, holdout)
+
+
+def test_a_holdout_speaker_of_any_corpus_is_held_out(tmp_path):
+    clips = [write_clip(tmp_path / f"{name}.wav", real_take(1, "03-01-05-01-01-01-01"), seconds=seconds)
+             for name, seconds in (("03a01Wa", 1.5), ("08a01Wa", 1.2))]
+    held = manifest.Selection(ALL.channels, ("angry",), ALL.intensities, ("emodb-03", "mine-7"))
+    takes, _ = manifest.build({"emodb": [str(c) for c in clips]}, held, silence_dbfs=-60.0)
+    assert list(takes["speaker"]) == ["emodb-08"]
 
 
 def test_the_ingest_stage_refuses_a_setting_that_is_not_a_list_before_any_work(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["ingest"]["holdout_actors"] = "21"
+    params["ingest"]["holdout_speakers"] = "ravdess-21"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     done = subprocess.run([sys.executable, "-m", "pipeline.stages.ingest"], cwd=tmp_path, capture_output=True,
                           text=True, env={"PYTHONPATH": str(REPO), "PATH": ""}, timeout=120)
-    assert done.returncode == 1 and "ingest.holdout_actors: '21' must be a list in brackets" in done.stderr
+    assert done.returncode == 1 and "ingest.holdout_speakers: 'ravdess-21' must be a list in brackets" in done.stderr
 
 
 def test_an_archive_member_that_unpacks_beyond_the_limit_is_refused_unread(tmp_path):

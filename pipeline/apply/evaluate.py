@@ -47,7 +47,7 @@ import pandas as pd
 
 from pipeline import cli, compute, io, paths
 from pipeline.apply import ensemble, scoring, seen
-from pipeline.ingest import manifest
+from pipeline.ingest import rejected
 from pipeline.learn import fusion
 from pipeline.report import charts, formatting, trained
 from pipeline.ingest.corpora import ravdess, table
@@ -369,7 +369,7 @@ def scored(args: argparse.Namespace, deploy: str, settings: dict[str, object], p
               ""]
     if len(rejects):
         lines += ["## Refused and caveated files", "", formatting.table(rejects)]
-    manifest.print_rejects(rejects)
+    rejected.printed(rejects)
     if n_trained or n_copied:
         print(f"evaluate: {n_trained} takes the models were trained on left out, and {n_copied} copies of training "
               "takes under another name")

@@ -12,7 +12,7 @@ import numpy as np
 from pipeline.apply import ensemble
 from pipeline.errors import InputError
 from pipeline.extract import extractors, tables
-from pipeline.ingest import manifest
+from pipeline.ingest import rejected
 from pipeline.learn.run import Run
 
 
@@ -54,7 +54,7 @@ def measured_features(options: list[tuple[str, str]], settings: dict[str, object
         if not Path(path).exists():
             raise InputError(f"--features {option}: {path}: no such file or folder")
         rows = tables.read_rows(dataclasses.replace(source, path=path))
-        manifest.print_rejects(manifest.reject_table(rows.rejects))
+        rejected.printed(rejected.table(rows.rejects))
         try:
             out[name] = tables.lookup(rows, source.corpus, predictor.columns(name))
         except tables.TableError as error:

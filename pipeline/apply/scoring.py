@@ -11,8 +11,8 @@ import pandas as pd
 from pipeline.errors import InputError
 from pipeline.extract import extractors
 from pipeline.extract.batch import extract
-from pipeline.ingest import manifest, sources
-from pipeline.ingest.corpora import KNOWN_LABELS, ravdess, table
+from pipeline.ingest import manifest, rejected, sources
+from pipeline.ingest.corpora import table
 from pipeline.learn import metrics
 from pipeline.report import intervals
 
@@ -25,12 +25,9 @@ def labelled_takes(
     found = sources.scan_roots([] if spec else [root])
     if not (found.clips or spec):
         raise InputError(f"{root}: {'; '.join(reason for _, reason in found.problems) or 'no files'}")
-    everything = manifest.Selection(
-        tuple(ravdess.CHANNELS.values()), KNOWN_LABELS, tuple(ravdess.INTENSITIES.values()), ()
-    )
-    takes, rejects = manifest.build({} if spec else {corpus: found.clips}, everything, silence_dbfs, max_take_mb,
-                                    {corpus: spec} if spec else None)
-    left_out = manifest.reject_table([manifest.reject(path, reason) for path, reason in found.problems])
+    takes, rejects = manifest.build({} if spec else {corpus: found.clips}, manifest.Selection.everything(),
+                                    silence_dbfs, max_take_mb, {corpus: spec} if spec else None)
+    left_out = rejected.table([rejected.reject(path, reason) for path, reason in found.problems])
     rejects = pd.concat([left_out, rejects], ignore_index=True)
     if takes.empty:
         examples = "; ".join(f"{sources.name(p)}: {r}" for p, r in zip(rejects["path"][:3], rejects["reason"][:3]))
@@ -103,6 +100,6 @@ def features_of_takes(
                               f"{modality} features", cached=True)
     X[carrying] = found
     X[carrying[list(failures)]] = np.nan
-    rejects = manifest.reject_table(
-        [manifest.reject(takes[column].iloc[carrying[i]], reason) for i, reason in failures.items()])
+    rejects = rejected.table(
+        [rejected.reject(takes[column].iloc[carrying[i]], reason) for i, reason in failures.items()])
     return X, rejects

@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipeline import io, paths
 from pipeline.extract.batch import extract
-from pipeline.ingest import manifest
+from pipeline.ingest import rejected
 
 
 def extract_and_write(
@@ -33,18 +33,18 @@ def extract_and_write(
     ok[list(failures)] = False
     kept = takes.loc[ok, ["take"]].reset_index(drop=True)
     features = pd.concat([kept, pd.DataFrame(found[ok, 0] if speeds else found[ok], columns=names)], axis=1)
-    rows = [manifest.reject(addresses[i], reason) for i, reason in failures.items()]
+    rows = [rejected.reject(addresses[i], reason) for i, reason in failures.items()]
     rows += notes(features.assign(path=takes.loc[ok, path_column].to_numpy())) if notes else []
     copies = []
     for i, speed in enumerate(speeds):
         values = found[ok, 1 + i]
         failed = np.isnan(values).all(axis=1)  # a copy the extractor could not measure
-        rows += [manifest.reject(path, f"its copy at speed {speed} could not be measured: no training copy at that "
+        rows += [rejected.reject(path, f"its copy at speed {speed} could not be measured: no training copy at that "
                                  "speed", "kept") for path in takes.loc[ok, path_column][failed]]
         copies.append(pd.concat([kept[~failed].reset_index(drop=True).assign(speed=speed),
                                  pd.DataFrame(values[~failed], columns=names)], axis=1))
-    rejects = manifest.reject_table(rows)
-    manifest.print_rejects(rejects)
+    rejects = rejected.table(rows)
+    rejected.printed(rejects)
     write_table(features, modality, made_with or settings)
     io.write_parquet(rejects, paths.feature_rejects(modality))
     write_copies(modality, copies, names)
@@ -65,7 +65,7 @@ def record(settings: Any) -> dict[str, Any]:
 def face_notes(features: pd.DataFrame, warn_below: float) -> list[dict[str, str]]:
     """A `kept` reject row for each clip with no face, or a face in under `warn_below` of its frames."""
     return [
-        manifest.reject(
+        rejected.reject(
             row.path,
             "no face detected in any sampled frame: features missing" if row.face_fraction == 0
             else f"face found in only {row.face_fraction:.0%} of {int(row.frames_sampled)} sampled frames",

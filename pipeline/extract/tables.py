@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.extract import face
-from pipeline.ingest import manifest
+from pipeline.ingest import rejected
 from pipeline.extract.batch import extract
 from pipeline.ingest.corpora import CorpusNameError, registry
 from pipeline.errors import ClipError
@@ -242,10 +242,10 @@ def table_rows(source: ExternalSource) -> Rows:
         try:
             frame = read_frame(path)
         except TableError as error:
-            rejects.append(manifest.reject(str(path), str(error)))
+            rejects.append(rejected.reject(str(path), str(error)))
             continue
         if source.clip_column not in frame.columns:
-            rejects.append(manifest.reject(str(path), f"no clip-name column {source.clip_column!r} "
+            rejects.append(rejected.reject(str(path), f"no clip-name column {source.clip_column!r} "
                                                       f"(columns: {', '.join(frame.columns[:8])}...)"))
             continue
         features = frame.drop(columns=[source.clip_column])
@@ -255,30 +255,30 @@ def table_rows(source: ExternalSource) -> Rows:
         why |= {c: "not one of OpenFace's measurements (an OpenFace table)" for c in openface_extras(numbers)
                 if c not in why}
         indexes = list(why)
-        rejects += [manifest.reject(str(path), f"column {c!r} is {reason}: left out", "dropped")
+        rejects += [rejected.reject(str(path), f"column {c!r} is {reason}: left out", "dropped")
                     for c, reason in why.items()]
         if names is None:
             words = [c for c in features.columns if text[c].any() and values[c].isna().all() and c not in indexes]
-            rejects += [manifest.reject(str(path), f"column {c!r} holds text, not numbers: left out", "dropped")
+            rejects += [rejected.reject(str(path), f"column {c!r} holds text, not numbers: left out", "dropped")
                         for c in words]
             names = [c for c in features.columns if c not in words + indexes]
         elif listed := [c for c in names if c in indexes]:
-            rejects.append(manifest.reject(str(path), f"columns {_listed(listed)} of external_features columns name "
+            rejects.append(rejected.reject(str(path), f"columns {_listed(listed)} of external_features columns name "
                                                       "or number the rows, not measure them: the table is refused"))
             continue
         if not names:  # e.g. every value text: decimal commas in a comma-separated file
-            rejects.append(manifest.reject(str(path), "no column of numbers to use as features"))
+            rejects.append(rejected.reject(str(path), "no column of numbers to use as features"))
             names = None  # the next table may have them
             continue
         missing = [c for c in names if c not in features.columns]
         if missing:
-            rejects.append(manifest.reject(str(path), f"missing feature columns {_listed(missing)} "
+            rejects.append(rejected.reject(str(path), f"missing feature columns {_listed(missing)} "
                                                       f"({len(missing)} of {len(names)})"))
             continue
         reasons = _first_problem(values[names], text[names])
         clip_names = frame[source.clip_column].astype(str).str.strip()
         for row in np.flatnonzero(reasons.ne("").to_numpy()):
-            rejects.append(manifest.reject(str(path), f"row {row + 1} (clip {clip_names.iat[row]!r}): {reasons.iat[row]}"))
+            rejects.append(rejected.reject(str(path), f"row {row + 1} (clip {clip_names.iat[row]!r}): {reasons.iat[row]}"))
         good = reasons.eq("").to_numpy()
         clips += clip_names[good].tolist()
         where += [f"{path} row {row + 1}" for row in np.flatnonzero(good)]
@@ -351,7 +351,7 @@ def openface_rows(source: ExternalSource) -> Rows:
                           f"{source.name} per-frame CSVs")
     good = [i for i in range(len(files)) if i not in failures]
     return Rows([files[i].stem for i in good], [str(files[i]) for i in good], X[good], names,
-                [manifest.reject(str(files[i]), reason) for i, reason in failures.items()])
+                [rejected.reject(str(files[i]), reason) for i, reason in failures.items()])
 
 
 def _action_units(files: list[Path]) -> list[str]:
@@ -391,7 +391,7 @@ def without_label_constant(features: pd.DataFrame, takes: pd.DataFrame, source: 
     labels = features["take"].map(takes.loc[takes["corpus"] == source.corpus].set_index("take")["label"])
     leaking = label_constant(features.drop(columns="take"), labels)
     return features.drop(columns=leaking), [
-        manifest.reject(source.path, f"column {c!r} holds one value per emotion: it encodes the label, not a "
+        rejected.reject(source.path, f"column {c!r} holds one value per emotion: it encodes the label, not a "
                                      "measurement: left out", "dropped") for c in leaking]
 
 
@@ -405,13 +405,13 @@ def match_takes(rows: Rows, corpus: str, known: set[str]) -> tuple[pd.DataFrame,
         try:
             take = clip if clip in known else take_of(corpus, clip)  # a take id names its take too
         except CorpusNameError as error:
-            rejects.append(manifest.reject(where, f"clip {clip!r}: {error}"))
+            rejects.append(rejected.reject(where, f"clip {clip!r}: {error}"))
             continue
         if take not in known:
-            rejects.append(manifest.reject(where, f"clip {clip!r}: take {take} is not in the manifest (not selected "
+            rejects.append(rejected.reject(where, f"clip {clip!r}: take {take} is not in the manifest (not selected "
                                                   "by ingest, held out, or no file of it was found)", "dropped"))
         elif take in first:
-            rejects.append(manifest.reject(where, f"clip {clip!r}: duplicate of take {take} (kept {first[take]})",
+            rejects.append(rejected.reject(where, f"clip {clip!r}: duplicate of take {take} (kept {first[take]})",
                                            "dropped"))
         else:
             first[take] = where

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline import compute, entry, io, paths
 from pipeline.extract import tables
-from pipeline.ingest import manifest
+from pipeline.ingest import rejected
 from pipeline.extract.outputs import write_copies, write_table
 
 
@@ -27,10 +27,10 @@ def main(name: str) -> None:
     with compute.engine(where):
         rows = tables.read_rows(source)
     known = set(takes.loc[takes["corpus"] == source.corpus, "take"])
-    features, rejected = tables.match_takes(rows, source.corpus, known)
+    features, unmatched = tables.match_takes(rows, source.corpus, known)
     features, leaking = tables.without_label_constant(features, takes, source)
-    rejects = manifest.reject_table(rows.rejects + rejected + leaking)
-    manifest.print_rejects(rejects)
+    rejects = rejected.table(rows.rejects + unmatched + leaking)
+    rejected.printed(rejects)
     if features.empty:
         raise SystemExit(f"external_features.{name}: no usable row matched a take of the manifest "
                          f"({len(rejects)} rejects listed above)")

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from pipeline import checks, entry, io, paths
-from pipeline.ingest import sources
-from pipeline.ingest.corpora import download, ravdess, registry, table
+from pipeline.ingest import download, sources
+from pipeline.ingest.corpora import ravdess, registry, table
 from pipeline.checks import SettingError
 
 

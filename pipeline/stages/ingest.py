@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline import checks, compute, entry, io, paths
-from pipeline.ingest import manifest, sources
+from pipeline.ingest import manifest, rejected, sources
 from pipeline.ingest.corpora import table
 
 
@@ -13,7 +13,7 @@ def main() -> None:
     everything = io.load_params()
     where = compute.from_params(everything.get("compute"))
     params = everything["ingest"]
-    lists = {key: params[key] for key in ("channels", "emotions", "intensities", "holdout_actors")}
+    lists = {key: params[key] for key in ("channels", "emotions", "intensities", "holdout_speakers")}
     checks.only_known("ingest", params, [*lists, "silence_dbfs", "max_take_mb"])
     for key, value in lists.items():
         if not isinstance(value, list):  # tuple('21') would be ('2', '1'): a list of what was meant is needed
@@ -31,11 +31,11 @@ def main() -> None:
     with compute.engine(where):
         takes, rejects = manifest.build({corpus: found.clips for corpus, found in scanned.items()}, selection,
                                         params["silence_dbfs"], params["max_take_mb"], described)
-    root_problems = manifest.reject_table(
-        [manifest.reject(path, reason) for found in scanned.values() for path, reason in found.problems]
+    root_problems = rejected.table(
+        [rejected.reject(path, reason) for found in scanned.values() for path, reason in found.problems]
     )
     rejects = pd.concat([root_problems, rejects], ignore_index=True)
-    manifest.print_rejects(rejects)
+    rejected.printed(rejects)
     if takes.empty:
         raise SystemExit(f"ingest: no usable takes under {roots} or in {[t.path for t in described.values()]} "
                          f"({len(rejects)} files rejected, see above)")

@@ -25,18 +25,29 @@ def code_of(table: dict[str, str], name: str) -> str:
 @dataclass(frozen=True)
 class Corpus:
     """The contract of a corpus adapter: everything ingest, the feature tables and `evaluate`
-    need to know of a corpus, declared once in its module."""
+    need to know of a corpus, declared once in its module (as its `ADAPTER`, which `registry`
+    finds there)."""
 
     name: str  # the key in fetch.corpora, and the prefix of its take and speaker ids
-    # How files become takes: "one_file" (each file is one take), "ravdess" (a performance's
-    # audio-only and full-AV files share a take), "sequences" (a folder of images is one take).
-    layout: str
     suffixes: tuple[str, ...]  # the files it comes in
     carries: tuple[str, ...]  # "audio", "video": what its takes can hold
+    emotions: tuple[str, ...]  # the labels its takes can carry
     native_rates: tuple[int, ...] = ()  # the audio's rates as recorded (another is resampled, and noted)
     # A clip's file name -> its take, speaker, label, ... (raises CorpusNameError); None where a
     # take is not one file's name (CK+'s sequences).
     parse_name: Callable[[str], Any] | None = None
+    speakers: tuple[str, ...] = ()  # its speaker ids, where the corpus fixes them (a hold-out must name one)
+    channels: tuple[str, ...] = ()  # its vocal channels (RAVDESS: speech, song); none: not coded
+    intensities: tuple[str, ...] = ()  # its intensities; none: not coded
+    # Its files -> (takes, rejects) (`ingest.probing.Found`), called as read(adapter, files, probing);
+    # None: each file is one take, named by parse_name (`ingest.probing.one_file_takes`).
+    read: Callable[[Corpus, list[str], Any], tuple[Any, list[dict[str, str]]]] | None = None
+
+    def takes(self, files: list[str], probing: Any) -> tuple[Any, list[dict[str, str]]]:
+        """Its takes among `files` and the rejects (`probing`: an `ingest.probing.Probing`)."""
+        # The decoders load when takes are read, not when a corpus is named (`avemotion --help`).
+        from pipeline.ingest.probing import one_file_takes
+        return (self.read or one_file_takes)(self, files, probing)
 
 
 class CorpusNameError(ValueError):

@@ -7,12 +7,18 @@ cross-validation. A clip is addressed by a glob pattern over its frames, which
 
 from __future__ import annotations
 
+import glob
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pipeline.ingest.corpora import Corpus
+
+if TYPE_CHECKING:
+    from pipeline.ingest.probing import Found, Probing
 
 CORPUS = "ckplus"
 LABELS = {  # folder name -> canonical emotion (contempt has no RAVDESS twin: kept as is)
@@ -73,4 +79,28 @@ def sequences(files: list[str]) -> tuple[list[Sequence], list[tuple[str, str]]]:
     return found, problems
 
 
-ADAPTER = Corpus(CORPUS, "sequences", (".png",), ("video",))
+def takes(adapter: Corpus, files: list[str], probing: Probing) -> Found:
+    """CK+ image sequences (every frame read once) and the rejects."""
+    import cv2  # the image reader loads when takes are read, not when the corpus is named
+    import pandas as pd
+
+    from pipeline import progress
+    from pipeline.ingest.probing import COLUMNS
+    from pipeline.ingest.rejected import reject
+    found, problems = sequences(files)
+    rejects = [reject(path, reason) for path, reason in problems]
+    rows = []
+    for sequence in progress.bar(found, desc="probe CK+ sequences", unit="sequence"):
+        frames = sorted(glob.glob(sequence.pattern))
+        unreadable = [f for f in frames if cv2.imread(f, cv2.IMREAD_GRAYSCALE) is None]
+        if unreadable:
+            rejects += [reject(f, f"unreadable image: sequence {sequence.take} left out") for f in unreadable]
+            continue
+        rows.append({
+            "corpus": CORPUS, "take": sequence.take, "speaker": sequence.speaker, "label": sequence.label,
+            "video_path": sequence.pattern, "n_frames": sequence.n_frames,
+        })
+    return pd.DataFrame(rows, columns=COLUMNS), rejects
+
+
+ADAPTER = Corpus(CORPUS, (".png",), ("video",), tuple(LABELS.values()), read=takes)

@@ -52,4 +52,5 @@ def parse_name(path: str | PurePath) -> CremadName:
     return CremadName(actor, sentence, EMOTIONS[emotion], level)
 
 
-ADAPTER = Corpus(CORPUS, "one_file", (".flv", ".mp4", ".wav"), ("audio", "video"), (16000, 44100), parse_name)
+ADAPTER = Corpus(CORPUS, (".flv", ".mp4", ".wav"), ("audio", "video"), tuple(EMOTIONS.values()), (16000, 44100),
+                 parse_name)

@@ -54,4 +54,5 @@ def parse_name(path: str | PurePath) -> EmodbName:
     return EmodbName(speaker, text, EMOTIONS[emotion], version)
 
 
-ADAPTER = Corpus(CORPUS, "one_file", (".wav", ".flac"), ("audio",), NATIVE_RATES, parse_name)
+ADAPTER = Corpus(CORPUS, (".wav", ".flac"), ("audio",), tuple(EMOTIONS.values()), NATIVE_RATES,
+                 parse_name, speakers=tuple(f"{CORPUS}-{code}" for code in GENDERS))

@@ -55,4 +55,4 @@ def parse_name(path: str | PurePath) -> MeadName:
     return MeadName(speaker, view, EMOTIONS[emotion], int(level), number)
 
 
-ADAPTER = Corpus(CORPUS, "one_file", (".mp4",), ("audio", "video"), (48000,), parse_name)
+ADAPTER = Corpus(CORPUS, (".mp4",), ("audio", "video"), tuple(EMOTIONS.values()), (48000,), parse_name)

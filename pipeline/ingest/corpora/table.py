@@ -15,13 +15,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline import checks
 from pipeline.ingest import sources
 from pipeline.ingest.corpora import KNOWN_LABELS
 from pipeline.checks import SettingError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUFFIXES = (".csv", ".tsv", ".parquet")
 REQUIRED = ("file", "speaker", "emotion")
@@ -86,6 +88,8 @@ class TableError(ValueError):
 
 def read_table(path: str) -> pd.DataFrame:
     """The table's cells as text (empty cells ""), whatever its format."""
+    import pandas as pd  # loaded when a table is read, not when the corpora are named (`avemotion --help`)
+
     suffix = Path(path).suffix.lower()
     try:
         if suffix == ".parquet":
