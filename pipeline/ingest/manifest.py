@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipeline.ingest.corpora import KNOWN_LABELS, registry, table
-from pipeline.ingest.probing import COLUMNS, MAX_TAKE_MB, NULLABLE, Found, Probing, probed_takes
+from pipeline.ingest.corpora import KNOWN_LABELS, Corpus, registry, table
+from pipeline.ingest.probing import COLUMNS, MAX_TAKE_MB, NULLABLE, Found, Probing, one_file_takes, probed_takes
 from pipeline.ingest import rejected
 from pipeline.checks import SettingError
 
@@ -65,7 +65,7 @@ def build(
         raise SettingError(f"corpora {twice} are given both as folders and as tables: name the tables otherwise")
     probing = Probing(silence_dbfs, max_take_mb)
     found = [table_takes(corpus, spec, probing) for corpus, spec in (described or {}).items()]
-    found += [registry.adapter(corpus).takes(files, probing) for corpus, files in corpora.items()]
+    found += [_read(registry.adapter(corpus), files, probing) for corpus, files in corpora.items()]
     rejects = [row for _, corpus_rejects in found for row in corpus_rejects]
     takes = pd.concat([t for t, _ in found], ignore_index=True) if found else pd.DataFrame(columns=COLUMNS)
     unknown = sorted(set(selection.emotions) - set(KNOWN_LABELS) - set(takes["label"]))
@@ -74,6 +74,11 @@ def build(
                          "a table keeps under its own name")
     takes, copies = _without_copies(_select(takes.astype(NULLABLE), selection))
     return takes, rejected.table(rejects + copies)
+
+
+def _read(adapter: Corpus, files: list[str], probing: Probing) -> Found:
+    """A corpus's takes among its files, by its own reader (one take a file where it has none)."""
+    return (adapter.read or one_file_takes)(adapter, files, probing)
 
 
 def table_takes(corpus: str, spec: table.TableSpec, probing: Probing) -> Found:

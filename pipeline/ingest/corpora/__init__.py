@@ -41,13 +41,8 @@ class Corpus:
     intensities: tuple[str, ...] = ()  # its intensities; none: not coded
     # Its files -> (takes, rejects) (`ingest.probing.Found`), called as read(adapter, files, probing);
     # None: each file is one take, named by parse_name (`ingest.probing.one_file_takes`).
+    # Its reader loads its decoders when it reads, not when the corpus is named (`avemotion --help`).
     read: Callable[[Corpus, list[str], Any], tuple[Any, list[dict[str, str]]]] | None = None
-
-    def takes(self, files: list[str], probing: Any) -> tuple[Any, list[dict[str, str]]]:
-        """Its takes among `files` and the rejects (`probing`: an `ingest.probing.Probing`)."""
-        # The decoders load when takes are read, not when a corpus is named (`avemotion --help`).
-        from pipeline.ingest.probing import one_file_takes
-        return (self.read or one_file_takes)(self, files, probing)
 
 
 class CorpusNameError(ValueError):
